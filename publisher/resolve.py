@@ -3420,6 +3420,8 @@ DEPENDENCIES = {
     "yaml": "PyYAML",
     "requests": "requests",
     "urllib3": "urllib3",
+    "rich": "rich",
+    "github": "PyGithub",
 }
 #: How to put php-fpm-publisher in place with what it needs.
 INSTALL_PUBLISHER = (

@@ -351,6 +351,31 @@ def test_a_matrix_without_pyyaml_names_pyyaml_not_the_package(
     )
     assert info.value.hint is not None
     assert info.value.hint.startswith("install it: `python3 -m pip install PyYAML`")
+    # resolve's own exit codes (0, 16, 17, 2, 3): invalid input, as docs/consumers.md says
+    assert (info.value.exit_code, info.value.error) == (2, "invalid-input")
+
+
+def test_every_dependency_in_pyproject_is_named_by_its_module() -> None:
+    """``DEPENDENCIES`` holds each of pyproject.toml's dependencies, by the module it is
+    imported as (as the installed distribution says), so a missing one is named by its
+    package whatever is added to pyproject.toml."""
+    import importlib.metadata
+    import tomllib
+
+    from publisher.resolve import DEPENDENCIES
+    from tests.conftest import ROOT
+
+    def name(requirement: str) -> str:  # PEP 503: PyYAML, pyyaml and py_yaml are one
+        found = re.match(r"[A-Za-z0-9._-]+", requirement)
+        assert found, requirement
+        return re.sub(r"[-_.]+", "-", found[0]).lower()
+
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        declared = tomllib.load(file)["project"]["dependencies"]
+    assert sorted(name(d) for d in declared) == sorted(name(p) for p in DEPENDENCIES.values())
+    provided = importlib.metadata.packages_distributions()
+    for module, package in DEPENDENCIES.items():
+        assert name(package) in {name(d) for d in provided.get(module, [])}, (module, package)
 
 
 def _cwd_removed() -> Path:
