@@ -383,6 +383,23 @@ def failed_build_hint(request: BuildRequest, argv: Sequence[str]) -> str:
     return f"rerun the build to see its full output: {format_argv(argv)}"
 
 
+def plain_rebuild_args(request: BuildRequest) -> list[str]:
+    """What ``docker build`` and ``docker buildx build`` take after their subcommand to
+    build ``request.rebuilt`` again, their whole output in plain text (``rebuild_argv``
+    of each: the command a failed build's tip names)."""
+    rebuilt = request.rebuilt
+    return [
+        "--progress=plain",
+        "--platform",
+        rebuilt.platform.value,
+        "-f",
+        str(rebuilt.dockerfile),
+        *build_arg_flags(rebuilt.buildkit_args),
+        *label_flags(rebuilt.labels),
+        str(rebuilt.context),
+    ]
+
+
 def build_arg_flags(args: tuple[tuple[str, str], ...]) -> list[str]:
     flags: list[str] = []
     for key, value in args:

@@ -50,6 +50,7 @@ from .base import (
     check_built_platform,
     failed_build_hint,
     label_flags,
+    plain_rebuild_args,
     require_version,
 )
 from .layout import blob_path, read_layout
@@ -212,20 +213,12 @@ def rebuild_argv(
 ) -> list[str]:
     """``docker buildx build`` of ``request.rebuilt`` that only builds it, its whole
     output in plain text: the command a failed build's tip names (``failed_build_hint``)."""
-    rebuilt = request.rebuilt
     return [
         docker,
         "buildx",
         "build",
         *(["--builder", builder] if builder else []),
-        "--progress=plain",
-        "--platform",
-        rebuilt.platform.value,
-        "-f",
-        str(rebuilt.dockerfile),
-        *build_arg_flags(rebuilt.buildkit_args),
-        *label_flags(rebuilt.labels),
-        str(rebuilt.context),
+        *plain_rebuild_args(request),
     ]
 
 

@@ -30,6 +30,7 @@ from .base import (
     failed_build_hint,
     label_flags,
     parse_version,
+    plain_rebuild_args,
     require_version,
 )
 from .layout import checked_output, docker_archive_to_layout
@@ -58,20 +59,12 @@ def build_argv(request: BuildRequest, local_name: str, *, docker: str = "docker"
 def rebuild_argv(request: BuildRequest, *, docker: str = "docker") -> list[str]:
     """``docker build`` of ``request.rebuilt`` that only builds it, its whole output in
     plain text: the command a failed build's tip names (``failed_build_hint``)."""
-    rebuilt = request.rebuilt
     return [
         "env",
         *(f"{key}={value}" for key, value in BUILD_ENV.items()),
         docker,
         "build",
-        "--progress=plain",
-        "--platform",
-        rebuilt.platform.value,
-        "-f",
-        str(rebuilt.dockerfile),
-        *build_arg_flags(rebuilt.buildkit_args),
-        *label_flags(rebuilt.labels),
-        str(rebuilt.context),
+        *plain_rebuild_args(request),
     ]
 
 
