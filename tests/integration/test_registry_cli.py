@@ -1716,10 +1716,12 @@ def test_refused_credentials_from_the_environment_are_said_to_be_set_and_wrong(
         HUB_TOKEN="not-the-password",
     )
     assert result.exit_code == 4, result.output
+    # verify names the registry that refused its reads, then its tip for that registry
+    tip = " ".join(result.stderr.partition("  tip:")[2].split())
     assert (
-        "tip: the registry refused the username and password in HUB_USERNAME and HUB_TOKEN "
-        "(named in matrix.yaml): check both values" in result.stderr
-    )
+        "hub: the registry refused the username and password in HUB_USERNAME and HUB_TOKEN "
+        "(named in matrix.yaml): check both values" in tip
+    ), result.stderr
     assert "set HUB_USERNAME" not in result.stderr
     assert "not-the-password" not in result.output
 
@@ -1750,9 +1752,9 @@ def test_refused_credentials_with_a_newline_or_blanks_say_which_variable_holds_t
     given[name] = given[name] + "\n" if name == "HUB_TOKEN" else f" {given[name]}\t"
     result = run(["verify", "v1.0.0", "--config", str(matrix)], tmp_path, **given)
     assert result.exit_code == 4, result.output
-    flat = " ".join(result.stderr.split())
+    flat = " ".join(result.stderr.partition("  tip:")[2].split())
     assert (
-        f"tip: the value of {name} {how}, sent as part of the "
+        f"hub: the value of {name} {how}, sent as part of the "
         f"{'password' if name == 'HUB_TOKEN' else 'username'} (a credential is sent as "
         f"given): set {name} without {it}; the registry refused the username and password "
         "in HUB_USERNAME and HUB_TOKEN (named in matrix.yaml): check both values"
