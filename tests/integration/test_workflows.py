@@ -592,6 +592,45 @@ def test_weekly_republish_says_a_release_its_matrix_yaml_cannot_republish(tmp_pa
     )
 
 
+def _run_manual_step(
+    tmp_path: Path, *, only: str, reason: str
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """republish.yml's check-job step `manual`, run with the real (offline) publisher and
+    these inputs; its result and the GITHUB_OUTPUT file it wrote (emptied first)."""
+    wf = load("republish.yml")
+    (step,) = [s for s in wf["jobs"]["check"]["steps"] if s.get("id") == "manual"]
+    # the inputs reach the script through env, never in it
+    assert step["env"]["REASON"] == "${{ inputs.reason }}"
+    assert step["env"]["ONLY"] == "${{ inputs.only }}"
+    bin_dir = tmp_path / "bin"
+    if not bin_dir.exists():
+        bin_dir.mkdir()
+        (bin_dir / "publisher").write_text(
+            f'#!/bin/sh\nexec "{sys.executable}" -m publisher "$@"\n', encoding="utf-8"
+        )
+        (bin_dir / "publisher").chmod(0o755)
+    output = tmp_path / "output"
+    output.write_text("")
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **tool_env(),
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "PYTHONPATH": str(ROOT),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+            "RELEASE_TAG": "v9.9.9",
+            "ONLY": only,
+            "REASON": reason,
+        },
+    )
+    return result, output
+
+
 @pytest.mark.parametrize(
     ("reason", "said"),
     [
@@ -606,36 +645,9 @@ def test_a_manual_republish_refuses_its_reason_before_any_leg_builds(
     """The check job's step runs the real publisher: a reason `publish --reason` would refuse
     once every leg is built fails the check (exit 2), with no output for the legs, and the
     same step passes with a reason it keeps."""
-    wf = load("republish.yml")
-    (step,) = [s for s in wf["jobs"]["check"]["steps"] if s.get("id") == "manual"]
-    assert step["env"]["REASON"] == "${{ inputs.reason }}"  # through env, never in the script
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "publisher").write_text(
-        f'#!/bin/sh\nexec "{sys.executable}" -m publisher "$@"\n', encoding="utf-8"
-    )
-    (bin_dir / "publisher").chmod(0o755)
-    output = tmp_path / "output"
     stderr = {}
     for given, code in ((reason, 2), ("CVE-2026-1234 in libxml2", 0)):
-        output.write_text("")
-        result = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={
-                **tool_env(),
-                "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-                "PYTHONPATH": str(ROOT),
-                "GITHUB_OUTPUT": str(output),
-                "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
-                "RELEASE_TAG": "v9.9.9",
-                "ONLY": "",
-                "REASON": given,
-            },
-        )
+        result, output = _run_manual_step(tmp_path, only="", reason=given)
         assert result.returncode == code, result.stdout + result.stderr
         assert ("changed=true" in output.read_text()) is (code == 0)
         stderr[code] = result.stderr
@@ -658,34 +670,7 @@ def test_a_manual_republish_takes_only_without_its_blanks(
     trimmed of blanks, CR and line breaks around it before it is tested and written to
     `lines=`; one that still holds a control character inside is refused (exit 2), with
     nothing written for the legs."""
-    wf = load("republish.yml")
-    (step,) = [s for s in wf["jobs"]["check"]["steps"] if s.get("id") == "manual"]
-    assert step["env"]["ONLY"] == "${{ inputs.only }}"
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "publisher").write_text(
-        f'#!/bin/sh\nexec "{sys.executable}" -m publisher "$@"\n', encoding="utf-8"
-    )
-    (bin_dir / "publisher").chmod(0o755)
-    output = tmp_path / "output"
-    output.write_text("")
-    result = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={
-            **tool_env(),
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-            "PYTHONPATH": str(ROOT),
-            "GITHUB_OUTPUT": str(output),
-            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
-            "RELEASE_TAG": "v9.9.9",
-            "ONLY": only,
-            "REASON": "CVE-2026-1234 in libxml2",
-        },
-    )
+    result, output = _run_manual_step(tmp_path, only=only, reason="CVE-2026-1234 in libxml2")
     assert result.returncode == code, result.stdout + result.stderr
     if lines is None:
         assert output.read_text() == ""
