@@ -12,7 +12,7 @@ Two engines run the image straight from the registry:
   once its server has exited: the checks still say what they found).
 
 The image passes when it starts (its HEALTHCHECK command succeeds, and its server
-still runs ``STAYS_UP`` seconds after it started), php-fpm answers a real FastCGI
+still runs ``STAYS_UP`` seconds, or ``PUBLISHER_SMOKE_STAY_UP``, after it started), php-fpm answers a real FastCGI
 request running a probe script that exercises every configured extension, ``php -v``
 reports the expected line, ``php-fpm -t`` passes, ``php -m`` lists every configured
 extension, none of them reports a PHP startup error, and the image's programs run as
@@ -98,10 +98,10 @@ DEFAULT_START_TIMEOUT = 30.0
 #: Seconds between start checks, and how long a server without HEALTHCHECK must stay up.
 POLL = 0.25
 ALIVE_WITHOUT_HEALTHCHECK = 1.0
-#: How long after its start the server must still be running, once healthy and probed
-#: (a server that dies a few seconds after it answered fails): the wait is what is left
-#: of it after the start, the probe and (docker) the checks.
-STAYS_UP = 5.0
+#: How long after its start the server must still be running, once healthy and probed,
+#: by default (``smoke_rules.stay_up``: ``PUBLISHER_SMOKE_STAY_UP``): the wait is what is
+#: left of it after the start, the probe and (docker) the checks.
+STAYS_UP = smoke_rules.STAYS_UP
 EXEC_TIMEOUT = 300.0
 #: How many times a ``buildah run`` that exits 0 with no output at all is tried (it
 #: does so now and then under load; five such flakes in a row are not to be expected,
@@ -160,7 +160,7 @@ def server_command(config: dict[str, Any], image: str) -> list[str]:
 
 PROBE_BEGIN = "publisher-smoke: FastCGI answer follows"
 PROBE_END = "publisher-smoke: FastCGI request exit status"
-#: The start script's line when the server exited once healthy, before ``STAYS_UP``.
+#: The start script's line when the server exited once healthy, before it stayed up.
 STOPPED = "publisher-smoke: the server stopped after"
 NET_BEGIN = "publisher-smoke: listening sockets follow"
 NET_END = "publisher-smoke: end of listening sockets"
@@ -183,7 +183,11 @@ def cgi_fcgi_command(port: int = 9000) -> str:
 
 
 def start_script(
-    health: list[str] | None, timeout: float, probe: str | None = None, port: int | None = None
+    health: list[str] | None,
+    timeout: float,
+    probe: str | None = None,
+    port: int | None = None,
+    stays_up: float = STAYS_UP,
 ) -> str:
     """A POSIX sh script: start ``"$@"`` in the background, wait until healthy, stop it.
 
@@ -194,12 +198,12 @@ def start_script(
     Once healthy it prints the sockets (``PROC_NET``) between ``NET_BEGIN`` and
     ``NET_END``, runs ``probe`` (a shell command) and prints its output between
     ``PROBE_BEGIN`` and ``PROBE_END <status>``; then it checks every ``POLL`` seconds
-    that the server still runs, until ``STAYS_UP`` seconds after its start (``STOPPED``
+    that the server still runs, until ``stays_up`` seconds after its start (``STOPPED``
     and the server's output when it does not), before stopping it.
     """
     polls = max(1, int(timeout / POLL))
     alive = max(1, int(ALIVE_WITHOUT_HEALTHCHECK / POLL))
-    stay = max(1, int(STAYS_UP / POLL))
+    stay = max(1, int(stays_up / POLL))
     quarter = int(1 / POLL)
     check = f"{shlex.join(health)} >/dev/null 2>&1" if health else f'[ "$i" -ge {alive} ]'
     then = '    echo "publisher-smoke: healthy after $i checks"; '
@@ -699,6 +703,8 @@ class SmokeTester:
     runner: Runner
     engine: Engine | None = None
     start_timeout: float = DEFAULT_START_TIMEOUT
+    #: Seconds a server must still run after it started (``smoke_rules.stay_up``).
+    stays_up: float = STAYS_UP
     isolation: str = "chroot"
     sleep: Callable[[float], None] = time.sleep
     docker: str | None = None
@@ -913,6 +919,7 @@ def smoke_tester(
         runner,
         engine,
         start_timeout=start_timeout,
+        stays_up=smoke_rules.stay_up(env),
         logins=logins,
         rehearsal=rehearsal,
         render=Locations(config=config.source).command("render"),
@@ -1004,7 +1011,7 @@ class _BuildahSession:
         return self._proc_net
 
     def stopped(self) -> str:
-        """Why the server did not stay up ``STAYS_UP`` seconds (the start script checked)."""
+        """Why the server did not stay up ``stays_up`` seconds (the start script checked)."""
         return self._stopped
 
     @contextlib.contextmanager
@@ -1083,7 +1090,11 @@ class _BuildahSession:
             self.port = fpm_port(config)
             probe = cgi_fcgi_command(self.port) if stored.ok else None
             script = start_script(
-                health_command(config.get("Healthcheck")), timeout, probe, port=self.port
+                health_command(config.get("Healthcheck")),
+                timeout,
+                probe,
+                port=self.port,
+                stays_up=self.tester.stays_up,
             )
             with _HOST_NETWORK:
                 started = self.exec(
@@ -1133,12 +1144,13 @@ class _BuildahSession:
         return merged
 
 
-def _lasted(times: str) -> str:
-    """How long a container ran, from docker's ``StartedAt FinishedAt``."""
+def _lasted(times: str, stays_up: float) -> str:
+    """How long a container ran, from docker's ``StartedAt FinishedAt`` (less than
+    ``stays_up`` seconds when they do not parse)."""
     try:
         began, ended = (datetime.fromisoformat(t) for t in times.split())
     except ValueError:
-        return f"less than {seconds(STAYS_UP)}"
+        return f"less than {seconds(stays_up)}"
     return seconds(max(0.0, (ended - began).total_seconds()), 1)
 
 
@@ -1204,9 +1216,9 @@ class _DockerSession:
         return (response.status, response.body.decode("utf-8", "replace")), ""
 
     def stopped(self) -> str:
-        """Why the server did not stay up ``STAYS_UP`` seconds after it started (the checks
+        """Why the server did not stay up ``stays_up`` seconds after it started (the checks
         ran meanwhile; the wait is what is left of it): "" when it did."""
-        left = STAYS_UP - (time.monotonic() - self.started_at)
+        left = self.tester.stays_up - (time.monotonic() - self.started_at)
         if left > 0:
             self.tester.sleep(left)
         state = self._inspect("{{.State.Running}} {{.State.StartedAt}} {{.State.FinishedAt}}")
@@ -1215,7 +1227,7 @@ class _DockerSession:
             return ""
         logs = self.runner.run([self.docker, "logs", self.name], check=False, echo=False)
         tail = " | ".join(logs.output.strip().splitlines()[-5:]) or "no output"
-        return f"the server exited {_lasted(times)} after it started, having answered its health check ({tail})"
+        return f"the server exited {_lasted(times, self.tester.stays_up)} after it started, having answered its health check ({tail})"
 
     def proc_net(self) -> str:
         """The sockets inside the running container ("" once its server has exited)."""

@@ -209,7 +209,8 @@ builder = click.option(
 no_smoke = click.option(
     "--no-smoke",
     is_flag=True,
-    help="Skip the smoke tests (not recommended: they prove each image starts).",
+    help="Skip the smoke tests (not recommended: they prove each image starts and its "
+    "server still runs PUBLISHER_SMOKE_STAY_UP seconds, 5 by default, after it started).",
 )
 
 attestations = click.option(

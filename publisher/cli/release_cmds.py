@@ -507,6 +507,10 @@ def publish_command(
     if not dry_run:  # temporary files (copies spooled, smoke tests): before any copy
         check_tmpdir(state.env)
         state.output.check_step_outputs()  # written once the release is recorded
+    if not no_smoke:  # a dry run refuses the setting the real run would refuse
+        from ..core.smoke_rules import stay_up
+
+        stay_up(state.env)
     if not (dry_run or no_smoke):  # the smoke tests run every platform: before any copy
         require_emulation_for(p for line in cfg.lines for p in line.platforms)
     smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke)
@@ -621,6 +625,10 @@ def _release(
         json_plan=as_json,
         locations=locations,
     )
+    if not no_smoke:  # read as the other settings: a dry run refuses what the real run would
+        from ..core.smoke_rules import stay_up
+
+        stay_up(state.env)
     if reason is not None and not local and not settings.created:
         state.output.warning(unstamped_republish(version.tag, locations))
     # every line of matrix.yaml, before --only and the environment's selection: the next

@@ -16,11 +16,45 @@ release notes.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .errors import SmokeTestError
+from .errors import SmokeTestError, UsageError
+from .retry import number_setting
+from .settings import setting
+
+#: How long after its start a server must still be running, once healthy and probed (a
+#: server that dies a few seconds after it answered fails), unless ``STAY_UP_SETTING``
+#: says otherwise: seconds, from ``STAY_UP_RANGE``.
+STAYS_UP = 5.0
+STAY_UP_SETTING = "PUBLISHER_SMOKE_STAY_UP"
+STAY_UP_RANGE = (1.0, 600.0)
+
+
+def stay_up(env: Mapping[str, str]) -> float:
+    """The seconds a server must stay up in this run's smoke tests: ``STAY_UP_SETTING``
+    of ``env``, a number (a fraction too) in ``STAY_UP_RANGE``, else ``STAYS_UP``;
+    UsageError (exit 2) naming the variable and the range for anything else."""
+    text = setting(env, STAY_UP_SETTING)
+    if not text:
+        return STAYS_UP
+    lowest, highest = STAY_UP_RANGE
+    accepted = (
+        f"set {STAY_UP_SETTING} to the seconds a server must still run after it started, "
+        f"from {lowest:g} to {highest:g} (default {STAYS_UP:g}), or unset it"
+    )
+    try:
+        value = float(number_setting(text, float))
+    except ValueError:
+        raise UsageError(
+            f"{STAY_UP_SETTING}={text[:40]!r} is not a number", hint=accepted
+        ) from None
+    if not (math.isfinite(value) and lowest <= value <= highest):
+        raise UsageError(f"{STAY_UP_SETTING}={text[:40]!r} is out of range", hint=accepted)
+    return value
+
 
 #: ``PHP 8.4.12 (cli) (built: ...)``; a suffix such as ``RC1`` or ``-standin`` is kept.
 #: Each number at most 9 digits: int() refuses a string of thousands.

@@ -30,7 +30,14 @@ from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.output import Output
 from publisher.adapters.registry import RegistryClient
 from publisher.adapters.runner import Runner
-from publisher.adapters.smoke import PORT_TAKEN, Engine, SmokeTester, port_holders, start_script
+from publisher.adapters.smoke import (
+    PORT_TAKEN,
+    Engine,
+    SmokeTester,
+    port_holders,
+    smoke_tester,
+    start_script,
+)
 from publisher.core import config as config_module
 from publisher.core import smoke_rules
 from publisher.core.config import Config
@@ -636,6 +643,41 @@ def test_a_server_that_exits_seconds_after_it_is_healthy_fails_its_smoke_test(
         Platform.AMD64,
     )
     message = _smoke_failure(engine, image, Platform.AMD64)
+    assert "after it started, having answered its health check (" in message, message
+    assert "CRASHED" in message, message
+
+
+@pytest.mark.parametrize("engine", [Engine.BUILDAH, Engine.DOCKER], ids=str)
+def test_the_stay_up_window_is_the_seconds_publisher_smoke_stay_up_says(
+    engine: Engine, offline: Config, build_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    """The stand-in php-fpm exits 3 seconds after it started: the smoke test the publish
+    stage makes (``smoke_tester``) passes it with ``PUBLISHER_SMOKE_STAY_UP=2`` and fails
+    it with ``4``, the window that variable of the run's environment says."""
+    require_tool("buildah", engine.value)
+    image = _seeded(
+        offline,
+        build_registry,
+        tmp_path,
+        f"window-{engine}",
+        "ARG PHP_BASE_IMAGE\nFROM ${PHP_BASE_IMAGE}\n"
+        "RUN sed -i 's/^while :; do$/sleep 3; rm -f $pidfile; echo CRASHED >\\&2; exit 139; "
+        "while :; do/' /usr/local/bin/php-fpm && grep -q CRASHED /usr/local/bin/php-fpm\n",
+        Platform.AMD64,
+    )
+
+    def smoke(seconds: str) -> str:
+        runner = Runner(
+            output=Output(env={}, quiet=True),
+            env={**os.environ, "PUBLISHER_SMOKE_STAY_UP": seconds},
+        )
+        run = smoke_tester(runner, offline, prefer=engine.value)
+        return run(image, "linux/amd64", PHP, ())
+
+    assert smoke("2") == f"{PHP}.99-standin"
+    with pytest.raises(SmokeTestError) as caught:
+        smoke("4")
+    message = caught.value.message
     assert "after it started, having answered its health check (" in message, message
     assert "CRASHED" in message, message
 

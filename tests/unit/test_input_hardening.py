@@ -17,7 +17,7 @@ import pytest
 
 from publisher.adapters.output import Output
 from publisher.adapters.runner import Runner
-from publisher.core import config
+from publisher.core import config, smoke_rules
 from publisher.core.errors import ConfigError, FileAccessError, ToolMissingError, UsageError
 from publisher.core.fileio import ensure_writable
 from publisher.core.retry import RetryPolicy
@@ -85,6 +85,32 @@ def test_retry_variables_in_range_are_taken():
     )
     assert (policy.attempts, policy.initial_delay, policy.max_delay) == (100, 0.0, 3600.0)
     assert policy.total_timeout == 86400.0
+
+
+@pytest.mark.parametrize(
+    "value", ["0", "0.5", "601", "-1", "abc", "nan", "inf", "1e1", "+3", "1_0", "\uff15", "5 s"]
+)
+def test_a_stay_up_window_outside_its_range_is_refused_before_anything_runs(cli, value):
+    """A dry run refuses it as the real run would (exit 2, naming the variable and the
+    range); ``--no-smoke`` runs no smoke test, so it does not read it."""
+    env = {"PUBLISHER_SMOKE_STAY_UP": value}
+    result = cli("release", "v1.0.0", "--dry-run", env=env)
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.stderr.split())
+    assert f"PUBLISHER_SMOKE_STAY_UP={value!r}" in said, said
+    assert "from 1 to 600 (default 5), or unset it" in said, said
+    # without smoke tests it goes on to look for a builder, which a unit test refuses
+    skipped = cli("release", "v1.0.0", "--dry-run", "--no-smoke", env=env)
+    assert "PUBLISHER_SMOKE_STAY_UP" not in skipped.output, skipped.output
+    assert "unit tests must not run subprocesses" in skipped.output, skipped.output
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [("", 5.0), (" ", 5.0), ("1", 1.0), (" 2.5\r", 2.5), ("600", 600.0)]
+)
+def test_a_stay_up_window_in_range_is_taken(value: str, seconds: float) -> None:
+    assert smoke_rules.stay_up({"PUBLISHER_SMOKE_STAY_UP": value}) == seconds
+    assert smoke_rules.stay_up({}) == smoke_rules.STAYS_UP == 5.0
 
 
 @pytest.mark.parametrize("option", ["--jobs", "--transfers"])

@@ -1179,6 +1179,9 @@ def test_the_start_script_checks_the_server_stays_up() -> None:
     script = start_script(["php-fpm-healthcheck"], 30, "cgi-fcgi")
     stay = int(STAYS_UP / 0.25)
     assert f'while [ "$i" -lt {stay} ]; do sleep 0.25' in script
+    # PUBLISHER_SMOKE_STAY_UP's seconds (smoke_rules.stay_up), counted from the start
+    longer = start_script(["php-fpm-healthcheck"], 30, "cgi-fcgi", stays_up=12.5)
+    assert 'while [ "$i" -lt 50 ]; do sleep 0.25' in longer and f"-lt {stay} ]" not in longer
     assert script.index(f'[ "$i" -lt {stay} ]') < script.index('kill "$pid"; wait "$pid"; exit 0')
     output = f"healthy\n{STOPPED} 6 s\nNOTICE: ready\nCRASHED\n"
     said = stopped_from_start_output(output)
