@@ -41,11 +41,13 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
 import hashlib
 import json
 import os
 import re
 import shlex
+import socket
 import threading
 import time
 import uuid
@@ -113,6 +115,46 @@ SERVER_LOG = "/tmp/publisher-smoke-server.log"
 
 #: chroot isolation shares the host network: one server start at a time.
 _HOST_NETWORK = threading.Lock()
+#: How long a buildah smoke test waits for another process's server on its port (whose
+#: own timeouts bound it) before it goes on, for its start script to say who holds it.
+PORT_TURN_WAIT = 600.0
+
+
+@contextlib.contextmanager
+def port_turn(
+    port: int,
+    waiting: Callable[[], None],
+    sleep: Callable[[float], None] = time.sleep,
+    wait: float = PORT_TURN_WAIT,
+) -> Iterator[None]:
+    """Take turns on TCP ``port`` with the buildah smoke tests of every other process in
+    this network namespace (chroot isolation runs each server on the host's network):
+    the turn is an abstract unix socket named after the port, bound while the block runs,
+    which belongs to this network namespace alone and goes with the process however it
+    ends. ``waiting`` is called once before waiting. A socket that cannot be made, or a
+    wait past ``wait`` seconds, goes on without a turn: the start script then refuses a
+    port taken, naming who holds it."""
+    turn = None
+    with contextlib.suppress(OSError):
+        turn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    deadline = time.monotonic() + wait
+    said = False
+    try:
+        while turn is not None:
+            try:
+                turn.bind(f"\0publisher-smoke-port-{port}")
+                break
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE or time.monotonic() >= deadline:
+                    break
+            if not said:
+                waiting()
+                said = True
+            sleep(POLL)
+        yield
+    finally:
+        if turn is not None:
+            turn.close()
 
 
 class Engine(enum.StrEnum):
@@ -1096,7 +1138,7 @@ class _BuildahSession:
                 port=self.port,
                 stays_up=self.tester.stays_up,
             )
-            with _HOST_NETWORK:
+            with _HOST_NETWORK, port_turn(self.port, self._waiting):
                 started = self.exec(
                     [
                         "/bin/sh",
@@ -1122,6 +1164,12 @@ class _BuildahSession:
         finally:
             lock.release(self.runner.cleanup([self.buildah, "rm", self.name]).ok)
             hold.release(lambda: self.runner.cleanup([self.buildah, "rmi", str(self.image)]))
+
+    def _waiting(self) -> None:
+        self.runner.output.info(
+            f"{self.image} ({self.platform}): waiting for another run's smoke test on this "
+            f"machine, whose server uses port {self.port} too"
+        )
 
     def _config(self) -> dict[str, Any]:
         result = self.runner.run(

@@ -780,6 +780,65 @@ def test_a_server_that_leaves_a_daemon_behind_leaves_nothing_running_after_its_s
                 os.kill(int(line.split(":")[0]), signal.SIGKILL)
 
 
+#: Another process's buildah smoke test, whose server listens on port 9000 of the host's
+#: network for 3 seconds once it has its turn (``port_turn``).
+OTHER_SMOKE_TEST = """
+import socket, sys, time
+from publisher.adapters.smoke import port_turn
+
+with port_turn(9000, lambda: None), socket.socket() as server:
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("0.0.0.0", 9000))
+    server.listen()
+    print("serving", flush=True)
+    time.sleep(3)
+"""
+
+
+def test_buildah_smoke_tests_of_two_processes_take_turns_on_their_port(
+    offline: Config, build_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    """Two runs on one machine (two rehearsals, two CI jobs) smoke-test with buildah at
+    once: each server listens on port 9000 of the host's network. The second waits for
+    the first's turn to end, and says so, rather than failing as "port 9000 taken"."""
+    require_tool("buildah")
+    image = _seeded(
+        offline,
+        build_registry,
+        tmp_path,
+        "turns",
+        "ARG PHP_BASE_IMAGE\nFROM ${PHP_BASE_IMAGE}\n",
+        Platform.AMD64,
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", OTHER_SMOKE_TEST],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    ) as other:
+        try:
+            _take_turns(other, image)
+        finally:
+            other.kill()
+
+
+def _take_turns(other: subprocess.Popen[str], image: Reference) -> None:
+    """Smoke-test ``image`` once ``other`` serves on port 9000, holding its turn."""
+    assert other.stdout is not None and other.stdout.readline() == "serving\n"
+    said = io.StringIO()
+    runner = Runner(output=Output(env={}, stream=said, err_stream=said))
+    result = SmokeTester(runner, Engine.BUILDAH).test(
+        image, Platform.AMD64, php_line=PHP, extensions=(), plain_http=True
+    )
+    assert result.php_version == f"{PHP}.99-standin"
+    assert other.poll() == 0  # its turn ended before this server started
+    text = " ".join(said.getvalue().split())
+    assert (
+        f"{image} (linux/amd64): waiting for another run's smoke test on this machine, "
+        "whose server uses port 9000 too"
+    ) in text, text
+
+
 def test_the_start_script_starts_nothing_while_something_listens_on_its_port() -> None:
     """The check runs in the host's network (buildah): here, against a real socket."""
     assert PORT_TAKEN not in start_script(None, 5)

@@ -40,6 +40,7 @@ from publisher.adapters.smoke import (
     health_command,
     login_argv,
     pid_namespace_tool,
+    port_turn,
     probe_from_start_output,
     proc_net_from_start_output,
     server_command,
@@ -1226,3 +1227,34 @@ def test_only_root_runs_the_buildah_checks_in_a_pid_namespace_of_their_own() -> 
     assert pid_namespace_tool(runner, uid=0) == "/usr/bin/unshare"
     assert pid_namespace_tool(runner, uid=1000) is None  # may not make one
     assert pid_namespace_tool(FakeRunner(), uid=0) is None  # no unshare: as they are
+
+
+def test_a_port_turn_waits_for_its_holder_and_goes_on_without_one_past_its_wait() -> None:
+    """Turns are per port: another port's is free at once; a held one is waited for
+    (``waiting`` said once), and taken when let go, or gone without past ``wait``."""
+    port = 40000 + os.getpid() % 20000  # no other run of this test holds it
+    held, let_go = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with port_turn(port, lambda: None):
+            held.set()
+            let_go.wait(30)
+
+    threading.Thread(target=holder, daemon=True).start()
+    assert held.wait(30)
+    said: list[str] = []
+    with port_turn(port + 1, lambda: said.append("other port")):
+        pass
+    assert said == []
+    start = time.monotonic()
+    with port_turn(port, lambda: said.append("gave up"), wait=0.6):
+        pass  # went on without a turn
+    assert said == ["gave up"] and 0.5 <= time.monotonic() - start < 10
+    threading.Timer(0.5, let_go.set).start()
+    with port_turn(port, lambda: said.append("waited")):
+        assert let_go.is_set()  # its turn came once the holder let go
+        with port_turn(port, lambda: said.append("now held"), wait=0.3):
+            pass
+    with port_turn(port, lambda: said.append("not free")):
+        pass
+    assert said == ["gave up", "waited", "now held"]
