@@ -242,6 +242,8 @@ class GitHubReleases:
             seconds_between_requests=s.seconds_between_requests,
             seconds_between_writes=s.seconds_between_writes,
             user_agent="publisher (+https://github.com/twentyi/php-fpm-images)",
+            # The CAs of REQUESTS_CA_BUNDLE, else those of SSL_CERT_FILE, as a registry's.
+            verify=network.verify_setting(os.environ),
         )
         _refuse_other_addresses(self._client.requester)
         self._repo: Any = None

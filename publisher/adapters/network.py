@@ -1,9 +1,15 @@
 """How a request that got no answer failed, in the same words for every server publisher
 talks to (a registry, the GitHub API): a connection never made, or one the server
 accepted and then left unanswered, which is no fault of the network, DNS or port.
+
+Also, for both: which CAs their certificates are checked against (REQUESTS_CA_BUNDLE,
+else SSL_CERT_FILE, which buildah and skopeo read too).
 """
 
 from __future__ import annotations
+
+import os
+from collections.abc import Mapping
 
 import requests
 import urllib3.exceptions
@@ -67,3 +73,41 @@ def tries(count: int, elapsed: float, next_wait: float | None, total_timeout: fl
             f"{seconds(total_timeout)}, PUBLISHER_RETRY_TOTAL_TIMEOUT)"
         )
     return said
+
+
+# ------------------------------------------------------------------ trusted CAs
+
+#: The variables requests reads for the CAs to trust in place of its own roots (certifi's),
+#: the first one set first.
+REQUESTS_CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+#: The variables OpenSSL and Go read (buildah, skopeo and resolve among the tools): a
+#: bundle of certificates, and a directory of them (named by their hash, `openssl rehash`).
+SYSTEM_CA_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+def trusted_cas(env: Mapping[str, str]) -> tuple[str, str] | None:
+    """The variable that names the CAs publisher's own HTTPS client (registries, the GitHub
+    API) trusts, and its value: REQUESTS_CA_BUNDLE, else CURL_CA_BUNDLE (requests reads
+    them itself), else SSL_CERT_FILE when it is a file, else SSL_CERT_DIR when it is a
+    directory, as buildah and skopeo read those; None: requests' own roots (certifi's).
+    Each replaces the roots the client would trust without it. An empty one is unset."""
+    for name in REQUESTS_CA_VARIABLES:
+        if env.get(name):
+            return name, env[name]
+    file, directory = (env.get(name) for name in SYSTEM_CA_VARIABLES)
+    if file and os.path.isfile(file):
+        return "SSL_CERT_FILE", file
+    if directory and os.path.isdir(directory):
+        return "SSL_CERT_DIR", directory
+    return None
+
+
+def verify_setting(env: Mapping[str, str]) -> bool | str:
+    """What publisher's HTTPS client verifies a server's certificate with (requests'
+    ``verify``): True, where requests reads REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE itself
+    (and at each request, so they keep their precedence) or takes its own roots; else the
+    file or directory SSL_CERT_FILE or SSL_CERT_DIR names (``trusted_cas``)."""
+    found = trusted_cas(env)
+    if found is None or found[0] in REQUESTS_CA_VARIABLES:
+        return True
+    return found[1]

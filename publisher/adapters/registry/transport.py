@@ -855,6 +855,8 @@ class Transport:
         adapter = _Adapter(pool_maxsize=POOL_SIZE)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        # The CAs of REQUESTS_CA_BUNDLE, else those of SSL_CERT_FILE, as buildah reads it.
+        self.session.verify = network.verify_setting(os.environ)
         self.session.headers["User-Agent"] = "publisher"
         # Exact Content-Length checks, and no decompression bombs.
         self.session.headers["Accept-Encoding"] = "identity"

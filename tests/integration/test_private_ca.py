@@ -1,0 +1,200 @@
+"""Registries and a GitHub API whose certificates a company's own CA issued.
+
+Every server here is real (distribution registries, the stand-in GitHub over HTTPS); the
+CA and its certificates come from ``tests.support.tls.PrivateCa``. The CA variables of
+the machine running the tests (a CI image may set every one of them to the system's
+bundle) are cleared first: each test sets the ones it is about.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import publisher.cli.registry_cmds  # noqa: F401  (registers preflight on main)
+from publisher.adapters.github import GitHubReleases, Settings
+from publisher.adapters.localregistry import LocalRegistry, free_port
+from publisher.adapters.output import Output
+from publisher.adapters.registry import RegistryClient
+from publisher.core.errors import UnreachableError
+from publisher.core.retry import RetryPolicy
+from publisher.stages import standins
+from tests.conftest import require_tool
+from tests.integration.conftest import GH_REPO, GH_TOKEN
+from tests.support.builds import quiet_runner
+from tests.support.fake_github import FakeGitHub
+from tests.support.pipeline import Stack
+from tests.support.tls import PrivateCa, outward_address
+
+pytestmark = pytest.mark.integration
+
+CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
+#: The system's bundle of public roots (Debian's, Ubuntu's; Fedora's).
+SYSTEM_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
+
+
+@pytest.fixture(autouse=True)
+def no_ca_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CA_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory: pytest.TempPathFactory) -> PrivateCa:
+    return PrivateCa(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="module")
+def bundle(ca: PrivateCa) -> Path:
+    """The system's public roots and the private CA, as the README says to make it."""
+    system = next((Path(p) for p in SYSTEM_BUNDLES if Path(p).is_file()), None)
+    path = ca.directory / "bundle.pem"
+    path.write_bytes((system.read_bytes() if system else b"") + ca.cert.read_bytes())
+    return path
+
+
+@pytest.fixture(scope="module")
+def outward() -> str:
+    address = outward_address()
+    if address is None:
+        pytest.skip("needs an address of this machine that is not loopback")
+    return address
+
+
+@pytest.fixture
+def tls_registry(ca: PrivateCa) -> Iterator[Callable[..., str]]:
+    """``start(label, names, expired=False, address="127.0.0.1")``: a registry serving a
+    certificate the CA issued for ``names``; its host as clients reach it on ``address``."""
+    require_tool("docker-registry", "registry")
+    with contextlib.ExitStack() as started:
+
+        def start(label: str, names: list[str], *, expired: bool = False, address: str = "127.0.0.1") -> str:  # fmt: skip
+            port = free_port()
+            tls = ca.tls_config(label, names, expired=expired)
+            config = {"http": {"addr": f"0.0.0.0:{port}", "tls": tls}}
+            started.enter_context(LocalRegistry(port=port, extra_config=config))
+            return f"{address}:{port}"
+
+        yield start
+
+
+def client(host: str) -> RegistryClient:
+    return RegistryClient(host, retry=RetryPolicy(attempts=1))
+
+
+def refused(host: str) -> UnreachableError:
+    with pytest.raises(UnreachableError) as info:
+        client(host).list_tags("corp/php-fpm")
+    assert info.value.exit_code == 7
+    return info.value
+
+
+def github_client(gh: FakeGitHub) -> GitHubReleases:
+    env = {"GITHUB_API_URL": gh.url, "GITHUB_TOKEN": GH_TOKEN, "GITHUB_REPOSITORY": GH_REPO}
+    fast = Settings(
+        timeout=5,
+        retry=RetryPolicy(attempts=1),
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+    )
+    out = Output({}, stream=io.StringIO(), err_stream=io.StringIO())
+    return GitHubReleases.from_env(env, output=out, settings=fast)
+
+
+# ---------------------------------------------- one variable for publisher and its tools
+
+
+def test_ssl_cert_file_alone_is_trusted_as_buildah_trusts_it(
+    tls_registry: Callable[..., str], bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SSL_CERT_FILE, which the Go tools read, serves publisher's own client too when
+    neither REQUESTS_CA_BUNDLE nor CURL_CA_BUNDLE is set: one variable for the whole run."""
+    host = tls_registry("good", ["127.0.0.1"])
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    assert client(host).list_tags("corp/php-fpm") == []
+    skopeo = shutil.which("skopeo")
+    if skopeo:  # the same variable, the same trust, for the tools publisher runs
+        listed = subprocess.run(
+            [skopeo, "list-tags", f"docker://{host}/corp/php-fpm"], capture_output=True, text=True
+        )
+        assert "x509" not in listed.stderr, listed.stderr
+
+
+def test_ssl_cert_dir_alone_is_trusted(
+    tls_registry: Callable[..., str], ca: PrivateCa, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A directory of certificates named by their hash (`openssl rehash`)."""
+    openssl = require_tool("openssl")
+    host = tls_registry("good", ["127.0.0.1"])
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    shutil.copy(ca.cert, certs / "corp-ca.pem")
+    subprocess.run([openssl, "rehash", str(certs)], check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_DIR", str(certs))
+    assert client(host).list_tags("corp/php-fpm") == []
+
+
+def test_requests_own_variable_comes_first(
+    tls_registry: Callable[..., str], ca: PrivateCa, bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """REQUESTS_CA_BUNDLE keeps its precedence (requests' own rule): a machine that sets it
+    to the system's bundle must have the CA added there."""
+    host = tls_registry("good", ["127.0.0.1"])
+    public = ca.directory / "public.pem"
+    public.write_bytes(bundle.read_bytes().replace(ca.cert.read_bytes(), b""))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(public))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    error = refused(host)
+    assert "TLS failed: the certificate is not trusted (" in error.message, error.message
+
+
+def test_the_github_api_trusts_ssl_cert_file_alone(
+    ca: PrivateCa, bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = ca.issue("github", ["127.0.0.1"])
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    server = FakeGitHub(token=GH_TOKEN)
+    server.tls = (str(cert), str(key))
+    with server as gh:
+        gh.add_repo(GH_REPO)
+        assert gh.url.startswith("https://")
+        result = github_client(gh).upsert("v2.0.0", body="notes")
+    assert result.action == "created"
+
+
+@pytest.mark.slow
+def test_a_release_to_a_private_registry_needs_ssl_cert_file_alone(
+    tls_registry: Callable[..., str],
+    outward: str,
+    bundle: Path,
+    fresh_registry: Callable[..., LocalRegistry],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The whole release, buildah building and smoke-testing, publisher's client pushing:
+    SSL_CERT_FILE alone makes each of them trust the primary's private CA."""
+    require_tool("buildah")
+    require_tool("skopeo")
+    primary = tls_registry("corp", [outward], address=outward)
+    bases = fresh_registry()
+    standins.push_standins(bases.host, runner=quiet_runner(), lines=("8.4",))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    stack = Stack(
+        tmp_path / "stack",
+        primary,
+        fresh_registry().host,
+        bases.host,
+        repo="corp/php-fpm",
+        lines=("8.4",),
+        env={"PUBLISHER_PLATFORMS": "linux/amd64"},
+    )
+    result = stack.release("v1.0.0")
+    said = result.stdout + result.stderr
+    assert "PHP 8.4 linux/amd64: PHP " in said and "php-fpm -t passes" in said, said
+    assert "warning" not in said, said
