@@ -726,6 +726,19 @@ class GitHubReleases:
                 f"no answer within {self.timeout:g} s{tries}",
                 hint=network.no_answer_hint(urllib.parse.urlsplit(self.api_url).netloc),
             )
+        if isinstance(exc, requests_exceptions.SSLError):
+            host = urllib.parse.urlsplit(self.api_url).netloc
+            tls = network.tls_failure(exc, host, server="the GitHub API", named_in=ENV_API_URL)
+            hint = (
+                f"{host} answers in plain HTTP: check the port and scheme of {ENV_API_URL}"
+                if tls.plain_http
+                else tls.hint
+            )
+            return GitHubError(
+                f"{doing} failed: cannot reach the GitHub API at {self.api_url} "
+                f"(TLS failed: {redact(tls.reason)}){tries}",
+                hint=redact(hint),
+            )
         if isinstance(exc, requests_exceptions.RequestException | OSError):
             return GitHubError(
                 f"{doing} failed: cannot reach the GitHub API at {self.api_url} "
@@ -742,9 +755,7 @@ class GitHubReleases:
 def _network_reason(exc: BaseException, redact: Callable[[str], str], timeout: float) -> str:
     """What went wrong on the way to the API, in words (never a Python class name)."""
     timed_out = network.timeout_cause(exc, timeout)
-    if isinstance(exc, requests_exceptions.SSLError):
-        reason = "the TLS handshake failed"
-    elif timed_out is not None:
+    if timed_out is not None:
         reason = timed_out
     elif isinstance(exc, requests_exceptions.ConnectionError):
         reason = "the connection failed"

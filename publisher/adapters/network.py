@@ -3,17 +3,23 @@ talks to (a registry, the GitHub API): a connection never made, or one the serve
 accepted and then left unanswered, which is no fault of the network, DNS or port.
 
 Also, for both: which CAs their certificates are checked against (REQUESTS_CA_BUNDLE,
-else SSL_CERT_FILE, which buildah and skopeo read too).
+else SSL_CERT_FILE, which buildah and skopeo read too), and what a failed TLS handshake
+means (an issuer not trusted, an expired certificate, one for another name, a server
+that speaks plain HTTP), with the tip for each.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import ssl
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import requests
 import urllib3.exceptions
 
+from ..core.errors import shown_path
 from ..core.sizes import seconds
 
 
@@ -111,3 +117,149 @@ def verify_setting(env: Mapping[str, str]) -> bool | str:
     if found is None or found[0] in REQUESTS_CA_VARIABLES:
         return True
     return found[1]
+
+
+# ------------------------------------------------------------------ TLS failures
+
+#: OpenSSL's verify results (``X509_V_ERR_*``, the same in every version) by what they mean.
+_UNTRUSTED_ISSUER = frozenset({2, 18, 19, 20, 21})  # no trusted CA found for the chain
+_EXPIRED, _NOT_YET_VALID = 10, 9
+_WRONG_NAME = frozenset({62, 64})  # hostname, IP address mismatch
+#: The same in OpenSSL's words, for a failure known only by its text.
+_VERIFY_WORDS = (
+    (re.compile(r"local issuer|issuer certificate|self[- ]signed|verify the first"), 20),
+    (re.compile(r"has expired"), 10),
+    (re.compile(r"not yet valid"), 9),
+    (re.compile(r"(?i)hostname mismatch"), 62),
+    (re.compile(r"(?i)IP address mismatch"), 64),
+)
+_VERIFY_FAILED = re.compile(r"certificate verify failed: (.*?)\.? \(_ssl\.c:\d+\)")
+#: A server that answers TLS with plain HTTP (OpenSSL 3.0 and 3.2 on).
+_NO_TLS = ("WRONG_VERSION_NUMBER", "record layer failure")
+#: OpenSSL's words for another failure, inside the reprs requests wraps them in.
+_SSL_WORDS = re.compile(r"\[SSL(?:: [A-Z0-9_]+)?\] ([^()'\"]+?) \(_ssl\.c:\d+\)")
+
+
+@dataclass(frozen=True)
+class TlsFailure:
+    """Why a TLS connection to a server failed, in words, and the tip for it."""
+
+    reason: str
+    hint: str
+    #: The server answered in plain HTTP (the caller may know how to speak that to it).
+    plain_http: bool = False
+
+
+def tls_failure(
+    exc: BaseException,
+    host: str,
+    *,
+    server: str,
+    named_in: str,
+    env: Mapping[str, str] | None = None,
+) -> TlsFailure:
+    """What ``exc`` says went wrong in the TLS handshake with ``host`` (``server``: "the
+    registry", "the GitHub API"), whose name comes from ``named_in`` (the repository in
+    matrix.yaml, GITHUB_API_URL), and the tip for it. ``env``: where the CA variables are
+    read (the process's environment by default, as requests reads it)."""
+    env = os.environ if env is None else env
+    verify = _verify_error(exc)
+    text = str(exc)
+    found = _VERIFY_FAILED.search(text) if verify is None else None
+    if found is not None:
+        words = found.group(1)
+        verify = next((c for pattern, c in _VERIFY_WORDS if pattern.search(words)), None), words
+    if verify is not None:
+        code, words = verify
+        reason = f"the certificate is not trusted ({words})"
+        if code in _UNTRUSTED_ISSUER:
+            return TlsFailure(reason, untrusted_hint(host, env))
+        if code == _EXPIRED:
+            return TlsFailure(
+                reason,
+                f"the certificate {host} presents has expired: it must be renewed on the "
+                "server (or on the proxy in front of it that ends TLS); if it has not, check "
+                "this machine's clock (`date -u`)",
+            )
+        if code == _NOT_YET_VALID:
+            return TlsFailure(
+                reason,
+                f"the certificate {host} presents is not valid yet: check this machine's "
+                "clock (`date -u`)",
+            )
+        if code in _WRONG_NAME:
+            return TlsFailure(
+                reason,
+                f"the certificate {host} presents is not for that name: the host in "
+                f"{named_in} must be one the certificate names (its subject alternative "
+                f"names: `openssl s_client -connect {host} </dev/null | openssl x509 -noout "
+                "-ext subjectAltName`), or the certificate must name it",
+            )
+        return TlsFailure(
+            reason, f"check the certificate {host} presents (and the CAs in its chain)"
+        )
+    if any(marker in text for marker in _NO_TLS):
+        return TlsFailure(
+            f"{server} does not speak TLS on that port", f"check the port of {host}", True
+        )
+    said = _SSL_WORDS.findall(text)
+    return TlsFailure(
+        f"the TLS handshake failed ({said[-1].strip()})" if said else "the TLS handshake failed",
+        f"check the TLS setup of {host} (or of a proxy in front of it that ends TLS)",
+    )
+
+
+def untrusted_hint(host: str, env: Mapping[str, str]) -> str:
+    """The tip for a certificate of ``host`` whose issuer is not trusted: the CA variable
+    publisher's client read, or the one to set."""
+    whose = (
+        f"the CA that issued the certificate of {host} (a private CA, or that of a proxy "
+        "that intercepts TLS)"
+    )
+    found = trusted_cas(env)
+    if found is None:
+        ignored = next(
+            (f"{name} ({shown_path(env[name])}) names no {kind}, so it is not read; "
+             for name, kind in zip(SYSTEM_CA_VARIABLES, ("file", "directory"), strict=True)
+             if env.get(name)),
+            "",
+        )  # fmt: skip
+        return (
+            f"{ignored}trust {whose}: set SSL_CERT_FILE to a bundle of the system's roots and "
+            "that CA (`cat /etc/ssl/certs/ca-certificates.crt ca.pem > bundle.pem`), which "
+            "publisher and the tools it runs (buildah, skopeo) read; the docker daemon takes "
+            "the CA in /etc/docker/certs.d/HOST:PORT/ca.crt (README, Private certificate authorities)"
+        )
+    name, value = found
+    if name == "SSL_CERT_DIR":
+        return (
+            f"add {whose} to the directory SSL_CERT_DIR names ({shown_path(value)}), under "
+            "the name of its hash (`openssl rehash DIR`)"
+        )
+    tools = (
+        "; buildah and skopeo do not read it: set SSL_CERT_FILE to the same bundle"
+        if name in REQUESTS_CA_VARIABLES and not env.get("SSL_CERT_FILE")
+        else ""
+    )
+    return (
+        f"add {whose} to the bundle {name} names ({shown_path(value)}): publisher's client "
+        f"trusts the CAs in it in place of its own roots, so keep the public roots in it "
+        f"too{tools}"
+    )
+
+
+def _verify_error(exc: BaseException) -> tuple[int | None, str] | None:
+    """The certificate check that failed under ``exc`` (requests and urllib3 wrap it in
+    layers): OpenSSL's verify result and its words; None when none did."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ssl.SSLCertVerificationError):
+            words = str(item.verify_message or "").rstrip(".")
+            return item.verify_code, words or str(item.reason or "")
+        todo += [*item.args, getattr(item, "reason", None), item.__cause__, item.__context__]
+    return None

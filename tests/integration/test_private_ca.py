@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 
 import publisher.cli.registry_cmds  # noqa: F401  (registers preflight on main)
+from publisher.adapters import network
 from publisher.adapters.github import GitHubReleases, Settings
 from publisher.adapters.localregistry import LocalRegistry, free_port
 from publisher.adapters.output import Output
 from publisher.adapters.registry import RegistryClient
-from publisher.core.errors import UnreachableError
+from publisher.core.errors import GitHubError, UnreachableError
 from publisher.core.retry import RetryPolicy
 from publisher.stages import standins
 from tests.conftest import require_tool
@@ -140,11 +141,11 @@ def test_ssl_cert_dir_alone_is_trusted(
     assert client(host).list_tags("corp/php-fpm") == []
 
 
-def test_requests_own_variable_comes_first(
+def test_requests_own_variable_comes_first_and_the_tip_names_it(
     tls_registry: Callable[..., str], ca: PrivateCa, bundle: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """REQUESTS_CA_BUNDLE keeps its precedence (requests' own rule): a machine that sets it
-    to the system's bundle must have the CA added there."""
+    to the system's bundle must have the CA added there, and the tip says so."""
     host = tls_registry("good", ["127.0.0.1"])
     public = ca.directory / "public.pem"
     public.write_bytes(bundle.read_bytes().replace(ca.cert.read_bytes(), b""))
@@ -152,6 +153,8 @@ def test_requests_own_variable_comes_first(
     monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
     error = refused(host)
     assert "TLS failed: the certificate is not trusted (" in error.message, error.message
+    assert f"to the bundle REQUESTS_CA_BUNDLE names ({public})" in (error.hint or ""), error.hint
+    assert "buildah" not in (error.hint or "")  # SSL_CERT_FILE is set: the tools have theirs
 
 
 def test_the_github_api_trusts_ssl_cert_file_alone(
@@ -198,3 +201,102 @@ def test_a_release_to_a_private_registry_needs_ssl_cert_file_alone(
     said = result.stdout + result.stderr
     assert "PHP 8.4 linux/amd64: PHP " in said and "php-fpm -t passes" in said, said
     assert "warning" not in said, said
+
+
+# ----------------------------------------------------------- a tip for each TLS failure
+
+
+def test_an_untrusted_issuer_is_told_which_variable_to_set(
+    tls_registry: Callable[..., str],
+) -> None:
+    host = tls_registry("good", ["127.0.0.1"])
+    error = refused(host)
+    assert error.message == (
+        f"{host}: TLS failed: the certificate is not trusted (unable to get local issuer "
+        "certificate)"
+    )
+    hint = error.hint or ""
+    assert hint.startswith(
+        f"trust the CA that issued the certificate of {host} (a private CA, or that of a proxy "
+        "that intercepts TLS): set SSL_CERT_FILE to a bundle of the system's roots and that CA"
+    ), hint
+    assert "/etc/docker/certs.d/HOST:PORT/ca.crt" in hint
+    assert "insecure" not in hint  # it speaks TLS: plain HTTP would not do
+
+
+def test_a_ca_variable_naming_no_file_is_said_to_be_unread(
+    tls_registry: Callable[..., str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Go's tools pass over an SSL_CERT_FILE that names nothing, and so does publisher."""
+    host = tls_registry("good", ["127.0.0.1"])
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "gone.pem"))
+    hint = refused(host).hint or ""
+    assert hint.startswith(
+        f"SSL_CERT_FILE ({tmp_path / 'gone.pem'}) names no file, so it is not read; trust the CA"
+    ), hint
+
+
+def test_an_expired_certificate_must_be_renewed(
+    tls_registry: Callable[..., str], bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = tls_registry("expired", ["127.0.0.1"], expired=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    error = refused(host)
+    assert "TLS failed: the certificate is not trusted (certificate has expired)" in error.message
+    assert error.hint == (
+        f"the certificate {host} presents has expired: it must be renewed on the server (or on "
+        "the proxy in front of it that ends TLS); if it has not, check this machine's clock "
+        "(`date -u`)"
+    )
+
+
+def test_a_certificate_for_another_name_says_the_repository_must_use_one_it_names(
+    tls_registry: Callable[..., str], bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = tls_registry("wrong", ["other.example", "10.9.9.9"])
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    error = refused(host)
+    assert (
+        "TLS failed: the certificate is not trusted (IP address mismatch, certificate is not "
+        "valid for '127.0.0.1')"
+    ) in error.message, error.message
+    hint = error.hint or ""
+    assert hint.startswith(
+        f"the certificate {host} presents is not for that name: the host in the repository in "
+        "matrix.yaml must be one the certificate names"
+    ), hint
+    assert "insecure" not in hint
+
+
+def test_only_a_registry_answering_in_plain_http_is_told_of_insecure(
+    registry: LocalRegistry,
+) -> None:
+    error = refused(registry.host)
+    assert (
+        error.message
+        == f"{registry.host}: TLS failed: the registry does not speak TLS on that port"
+    )
+    assert error.hint == (
+        f"{registry.host} answers in plain HTTP: if that registry serves no TLS, mark it "
+        "`insecure: true` in matrix.yaml; else check its port"
+    )
+
+
+def test_the_github_api_names_an_untrusted_certificate_as_a_registry_does(
+    tls_registry: Callable[..., str], ca: PrivateCa
+) -> None:
+    """gh-release says what the registry client says of the same certificate, with its tip."""
+    cert, key = ca.issue("github", ["127.0.0.1"])
+    server = FakeGitHub(token=GH_TOKEN)
+    server.tls = (str(cert), str(key))
+    with server as gh:
+        gh.add_repo(GH_REPO)
+        with pytest.raises(GitHubError) as info:
+            github_client(gh).upsert("v2.0.0", body="notes")
+        api, host = gh.url, gh.url.removeprefix("https://")
+    error = info.value
+    assert (
+        f"cannot reach the GitHub API at {api} (TLS failed: the certificate is not trusted "
+        "(unable to get local issuer certificate)), after 1 attempt in "
+    ) in error.message, error.message
+    assert error.hint == network.untrusted_hint(host, {}), error.hint

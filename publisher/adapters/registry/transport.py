@@ -1279,6 +1279,25 @@ class Transport:
             host=host,
         )
 
+    def _tls_failed(self, exc: requests.exceptions.SSLError, url: str) -> UnreachableError:
+        """The TLS handshake with the registry (or where it redirected: ``url``) failed."""
+        where = urlsplit(url).netloc
+        own = where == self.api_host
+        failure = network.tls_failure(
+            exc,
+            where,
+            server="the registry" if own else "the server",
+            named_in="the repository in matrix.yaml" if own else "the registry's redirect",
+        )
+        hint = failure.hint
+        if failure.plain_http and own:
+            hint = (
+                f"{where} answers in plain HTTP: if that registry serves no TLS, mark it "
+                "`insecure: true` in matrix.yaml; else check its port"
+            )
+        said = f"TLS failed: {failure.reason}" + ("" if own else f" (at {where})")
+        return self.error(UnreachableError, shown_field(self.clean(said)), hint=self.clean(hint))
+
     def _no_answer(self, url: str) -> Transient:
         """A request whose answer did not come in full within ``timeout``: as if none came."""
         elsewhere = urlsplit(url).netloc
@@ -1317,12 +1336,7 @@ class Transport:
                 proxies=_direct() if _is_loopback_url(url) else None,
             )
         except requests.exceptions.SSLError as exc:
-            raise self.error(
-                UnreachableError,
-                f"TLS failed: {shown_field(self.clean(_tls_cause(exc)))}",
-                hint="check the registry's certificate; for a plain-HTTP registry mark it "
-                "`insecure: true` in matrix.yaml",
-            ) from None
+            raise self._tls_failed(exc, getattr(exc.request, "url", None) or url) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             # After a followed redirect, the request that failed is the redirected one.
             failed = getattr(exc.request, "url", None) or url
@@ -2197,17 +2211,6 @@ def _connection_cause(exc: BaseException, timeout: float) -> str:
     for marker, cause in _CONNECTION_CAUSES:
         if marker in text:
             return cause
-    return _short(exc)
-
-
-def _tls_cause(exc: BaseException) -> str:
-    """Why TLS failed, in a few words: an untrusted certificate, or no TLS on that port."""
-    text = str(exc)
-    untrusted = re.search(r"certificate verify failed: (.*?)\.? \(_ssl\.c:\d+\)", text)
-    if untrusted:
-        return f"the certificate is not trusted ({untrusted.group(1)})"
-    if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
-        return "the registry does not speak TLS on that port"
     return _short(exc)
 
 
