@@ -119,6 +119,42 @@ def verify_setting(env: Mapping[str, str]) -> bool | str:
     return found[1]
 
 
+#: Where Go takes the system's roots from when SSL_CERT_FILE is unset: the first that exists.
+_SYSTEM_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine
+    "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL
+    "/etc/ssl/ca-bundle.pem",  # openSUSE
+    "/etc/pki/tls/cacert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  # CentOS, RHEL 7
+    "/etc/ssl/cert.pem",
+)
+
+
+def tools_trust_others(env: Mapping[str, str]) -> tuple[str, str, str] | None:
+    """When publisher's client takes its CAs from REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE and
+    buildah and skopeo (Go) from another file, SSL_CERT_FILE's or else the system's bundle:
+    that variable, its value, and the tools' file in words; else None."""
+    found = trusted_cas(env)
+    if found is None or found[0] not in REQUESTS_CA_VARIABLES:
+        return None
+    name, value = found
+    theirs = env.get("SSL_CERT_FILE") or next(
+        (path for path in _SYSTEM_BUNDLES if os.path.exists(path)), None
+    )
+    if theirs is not None and _same_file(value, theirs):
+        return None
+    if env.get("SSL_CERT_FILE"):
+        return name, value, f"SSL_CERT_FILE ({shown_path(theirs or '')})"
+    return name, value, "the system's roots" + (f" ({shown_path(theirs)})" if theirs else "")
+
+
+def _same_file(one: str, other: str) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:  # one of them is missing
+        return os.path.realpath(one) == os.path.realpath(other)
+
+
 # ------------------------------------------------------------------ TLS failures
 
 #: OpenSSL's verify results (``X509_V_ERR_*``, the same in every version) by what they mean.

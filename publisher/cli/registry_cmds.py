@@ -252,6 +252,9 @@ def preflight_command(state: State, config_path: str, only: options.Only, as_jso
     base via the mirror). A base whose tag was removed from its registry (a
     line past its end) is exit 5, its tip the line's last base to pin by
     digest (`base_digest` in matrix.yaml), as `release` and `build` give it.
+    With buildah installed, it warns first when buildah would trust other CAs
+    than publisher's client (REQUESTS_CA_BUNDLE set, SSL_CERT_FILE not naming
+    the same bundle) and the primary or a base is on a registry of your own.
 
     Registry retries are bounded by PUBLISHER_RETRY_ATTEMPTS (5),
     PUBLISHER_RETRY_MAX_DELAY (20 s) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s).
@@ -262,11 +265,14 @@ def preflight_command(state: State, config_path: str, only: options.Only, as_jso
       publisher preflight --only 8.4,8.5
       DOCKERHUB_USERNAME=me DOCKERHUB_TOKEN=... publisher preflight --json
     """
-    from ..stages.preflight import Check, preflight
+    from ..stages.preflight import Check, ca_warning, preflight
 
     cfg = state.load_config(config_path, only)
     state.json_only(as_json)
     checks: list[Check] = []
+    untrusted = ca_warning(cfg, state.env) if state.runner.which("buildah") else None
+    if untrusted is not None:
+        state.output.warning(untrusted)
 
     def print_checks(failure: PublisherError | None = None) -> None:
         if as_json:

@@ -658,10 +658,17 @@ def _release(
         # Read later for every registry: a broken one stops now, but for a rehearsal,
         # which goes on with an empty one (its registries need no credentials).
         stack.enter_context(docker_config_for_run(state.env, state.output, rehearsal=local))
+        engine = ""
         if not (dry_run or no_smoke):  # a broken smoke-test engine is found before any build
             from ..adapters.smoke import check_engine
 
-            check_engine(state.runner, builder)
+            engine = check_engine(state.runner, builder)
+        if not local and (chosen.name == "buildah" or engine.startswith("buildah")):
+            from ..stages.preflight import ca_warning
+
+            untrusted = ca_warning(cfg, state.env)
+            if untrusted is not None:
+                state.output.warning(untrusted)
         if local:  # before any throwaway registry starts or stand-in base is built
             check_outputs(settings)
             cfg, _registries = stack.enter_context(

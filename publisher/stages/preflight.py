@@ -17,19 +17,23 @@ line's base via the mirror, whichever registry client reached it.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..adapters import network
 from ..adapters.registry import RegistryClient
-from ..core.config import Config, Line, Registry
+from ..core.config import Config, Line, Registry, https_only
 from ..core.errors import (
     AuthError,
     DeniedError,
     NotFoundError,
     PublisherError,
     TagsNotListedError,
+    shown_path,
 )
 from ..core.manifest import Manifest
 from ..core.reference import Reference
+from ..resolve import is_loopback
 from .build import base_gone_hint, base_named, mirror_tip
 from .clients import ClientFactory
 from .inspect import index_entries
@@ -168,6 +172,30 @@ def preflight(
         passed.append(Check(current or "configuration", exc.message, exc.exit_code))
         raise
     return passed
+
+
+def ca_warning(config: Config, env: Mapping[str, str]) -> str | None:
+    """The warning for a release whose buildah (the buildah builder pulling a base, the
+    buildah smoke test pulling from the primary) would trust other CAs than publisher's
+    own client, which preflight checks the registries with: a registry whose CA only the
+    client trusts passes preflight, and the release fails at the smoke test, after its
+    push. Only a registry of one's own counts (over TLS, neither loopback nor Docker Hub
+    nor GHCR); None when there is none, or both read the same bundle."""
+    primary = config.primary
+    hosts = [primary.host] if not primary.plain_http else []
+    hosts += [config.base_pull_ref(line).domain for line in config.lines]
+    private = list(dict.fromkeys(h for h in hosts if not is_loopback(h) and not https_only(h)))
+    other = network.tools_trust_others(env) if private else None
+    if other is None:
+        return None
+    name, value, theirs = other
+    return (
+        f"publisher's client trusts the CAs in {name} ({shown_path(value)}), and buildah and "
+        f"skopeo, which reach {', '.join(private)} in a release (a base's pull, the smoke "
+        f"test's), those in {theirs}: a registry whose CA is in one of them only passes "
+        "preflight, and the release fails at the smoke test after its push; set SSL_CERT_FILE "
+        f"to the bundle {name} names (README, Private certificate authorities)"
+    )
 
 
 @dataclass(frozen=True)

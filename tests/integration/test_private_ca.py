@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 import publisher.cli.registry_cmds  # noqa: F401  (registers preflight on main)
 from publisher.adapters import network
@@ -23,6 +24,7 @@ from publisher.adapters.github import GitHubReleases, Settings
 from publisher.adapters.localregistry import LocalRegistry, free_port
 from publisher.adapters.output import Output
 from publisher.adapters.registry import RegistryClient
+from publisher.cli.base import main
 from publisher.core.errors import GitHubError, UnreachableError
 from publisher.core.retry import RetryPolicy
 from publisher.stages import standins
@@ -30,6 +32,7 @@ from tests.conftest import require_tool
 from tests.integration.conftest import GH_REPO, GH_TOKEN
 from tests.support.builds import quiet_runner
 from tests.support.fake_github import FakeGitHub
+from tests.support.images import make_image, push_raw
 from tests.support.pipeline import Stack
 from tests.support.tls import PrivateCa, outward_address
 
@@ -300,3 +303,84 @@ def test_the_github_api_names_an_untrusted_certificate_as_a_registry_does(
         "(unable to get local issuer certificate)), after 1 attempt in "
     ) in error.message, error.message
     assert error.hint == network.untrusted_hint(host, {}), error.hint
+
+
+# ------------------------------------------ preflight: buildah trusting other CAs
+
+
+def preflight(matrix: Path, tmp_path: Path, **env: str) -> Result:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    base_env = {"HOME": str(home), "DOCKER_CONFIG": str(home / ".docker"), "PUBLISHER_CONFIG": None}
+    return CliRunner().invoke(
+        main,
+        ["preflight", "--config", str(matrix)],
+        env={**base_env, "PUBLISHER_RETRY_ATTEMPTS": "1", **env},
+    )
+
+
+@pytest.fixture
+def corp_matrix(
+    tls_registry: Callable[..., str],
+    outward: str,
+    registry: LocalRegistry,
+    repo: str,
+    write_matrix: Callable[..., Path],
+    tmp_path: Path,
+) -> tuple[str, Path]:
+    """A registry of the company's own (over TLS, not on loopback) as the primary, the
+    bases on a loopback one: its host and the matrix."""
+    require_tool("buildah")  # what preflight warns about reads other variables
+    host = tls_registry("corp", [outward], address=outward)
+    for php in ("8.3", "8.4"):
+        push_raw(registry.url, f"{repo}-base", make_image(platforms=("linux/amd64",)), [php])
+    matrix = write_matrix(
+        tmp_path,
+        [("corp", f"{host}/{repo}", True)],
+        base_image=f"{registry.host}/{repo}-base:{{php}}",
+        platforms=("linux/amd64",),
+    )
+    return host, matrix
+
+
+def test_preflight_warns_when_buildah_would_not_trust_what_publisher_trusts(
+    corp_matrix: tuple[str, Path], bundle: Path, tmp_path: Path
+) -> None:
+    """REQUESTS_CA_BUNDLE alone: publisher's checks pass, and the smoke test's pull would
+    fail after the push; preflight says so, naming the variable to set."""
+    host, matrix = corp_matrix
+    result = preflight(matrix, tmp_path, REQUESTS_CA_BUNDLE=str(bundle))
+    assert result.exit_code == 0, result.output
+    warning = " ".join(result.stderr.split("warning: ", 1)[1].split())
+    assert warning.startswith(
+        f"publisher's client trusts the CAs in REQUESTS_CA_BUNDLE ({bundle}), and buildah and "
+        f"skopeo, which reach {host} in a release (a base's pull, the smoke test's), those in "
+        "the system's roots"
+    ), warning
+    assert "set SSL_CERT_FILE to the bundle REQUESTS_CA_BUNDLE names" in warning
+
+    both = preflight(matrix, tmp_path, REQUESTS_CA_BUNDLE=str(bundle), SSL_CERT_FILE=str(bundle))
+    assert both.exit_code == 0 and "warning" not in both.stderr, both.output
+    alone = preflight(matrix, tmp_path, SSL_CERT_FILE=str(bundle))  # one variable for all
+    assert alone.exit_code == 0 and "warning" not in alone.stderr, alone.output
+
+
+def test_a_release_building_with_buildah_warns_before_anything_else(
+    tls_registry: Callable[..., str],
+    outward: str,
+    bundle: Path,
+    fresh_registry: Callable[..., LocalRegistry],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same warning from `release`, before its first stage (here a dry run, whose
+    bases are missing: it goes no further)."""
+    require_tool("buildah")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    primary = tls_registry("corp", [outward], address=outward)
+    stack = Stack(tmp_path / "stack", primary, fresh_registry().host, fresh_registry().host,
+                  repo="corp/php-fpm", lines=("8.4",), env={"PUBLISHER_PLATFORMS": "linux/amd64"})  # fmt: skip
+    result = stack.run("release", "v1.0.0", "--dry-run", "--notes-dir", str(stack.notes_dir))
+    said = result.stdout + result.stderr
+    warning = "warning: publisher's client trusts the CAs in REQUESTS_CA_BUNDLE"
+    assert warning in said and said.index(warning) < said.index("Resolve the base images"), said
