@@ -308,11 +308,11 @@ def test_the_next_run_removes_the_image_names_a_killed_rehearsal_left_and_none_o
             [sys.executable, "-c", NEXT], env=env, capture_output=True, text=True, timeout=300
         )
         assert following.returncode == 0, following.stderr
-        assert _named_on(f"{host}/") == []
+        said = following.stdout + following.stderr
+        assert _named_on(f"{host}/") == [], said
         assert _buildah_names()[image] == [shared]
         assert _cache_files(cache) == []
         assert list((tmp_path / "tmp").glob("publisher-registry-*")) == []
-        said = following.stdout + following.stderr
         assert "removed 2 image names on " in said and "1 smoke-test container" in said, said
     finally:
         live.stop()

@@ -368,7 +368,12 @@ def forget_registry(runner: Runner, host: str, env: Mapping[str, str]) -> list[s
                 runner.output.debug(f"kept {', '.join(ours)}: another run may be using it")
                 continue
             if ours:  # all of one image's at once: it goes when it has no other name
-                runner.cleanup([buildah, "rmi", *ours], what=f"buildah rmi of the names on {host}")
+                for _attempt in range(LIST_ATTEMPTS):  # fails now and then, as a listing does
+                    removed = runner.cleanup(
+                        [buildah, "rmi", *ours], what=f"buildah rmi of the names on {host}"
+                    )
+                    if removed.ok:
+                        break
                 forgotten += ours
     return forgotten
 
