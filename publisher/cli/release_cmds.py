@@ -222,7 +222,7 @@ def build_command(
         --digest-file d.json --builder buildah
     """
     from ..core import render
-    from ..core.fileio import check_tmpdir
+    from ..core.fileio import check_cache, check_tmpdir
     from ..core.records import replaced_file
     from ..stages.build import BuildOptions, BuildStage, Leg, other_registries
     from ..stages.publish import load_release
@@ -286,6 +286,7 @@ def build_command(
     # record, another leg's record) is refused before any registry is asked
     replaced_file(digest_file, leg)
     check_tmpdir(state.env)
+    check_cache(state.env)  # its locks, before anything starts
     render.require_committed(cfg)  # before any tool or registry, as `release` does
     chosen = get_builder(state, builder)
     clients = state.clients.configured(cfg)
@@ -450,7 +451,7 @@ def publish_command(
     if not dry_run:
         state.interrupted_hint = interrupted_hint(builds=False)
     reason = republish_reason(reason)
-    from ..core.fileio import check_tmpdir, ensure_writable
+    from ..core.fileio import check_cache, check_tmpdir, ensure_writable
     from ..core.records import read_directory
     from ..stages.publish import (
         Publisher,
@@ -506,6 +507,7 @@ def publish_command(
         cfg = republish_config(cfg, version, record, pinned, notes, state.output, locations)
     if not dry_run:  # temporary files (copies spooled, smoke tests): before any copy
         check_tmpdir(state.env)
+        check_cache(state.env)  # the smoke tests' locks
         state.output.check_step_outputs()  # written once the release is recorded
     if not no_smoke:  # a dry run refuses the setting the real run would refuse
         from ..core.smoke_rules import stay_up
@@ -587,7 +589,7 @@ def _release(
     """
     from ..adapters.registry.credentials import docker_config_for_run
     from ..core import render
-    from ..core.fileio import check_tmpdir
+    from ..core.fileio import check_cache, check_tmpdir
     from ..stages.publish import building_config, select_release
     from ..stages.release import ReleaseOptions, check_outputs, local_registries, release
 
@@ -638,6 +640,7 @@ def _release(
         cfg, lines, settings.notes_dir, version, rehearsal=local, republish=reason is not None
     )
     check_tmpdir(state.env)
+    check_cache(state.env)  # the stand-ins, the smoke tests' locks
     if not dry_run:
         state.output.check_step_outputs()  # written once the release is recorded
     # A Dockerfile missing, too large or unreadable is refused before any tool, registry or

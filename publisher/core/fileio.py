@@ -34,6 +34,7 @@ from .errors import (
 
 MIB = 1024 * 1024
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 #: Moves publisher's cache (the stand-in bases, the smoke tests' image holds).
 ENV_CACHE = "PUBLISHER_CACHE_DIR"
 
@@ -86,7 +87,7 @@ def write_atomic_set(files: dict[Path, str]) -> list[Path]:
     try:
         for target, text in files.items():
             try:
-                target.parent.mkdir(parents=True, exist_ok=True)
+                make_dirs(target.parent)
                 fd, tmp = tempfile.mkstemp(
                     prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
                 )
@@ -124,7 +125,12 @@ def _naming(exc: OSError, target: Path) -> OSError:
 
 
 def ensure_writable(
-    directory: str | os.PathLike[str], what: str, *, create: bool = True, option: str = ""
+    directory: str | os.PathLike[str],
+    what: str,
+    *,
+    create: bool = True,
+    option: str = "",
+    private: bool = False,
 ) -> Path:
     """Create ``directory`` if needed and prove a file can be written there.
 
@@ -137,13 +143,13 @@ def ensure_writable(
     run refuses what the real run refuses (a read-only or pseudo file system, a file or
     a symbolic link to nowhere in the way, no permission), in the same words.
     ``option`` (``--notes-dir DIR``): the option that takes another directory, which a
-    tip saying to pass one names.
+    tip saying to pass one names. ``private``: what is made is mode 0700 (``make_dirs``).
     """
     target = Path(directory)
     try:
         _refuse_dangling_link(target)
         if create:
-            target.mkdir(parents=True, exist_ok=True)
+            make_dirs(target, private=private)
             _probe_file(target)
         else:
             _could_write(target)
@@ -218,8 +224,12 @@ def _nearest(target: Path) -> Path:
 
 def check_tmpdir(env: Mapping[str, str]) -> None:
     """A TMPDIR that is set must be a writable directory: Python quietly falls back to
-    /tmp, but buildah and docker do not, and fail halfway through a build. FileAccessError
-    (exit 18) before anything starts."""
+    /tmp, but buildah and docker do not, and fail halfway through a build. Nor may
+    another user be able to replace what it holds (``shared_hazard``: one that another
+    user owns, or that all may write to without the sticky bit, or such a directory
+    above it): they could swap the private temporary directories publisher makes there
+    (the docker config and auth file holding the registry credentials, the build
+    context) for links to their own. FileAccessError (exit 18) before anything starts."""
     value = env.get("TMPDIR", "")
     if not value:
         return
@@ -236,6 +246,220 @@ def check_tmpdir(env: Mapping[str, str]) -> None:
             "and publisher keep their temporary files there; nothing was built or pushed",
             hint="point TMPDIR at a writable directory with room, or unset it (then /tmp)",
         ) from None
+    hazard = shared_hazard(target)
+    if hazard is not None:
+        at, info, why = hazard
+        said = f"({_owner_mode(info)})"
+        if at == Path(os.path.realpath(target)) != Path(os.path.abspath(target)):
+            said = f"(a link to {shown_path(at)}: {_owner_mode(info)})"
+        elif at != Path(os.path.abspath(target)):
+            said = f"is in {shown_path(at)} {said}, which"
+        raise FileAccessError(
+            f"TMPDIR={shown_path(value)} {said} cannot be trusted: {why}, so another user "
+            "could swap the private temporary directories publisher makes there (the docker "
+            "config and auth file holding your registry credentials among them) for links "
+            "to their own; nothing was built or pushed",
+            hint="point TMPDIR at a directory of your own (`mkdir -m 700 ~/tmp` and "
+            "`export TMPDIR=~/tmp`), or unset it (then /tmp)",
+        )
+
+
+# --------------------------------------------------------------------------- shared machines
+#
+# Another user on the machine must not be able to change what a run reads or where it
+# writes: the cache (a stand-in base a rehearsal builds on and runs as this user, lock
+# files) and TMPDIR (the credentials' private directories). As ssh and pip do, a
+# directory another user could change is refused before anything starts, never used.
+
+
+def _user(uid: int) -> str:
+    """``NAME (uid N)``, or ``uid N`` for one the password database does not know."""
+    try:
+        import pwd
+
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
+def _owner_mode(info: os.stat_result) -> str:
+    """``owner NAME (uid N), mode 0777, drwxrwxrwx``: who may change a file, in words."""
+    mode = info.st_mode
+    return f"owner {_user(info.st_uid)}, mode {stat.S_IMODE(mode):04o}, {stat.filemode(mode)}"
+
+
+def _replaceable(info: os.stat_result) -> str | None:
+    """Why another user may rename what a directory holds and put something else (a
+    link) in its place: it is theirs (not this user's, nor root's), or all may write to
+    it and it lacks the sticky bit (which lets only an entry's owner rename it); else None."""
+    if info.st_uid not in (0, os.geteuid()):
+        return f"it belongs to {_user(info.st_uid)}, neither to you nor to root"
+    if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
+        return "every user may write to it and it lacks the sticky bit"
+    return None
+
+
+def _not_private(info: os.stat_result) -> str | None:
+    """Why a directory is not this user's alone to change: another user owns it, or its
+    group or all may write to it; else None."""
+    if info.st_uid != os.geteuid():
+        return f"it belongs to {_user(info.st_uid)}, not to you ({_user(os.geteuid())})"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return "other users may write to it"
+    return None
+
+
+def shared_hazard(path: str | os.PathLike[str]) -> tuple[Path, os.stat_result, str] | None:
+    """The first directory, from ``/`` down to ``path`` itself (as written, then as its
+    symbolic links lead), whose entries another user may replace (``_replaceable``), or
+    a symbolic link on the way that another user owns (they may point it elsewhere),
+    with its ``lstat`` and why; None when there is none. The walk ends at the first part
+    not there yet (made later, by this user)."""
+    seen: set[Path] = set()
+    for chain in (Path(os.path.abspath(path)), Path(os.path.realpath(path))):
+        for at in [*reversed(chain.parents), chain]:
+            if at in seen:
+                continue
+            seen.add(at)
+            try:
+                info = os.lstat(at)
+                if stat.S_ISLNK(info.st_mode):
+                    if info.st_uid not in (0, os.geteuid()):
+                        owner = _user(info.st_uid)
+                        return (
+                            at,
+                            info,
+                            f"it is a symbolic link of {owner}, who may point it elsewhere",
+                        )
+                    continue  # where it leads: judged on the way ``realpath`` takes
+            except OSError:
+                break
+            why = _replaceable(info) if stat.S_ISDIR(info.st_mode) else None
+            if why is not None:
+                return at, info, why
+    return None
+
+
+def check_cache(env: Mapping[str, str]) -> Path:
+    """The cache (``cache_root``), refused (FileAccessError, exit 18) before anything
+    starts when another user could change it: a directory above it whose entries another
+    user may replace (``shared_hazard``), or the cache itself or a directory in it that
+    is not this user's alone (``_not_private``: another user's, or writable by its group
+    or by all). What is there is read and run as this user (a stand-in base a rehearsal
+    builds on, a lock file opened, a smoke test's mark that removes an image), so it must
+    be theirs; a directory in it that another user (root) made is refused here too,
+    rather than when the run first writes there. A cache not there yet passes: it is
+    made private (mode 0700) when first written. Returns its path."""
+    root = cache_root(env)
+    default = "by default the cache is $XDG_CACHE_HOME/publisher, else ~/.cache/publisher"
+    hazard = shared_hazard(root)
+    itself = {Path(os.path.abspath(root)), Path(os.path.realpath(root))}
+    if hazard is not None and (hazard[0] not in itself or stat.S_ISLNK(hazard[1].st_mode)):
+        at, info, why = hazard  # the cache's own directory: _not_private, below
+        raise FileAccessError(
+            f"the cache {shown_path(root)} cannot be trusted: on the way to it, "
+            f"{shown_path(at)} ({_owner_mode(info)}) is not safe: {why}, so another user "
+            "could put a cache of their own in its place, whose content your runs would "
+            "use; nothing was built or pushed",
+            hint=f"set {ENV_CACHE} to a directory of your own, in one that only you and root "
+            f"may change ({default})",
+        )
+    for at, info in _cache_directories(root):
+        reason = _not_private(info) if stat.S_ISDIR(info.st_mode) else None
+        if reason is None:
+            continue
+        said = f"the cache {shown_path(root)} ({_owner_mode(info)})"
+        if at != root:
+            said = f"the directory {shown_path(at)} ({_owner_mode(info)}) in the cache {shown_path(root)}"
+        if info.st_uid != os.geteuid():
+            change = f"remove it (`rm -rf {shown_path(at)}`, as {_user(info.st_uid)} or root)"
+        else:
+            change = f"make the cache yours alone (`chmod -R go-w {shown_path(root)}`) or remove it"
+        raise FileAccessError(
+            f"{said} cannot be trusted: {reason}; what another user puts there (a stand-in base "
+            "image, a link where a lock file goes) would be used by your runs; nothing was "
+            "built or pushed",
+            hint=f"{change}: it is only a cache, which the next run makes anew, private to you "
+            f"(mode 0700); or set {ENV_CACHE} to a directory of your own ({default})",
+        )
+    return root
+
+
+def _cache_directories(root: Path) -> Iterator[tuple[Path, os.stat_result]]:
+    """The cache ``root`` and every directory in it (a link to one followed, not walked
+    into), each with its ``stat``; nothing when it is not there. A directory that cannot
+    be listed ends its branch (its own owner and mode are given first)."""
+    try:
+        yield root, os.stat(root)
+    except OSError:
+        return
+    for directory, names, _files in os.walk(root):
+        for name in names:
+            path = Path(directory) / name
+            with contextlib.suppress(OSError):
+                yield path, os.stat(path)
+
+
+def make_dirs(
+    directory: str | os.PathLike[str], mode: int = 0o755, *, private: bool = False
+) -> Path:
+    """Make ``directory`` and each missing one above it with ``mode`` less the umask (at
+    most ``mode``: never one all may write to, whatever the umask, as ``mkdir -p`` would
+    make under ``umask 000``), or, ``private``, exactly 0700 whatever the umask (the
+    cache, as the XDG base directory specification asks); one already there is left as
+    it is. FileExistsError when something else than a directory stands at ``directory``,
+    and, ``private``, when one another user made (``_not_private``) appeared meanwhile."""
+    target = Path(directory)
+    missing = []
+    at = target
+    while not os.path.lexists(at) and at.parent != at:
+        missing.append(at)
+        at = at.parent
+    for made in reversed(missing):
+        try:
+            os.mkdir(made, 0o700 if private else mode)
+        except FileExistsError:
+            if made.is_dir() and not (private and _not_private(os.stat(made))):
+                continue  # another run of this user made it meanwhile
+            raise
+        if private:
+            os.chmod(made, 0o700)
+    if not target.is_dir():
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
+    return target
+
+
+def link_refused(path: Path, what: str) -> FileAccessError:
+    """The refusal of a symbolic link found where publisher makes a ``what`` ("lock file")
+    of its own: never written through (exit 18)."""
+    try:
+        to = f" (to {shown_path(os.readlink(path))})"
+    except OSError:
+        to = ""
+    return FileAccessError(
+        f"the {what} {shown_path(path)} is a symbolic link{to}: publisher never writes "
+        "through a link there, and wrote nothing",
+        hint=f"remove the link (`rm {shown_path(path)}`): publisher makes the file itself. "
+        "Only you or root could put it in your cache: find out what did",
+    )
+
+
+def create_new(path: Path, mode: int) -> int:
+    """A descriptor of a new file at ``path``, open to write, of mode ``mode`` exactly:
+    made with O_EXCL and O_NOFOLLOW, so a symbolic link there is refused
+    (``link_refused``), never followed; anything else there raises FileExistsError."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, mode)
+    except FileExistsError:
+        if os.path.islink(path):
+            raise link_refused(path, "temporary file") from None
+        raise
+    try:
+        os.fchmod(fd, mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _probe_file(directory: Path) -> None:
@@ -663,13 +887,25 @@ def locked_file(
     path: Path, *, shared: bool = False, wait: bool = True, make: bool = True
 ) -> IO[bytes]:
     """The lock file ``path`` opened and locked (``flock``: ``shared``, ``wait``), which the
-    caller closes (the lock goes with it). ``make``: the file (and its folder) is made when
-    missing; else a missing one raises ``FileNotFoundError``. ``OSError`` when it cannot be
-    opened or locked; opened but unlocked without fcntl (``can_flock``)."""
+    caller closes (the lock goes with it). ``make``: the file (mode 0600) and its folder
+    (0700, ``make_dirs``) are made when missing; else a missing one raises
+    ``FileNotFoundError``. ``OSError`` when it cannot be opened or locked, or is not a
+    regular file; a symbolic link there is never followed (``link_refused``, exit 18).
+    Opened but unlocked without fcntl (``can_flock``)."""
     if make:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "ab" if make else "rb")  # noqa: SIM115 - the caller closes it
+        make_dirs(path.parent, private=True)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT if make else os.O_RDONLY
     try:
+        fd = os.open(path, flags | _NOFOLLOW | os.O_NONBLOCK | _CLOEXEC, 0o600)
+    except OSError:
+        if os.path.islink(path):
+            raise link_refused(path, "lock file") from None
+        raise
+    handle = os.fdopen(fd, "ab" if make else "rb")
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):  # a pipe is never waited on, a device never locked
+            raise _not_regular(mode, path)
         flock(handle, shared=shared, wait=wait)
     except BaseException:
         handle.close()

@@ -65,7 +65,14 @@ from ..core.errors import (
     out_of_room,
     shown_path,
 )
-from ..core.fileio import ENV_CACHE, cache_root, lock_in_place, temp_dir
+from ..core.fileio import (
+    ENV_CACHE,
+    cache_root,
+    create_new,
+    lock_in_place,
+    make_dirs,
+    temp_dir,
+)
 from ..core.manifest import STAND_IN_LABEL
 from ..core.platforms import Platform
 from ..core.reference import Reference
@@ -131,13 +138,15 @@ def usable_busybox(path: Path, arch: str) -> bool:
 
 
 def check_cache(env: Mapping[str, str]) -> Path:
-    """The stand-in cache, made if needed and proven writable before anything starts
-    (FileAccessError, exit 18, naming it and the variable that moves it)."""
+    """The stand-in cache, refused when another user could change it (``fileio.check_cache``),
+    made if needed (mode 0700) and proven writable before anything starts (FileAccessError,
+    exit 18, naming it and the variable that moves it)."""
+    from ..core.fileio import check_cache as trusted
     from ..core.fileio import ensure_writable
 
-    root = cache_root(env)
+    root = trusted(env)
     try:
-        return ensure_writable(root, "the stand-in cache")
+        return ensure_writable(root, "the stand-in cache", private=True)
     except FileAccessError as exc:
         exc.hint = (
             f"set {ENV_CACHE} to a writable directory; by default the cache is "
@@ -160,7 +169,7 @@ def busybox_binary(arch: str, runner: Runner, cache: Path, env: Mapping[str, str
     _sweep_leftovers(cached.parent)
     if usable_busybox(cached, arch):
         return cached
-    cached.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(cached.parent, private=True)
     for candidate in _host_busyboxes(runner):
         if usable_busybox(candidate, arch):
             _install(candidate, cached)
@@ -206,14 +215,16 @@ def _host_busyboxes(runner: Runner) -> list[Path]:
 
 
 def _install(source: Path, target: Path) -> None:
-    """Copy ``source`` beside ``target`` and rename it into place whole; the copy is
-    removed when that fails (a full disk, an interrupt). Another run may be copying
-    too: it holds ``target``'s lock meanwhile (``_sweep_leftovers``)."""
+    """Copy ``source`` beside ``target`` (a new file, ``fileio.create_new``) and rename it
+    into place whole; the copy is removed when that fails (a full disk, an interrupt).
+    Another run may be copying too: it holds ``target``'s lock meanwhile
+    (``_sweep_leftovers``)."""
     tmp = _tmp_path(target)
     with _in_use(target):
+        written = create_new(tmp, 0o755)  # never through a link there (exit 18)
         try:
-            shutil.copyfile(source, tmp)
-            os.chmod(tmp, 0o755)
+            with os.fdopen(written, "wb") as copy, open(source, "rb") as original:
+                shutil.copyfileobj(original, copy)
             os.replace(tmp, target)
         finally:
             _delete(tmp)

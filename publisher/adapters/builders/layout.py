@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ...core.errors import CommandError
-from ...core.fileio import counted
+from ...core.fileio import counted, make_dirs
 from ...core.platforms import BuilderName
 from ...resolve import (
     IMAGE_TYPES,
@@ -57,7 +57,7 @@ def init_layout(layout: Path) -> None:
     """Create an empty layout at ``layout`` (removing whatever was there)."""
     if layout.exists():
         shutil.rmtree(layout)
-    (layout / "blobs" / "sha256").mkdir(parents=True)
+    make_dirs(layout / "blobs" / "sha256")  # at most 0755, whatever the umask
     (layout / "oci-layout").write_text(
         json.dumps({"imageLayoutVersion": OCI_LAYOUT_VERSION}), encoding="utf-8"
     )

@@ -1,0 +1,402 @@
+"""A machine other users share: what another user could change is refused, never used.
+
+The cache (``PUBLISHER_CACHE_DIR``) holds the stand-in bases a rehearsal builds on and
+runs, and the lock files runs open; ``TMPDIR`` holds the private directories with the
+registry credentials. Another user (here uid ``OTHER``, given files with ``os.chown``:
+no account is needed) who could write there, or replace what is there, could make a run
+use their files or write through their links. Real files, real modes and owners.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from publisher.adapters.builders.layout import init_layout
+from publisher.core import fileio
+from publisher.core.errors import FileAccessError
+from publisher.core.fileio import check_cache, check_tmpdir, locked_file, write_atomic
+from publisher.stages import standins
+
+#: Another user, who has no account here (said as ``uid 4242``).
+OTHER = 4242
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="gives files to another uid: root")
+
+
+@pytest.fixture
+def umask() -> Iterator[None]:
+    """Restores the process's umask after a test that sets its own."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def said(error: FileAccessError) -> str:
+    return " ".join(f"{error.message} tip: {error.hint}".split())
+
+
+# ----------------------------------------------------------------- made private
+
+
+@pytest.mark.parametrize("mask", [0o000, 0o022, 0o277])
+def test_the_cache_is_made_0700_whatever_the_umask(tmp_path: Path, umask: None, mask: int) -> None:
+    """The XDG base directory specification: a missing directory is made 0700. Under
+    ``umask 000`` the cache was world-writable (0777, its lock files 0666)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    os.umask(mask)
+    root = standins.check_cache({"HOME": str(home)})
+    with locked_file(root / "smoke-images" / "docker-x.lock"):
+        pass
+    cache = tmp_path / "other-cache"  # made by the first lock, as a real release does
+    with locked_file(cache / "buildah-bases" / "x.lock"):
+        pass
+    os.umask(0o022)
+    assert root == home / ".cache" / "publisher"
+    for made in (home / ".cache", root, root / "smoke-images", cache, cache / "buildah-bases"):
+        assert mode(made) == 0o700, made
+    assert mode(root / "smoke-images" / "docker-x.lock") & 0o077 == 0
+    assert mode(cache / "buildah-bases" / "x.lock") & 0o077 == 0
+    check_cache({"PUBLISHER_CACHE_DIR": str(cache)})  # its own run's cache: trusted
+
+
+def test_a_busybox_binary_is_cached_in_a_private_directory(tmp_path: Path, umask: None) -> None:
+    source = tmp_path / "busybox"
+    source.write_bytes(b"\x7fELF busybox")
+    target = tmp_path / "cache" / "standins" / "busybox" / "amd64" / "busybox"
+    os.umask(0)
+    fileio.make_dirs(target.parent, private=True)
+    standins._install(source, target)
+    os.umask(0o022)
+    assert target.read_bytes() == source.read_bytes()
+    assert mode(target) == 0o755
+    assert [mode(p) for p in (target.parent, target.parent.parent)] == [0o700, 0o700]
+
+
+@pytest.mark.parametrize(("mask", "expected"), [(0o000, 0o755), (0o022, 0o755), (0o077, 0o700)])
+def test_output_directories_are_at_most_0755_whatever_the_umask(
+    tmp_path: Path, umask: None, mask: int, expected: int
+) -> None:
+    """The notes and digest directories (and ``.publisher/`` above them) are made as
+    the files in them are written: under ``umask 000`` they were 0777, so another user
+    could replace the notes or a digest record a publish then trusts."""
+    notes = tmp_path / ".publisher" / "local" / "release-notes"
+    os.umask(mask)
+    write_atomic(notes / "v1.0.0.md", "# v1.0.0\n")
+    os.umask(0o022)
+    for made in (tmp_path / ".publisher", tmp_path / ".publisher" / "local", notes):
+        assert mode(made) == expected, made
+    assert mode(notes / "v1.0.0.md") == 0o644
+
+
+def test_a_layout_made_under_umask_000_is_not_writable_by_others(
+    tmp_path: Path, umask: None
+) -> None:
+    """The stand-in layouts are made in the cache: one writable by others would get the
+    next run's cache refused."""
+    os.umask(0)
+    init_layout(tmp_path / "x.oci")
+    os.umask(0o022)
+    for made in (
+        tmp_path / "x.oci",
+        tmp_path / "x.oci" / "blobs",
+        tmp_path / "x.oci" / "blobs" / "sha256",
+    ):
+        assert mode(made) == 0o755, made
+
+
+# ----------------------------------------------------------------- links never followed
+
+
+@pytest.mark.parametrize("make", [True, False])
+def test_a_link_where_a_lock_file_goes_is_refused_never_followed(
+    tmp_path: Path, make: bool
+) -> None:
+    """``open(path, "ab")`` followed a link planted at ``NAME.lock``: the run created (as
+    root, say) an empty file wherever it pointed."""
+    target = tmp_path / "elsewhere" / "nologin"
+    target.parent.mkdir()
+    if not make:
+        target.write_text("kept\n")
+    cache = tmp_path / "cache"
+    fileio.make_dirs(cache, private=True)
+    lock = cache / "x.oci.lock"
+    lock.symlink_to(target)
+    with pytest.raises(FileAccessError) as info:
+        locked_file(lock, make=make)
+    assert info.value.exit_code == 18
+    assert f"the lock file {lock} is a symbolic link (to {target})" in said(info.value)
+    assert f"remove the link (`rm {lock}`)" in said(info.value)
+    assert target.exists() is not make
+    assert make or target.read_text() == "kept\n"
+
+
+def test_a_link_where_a_busybox_copy_goes_is_refused_never_followed(tmp_path: Path) -> None:
+    """``NAME.PID.tmp`` is predictable: ``shutil.copyfile`` and ``os.chmod`` followed a link
+    there, writing the binary over the file it named and making that executable."""
+    source = tmp_path / "busybox"
+    source.write_bytes(b"\x7fELF busybox")
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    victim.chmod(0o600)
+    target = tmp_path / "cache" / "busybox" / "amd64" / "busybox"
+    fileio.make_dirs(target.parent, private=True)
+    standins._tmp_path(target).symlink_to(victim)
+    with pytest.raises(FileAccessError) as info:
+        standins._install(source, target)
+    assert "the temporary file" in said(info.value) and "is a symbolic link" in said(info.value)
+    assert victim.read_text() == "precious\n" and mode(victim) == 0o600
+    assert not target.exists()
+
+
+# ----------------------------------------------------------------- the cache's owner
+
+
+def cache_of(tmp_path: Path) -> Path:
+    cache = tmp_path / "cache"
+    (cache / "standins" / "layouts").mkdir(parents=True)
+    cache.chmod(0o755)
+    return cache
+
+
+@needs_root
+@pytest.mark.parametrize(
+    ("change", "words", "tip"),
+    [
+        (
+            lambda c: os.chown(c, OTHER, OTHER),
+            "the cache {c} (owner uid 4242, mode 0755, drwxr-xr-x) cannot be trusted: it "
+            "belongs to uid 4242, not to you",
+            "remove it (`rm -rf {c}`, as uid 4242 or root)",
+        ),
+        (
+            lambda c: c.chmod(0o777),
+            "the cache {c} (owner root (uid 0), mode 0777, drwxrwxrwx) cannot be trusted: "
+            "other users may write to it",
+            "make the cache yours alone (`chmod -R go-w {c}`) or remove it",
+        ),
+        (
+            lambda c: c.chmod(0o775),
+            "the cache {c} (owner root (uid 0), mode 0775, drwxrwxr-x) cannot be trusted",
+            "`chmod -R go-w {c}`",
+        ),
+        (  # root's rehearsal with the user's HOME left its own folders (t3 finding 8)
+            lambda c: os.chown(c / "standins", OTHER, OTHER),
+            "the directory {c}/standins (owner uid 4242, mode 0755, drwxr-xr-x) in the cache "
+            "{c} cannot be trusted: it belongs to uid 4242",
+            "remove it (`rm -rf {c}/standins`, as uid 4242 or root)",
+        ),
+        (
+            lambda c: (c / "standins" / "layouts").chmod(0o1777),
+            "the directory {c}/standins/layouts (owner root (uid 0), mode 1777, drwxrwxrwt) in "
+            "the cache {c} cannot be trusted: other users may write to it",
+            "`chmod -R go-w {c}`",
+        ),
+        (
+            lambda c: os.chown(c.parent, OTHER, OTHER),
+            "the cache {c} cannot be trusted: on the way to it, {c.parent} (owner uid 4242, "
+            "mode 0755, drwxr-xr-x) is not safe: it belongs to uid 4242, neither to you nor "
+            "to root, so another user could put a cache of their own in its place",
+            "set PUBLISHER_CACHE_DIR to a directory of your own, in one that only you and "
+            "root may change",
+        ),
+        (
+            lambda c: c.parent.chmod(0o777),
+            "on the way to it, {c.parent} (owner root (uid 0), mode 0777, drwxrwxrwx) is not "
+            "safe: every user may write to it and it lacks the sticky bit",
+            "set PUBLISHER_CACHE_DIR",
+        ),
+    ],
+)
+def test_a_cache_another_user_could_change_is_refused(tmp_path: Path, change, words, tip) -> None:
+    """Whoever owned it, the cache was used: another user's layout ran as this user in
+    the build and the smoke test (t3 findings 1, 2 and 8)."""
+    cache = cache_of(tmp_path / "parent")
+    check_cache({"PUBLISHER_CACHE_DIR": str(cache)})
+    change(cache)
+    with pytest.raises(FileAccessError) as info:
+        check_cache({"PUBLISHER_CACHE_DIR": str(cache)})
+    assert info.value.exit_code == 18
+    assert words.format(c=cache) in said(info.value), said(info.value)
+    assert tip.format(c=cache) in said(info.value), said(info.value)
+    assert "nothing was built or pushed" in said(info.value)
+
+
+@needs_root
+def test_a_cache_behind_a_link_another_user_owns_is_refused(tmp_path: Path) -> None:
+    """The link's owner may point it at a cache of their own at any time."""
+    cache = cache_of(tmp_path)
+    link = tmp_path / "link"
+    link.symlink_to(cache)
+    check_cache({"PUBLISHER_CACHE_DIR": str(link)})
+    os.lchown(link, OTHER, OTHER)
+    with pytest.raises(FileAccessError) as info:
+        check_cache({"PUBLISHER_CACHE_DIR": str(link)})
+    assert f"on the way to it, {link} (owner uid 4242" in said(info.value)
+    assert "it is a symbolic link of uid 4242, who may point it elsewhere" in said(info.value)
+
+
+@needs_root
+def test_a_cache_in_a_shared_sticky_directory_is_trusted_when_it_is_ones_own(
+    tmp_path: Path,
+) -> None:
+    """/tmp-like: 1777 and root's (or this user's). Another user's entry beside it does not
+    matter; the cache not there yet passes, and is made private."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    (shared / "theirs").mkdir()
+    os.chown(shared / "theirs", OTHER, OTHER)
+    check_cache({"PUBLISHER_CACHE_DIR": str(shared / "pubcache")})
+    assert not (shared / "pubcache").exists()
+    assert standins.check_cache({"PUBLISHER_CACHE_DIR": str(shared / "pubcache")})
+    assert mode(shared / "pubcache") == 0o700
+
+
+@needs_root
+def test_a_cache_another_user_made_first_in_a_shared_directory_is_refused(
+    tmp_path: Path,
+) -> None:
+    """t3's finding 1: the attacker made ``$shared/pubcache`` before the victim's run."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    cache = shared / "pubcache"
+    (cache / "standins" / "layouts").mkdir(parents=True)
+    for made in (cache, cache / "standins", cache / "standins" / "layouts"):
+        os.chown(made, OTHER, OTHER)
+    with pytest.raises(FileAccessError) as info:
+        standins.check_cache({"PUBLISHER_CACHE_DIR": str(cache)})
+    assert f"the cache {cache} (owner uid 4242, mode 0755" in said(info.value)
+
+
+# ----------------------------------------------------------------- TMPDIR
+
+
+@needs_root
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (
+            lambda t: os.chown(t, OTHER, OTHER),
+            "TMPDIR={t} (owner uid 4242, mode 0700, drwx------) cannot be trusted: it belongs "
+            "to uid 4242, neither to you nor to root",
+        ),
+        (  # the classic `mkdir -p /tmp/ci-tmp`, someone else's first: sticky or not
+            lambda t: (os.chown(t, OTHER, OTHER), t.chmod(0o1777)),
+            "TMPDIR={t} (owner uid 4242, mode 1777, drwxrwxrwt) cannot be trusted",
+        ),
+        (
+            lambda t: t.chmod(0o777),
+            "TMPDIR={t} (owner root (uid 0), mode 0777, drwxrwxrwx) cannot be trusted: every "
+            "user may write to it and it lacks the sticky bit",
+        ),
+        (
+            lambda t: os.chown(t.parent, OTHER, OTHER),
+            "TMPDIR={t} is in {t.parent} (owner uid 4242, mode 0755, drwxr-xr-x), which cannot "
+            "be trusted: it belongs to uid 4242",
+        ),
+    ],
+)
+def test_a_tmpdir_another_user_could_change_is_refused(tmp_path: Path, change, words) -> None:
+    """Another user who may rename what TMPDIR holds swaps publisher's 0700
+    ``publisher-docker-config-*`` for a link to their own directory, and ``docker login``
+    writes the password there (t3 finding 3)."""
+    tmpdir = tmp_path / "parent" / "tmp"
+    tmpdir.mkdir(parents=True)
+    tmpdir.parent.chmod(0o755)
+    tmpdir.chmod(0o700)
+    check_tmpdir({"TMPDIR": str(tmpdir)})
+    change(tmpdir)
+    with pytest.raises(FileAccessError) as info:
+        check_tmpdir({"TMPDIR": str(tmpdir)})
+    assert info.value.exit_code == 18
+    assert words.format(t=tmpdir) in said(info.value), said(info.value)
+    assert "registry credentials" in said(info.value)
+    assert "point TMPDIR at a directory of your own (`mkdir -m 700 ~/tmp`" in said(info.value)
+
+
+@needs_root
+def test_a_tmpdir_that_is_a_link_is_judged_where_it_leads(tmp_path: Path) -> None:
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    link = tmp_path / "tmp"
+    link.symlink_to(theirs)
+    check_tmpdir({"TMPDIR": str(link)})
+    os.chown(theirs, OTHER, OTHER)
+    with pytest.raises(FileAccessError) as info:
+        check_tmpdir({"TMPDIR": str(link)})
+    assert f"TMPDIR={link} (a link to {theirs}: owner uid 4242, mode 0755" in said(info.value)
+
+
+@needs_root
+def test_the_usual_tmpdirs_pass(tmp_path: Path) -> None:
+    """/tmp (root's, 1777), a sticky one of this user's, one of this user's alone."""
+    check_tmpdir({"TMPDIR": "/tmp"})
+    check_tmpdir({"TMPDIR": str(tmp_path)})
+    sticky = tmp_path / "ci-tmp"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    check_tmpdir({"TMPDIR": str(sticky)})
+    group = tmp_path / "group"
+    group.mkdir()
+    group.chmod(0o775)  # a user private group's umask 002
+    check_tmpdir({"TMPDIR": str(group)})
+
+
+# ----------------------------------------------------------------- through the command line
+
+
+@needs_root
+def test_a_rehearsal_with_another_users_cache_starts_nothing(cli, tmp_path: Path) -> None:
+    """Exit 18 before any registry starts or any build: no process at all is run here (a
+    unit test fails on the first one)."""
+    cache = cache_of(tmp_path)
+    os.chown(cache / "standins" / "layouts", OTHER, OTHER)
+    result = cli(
+        "release",
+        "v1.0.0",
+        "--local",
+        "--config",
+        "examples/offline/matrix.yaml",
+        "--notes-dir",
+        str(tmp_path / "notes"),
+        "--digests",
+        str(tmp_path / "digests"),
+        env={"PUBLISHER_CACHE_DIR": str(cache)},
+    )
+    assert result.exit_code == 18, result.output
+    assert f"the directory {cache}/standins/layouts (owner uid 4242" in result.stderr
+    assert not (tmp_path / "notes").exists() and not (tmp_path / "digests").exists()
+
+
+@needs_root
+def test_a_build_leg_refuses_a_tmpdir_another_user_owns(cli, tmp_path: Path) -> None:
+    tmpdir = tmp_path / "ci-tmp"
+    tmpdir.mkdir()
+    tmpdir.chmod(0o1777)
+    os.chown(tmpdir, OTHER, OTHER)
+    result = cli(
+        "build",
+        "v1.0.0",
+        "--php",
+        "8.4",
+        "--platform",
+        "linux/amd64",
+        "--digest-file",
+        str(tmp_path / "digests" / "8.4-linux-amd64.json"),
+        env={"PUBLISHER_CONFIG": "examples/offline/matrix.yaml", "TMPDIR": str(tmpdir)},
+    )
+    assert result.exit_code == 18, result.output
+    assert f"TMPDIR={tmpdir} (owner uid 4242, mode 1777" in " ".join(result.stderr.split())
+    assert not (tmp_path / "digests").exists()
