@@ -174,7 +174,8 @@ def get_smoke(
     required=True,
     help="Where to write this leg's digest record, its own file, e.g. "
     "digests/8.4-linux-amd64.json (JSON, written atomically; a symbolic link is kept, the "
-    "record written where it points; a record there cut short, or an empty file, is "
+    "record written where it points, but never over a file that holds no record (exit "
+    "18, that file left as it is); a record there cut short, or an empty file, is "
     "replaced, with a warning; a release record, the size history, another leg's record, "
     "a release's Markdown notes or pins file, or any other file that is not JSON is "
     "refused, exit 3, before any registry is asked, and left as it is).",
@@ -263,6 +264,7 @@ def build_command(
         )
     php = php_lines[0]  # read as --only reads a line: the blanks around it do not count
     cfg = state.load_config(config_path).select(php_lines, option="--php")
+    given = digest_file
     digest_file = check_digest_file(digest_file, f"{php}-{platform_text.replace('/', '-')}.json")
     cfg, record = load_release(
         cfg,
@@ -284,7 +286,16 @@ def build_command(
     leg = Leg(php, Platform.parse(platform_text))
     # a file there that is not the leg's to replace (a release's notes, pins file or
     # record, another leg's record) is refused before any registry is asked
-    replaced_file(digest_file, leg)
+    why = replaced_file(digest_file, leg)
+    if why is not None and os.path.islink(given):  # ~/.docker/config.json, never replaced
+        raise FileAccessError(
+            f"--digest-file {shown_path(given)} is a symbolic link to "
+            f"{shown_path(digest_file)}, which holds no digest record ({why}): the record is "
+            "written where the link points, so that file is left as it is, and nothing was "
+            "built or pushed",
+            hint="point the link at the leg's record, remove it, or name a regular file, "
+            f"e.g. digests/{leg.record_name}",
+        )
     check_tmpdir(state.env)
     check_cache(state.env)  # its locks, before anything starts
     render.require_committed(cfg)  # before any tool or registry, as `release` does

@@ -9,6 +9,7 @@ use their files or write through their links. Real files, real modes and owners.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Iterator
@@ -400,3 +401,36 @@ def test_a_build_leg_refuses_a_tmpdir_another_user_owns(cli, tmp_path: Path) -> 
     assert result.exit_code == 18, result.output
     assert f"TMPDIR={tmpdir} (owner uid 4242, mode 1777" in " ".join(result.stderr.split())
     assert not (tmp_path / "digests").exists()
+
+
+def test_build_never_replaces_a_file_a_linked_digest_file_points_to(cli, tmp_path: Path) -> None:
+    """``--digest-file`` is written where a link points: a link to a file that holds no
+    digest record (a docker config, ``{"auths": …}``) is refused, not overwritten (t3
+    finding 6)."""
+    config = tmp_path / "docker" / "config.json"
+    config.parent.mkdir()
+    config.write_text(json.dumps({"auths": {"ghcr.io": {"auth": "c2VjcmV0"}}}))
+    digests = tmp_path / "digests"
+    digests.mkdir()
+    link = digests / "8.4-linux-amd64.json"
+    link.symlink_to(config)
+    before = config.read_bytes()
+    result = cli(
+        "build",
+        "v1.0.0",
+        "--php",
+        "8.4",
+        "--platform",
+        "linux/amd64",
+        "--digest-file",
+        str(link),
+        env={"PUBLISHER_CONFIG": "examples/offline/matrix.yaml"},
+    )
+    assert result.exit_code == 18, result.output
+    words = " ".join(result.stderr.split())
+    assert (
+        f"--digest-file {link} is a symbolic link to {config}, which holds no digest record"
+        in words
+    )
+    assert "so that file is left as it is, and nothing was built or pushed" in words
+    assert config.read_bytes() == before and link.is_symlink()
