@@ -285,6 +285,11 @@ class LocalRegistry:
             context = ssl.create_default_context()
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
+        # Direct, whatever HTTP_PROXY or NO_PROXY say: a loopback registry is never proxied
+        # (urlopen would send the probe to the proxy, which cannot reach this loopback).
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc is not None and self._proc.exited():
@@ -297,7 +302,7 @@ class LocalRegistry:
                     hint=BROKEN_BINARY_HINT,
                 )
             try:
-                with urllib.request.urlopen(url, timeout=1, context=context) as answer:
+                with opener.open(url, timeout=1) as answer:
                     headers = answer.headers
             except urllib.error.HTTPError as refused:  # 401 with auth configured: it is up
                 headers = refused.headers

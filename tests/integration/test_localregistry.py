@@ -22,8 +22,11 @@ import pytest
 
 from publisher.adapters import localregistry
 from publisher.adapters.localregistry import LocalRegistry
+from publisher.adapters.output import Output
+from publisher.adapters.runner import Runner
 from publisher.core.errors import ToolMissingError
 from tests.conftest import require_tool
+from tests.support.connectproxy import ConnectProxy
 
 pytestmark = pytest.mark.integration
 
@@ -202,6 +205,35 @@ def test_a_registry_given_a_port_another_registry_answers_on_is_refused() -> Non
         with pytest.raises(ToolMissingError, match="another registry answers there"):
             LocalRegistry(port=other.port).start()
         assert _catalog(other) == []
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy"])
+def test_a_registry_starts_whatever_proxy_the_environment_names(
+    variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A loopback registry is always reached directly: its readiness checks go neither
+    to a proxy that is down nor to one that answers for it (as a corporate proxy does,
+    407 here), with NO_PROXY unset, as a rehearsal starts it."""
+    require_tool("docker-registry", "registry")
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as dead:
+        dead.bind(("127.0.0.1", 0))  # bound, never listening: every connection is refused
+        monkeypatch.setenv(variable, f"http://127.0.0.1:{dead.getsockname()[1]}")
+        with LocalRegistry(runner=Runner(output=Output(env={}))) as registry:
+            assert _catalog_direct(registry) == []
+    with ConnectProxy({}, credentials="corp:s3cret") as proxy:
+        monkeypatch.setenv(variable, proxy.url())
+        with LocalRegistry(runner=Runner(output=Output(env={}))) as registry:
+            assert _catalog_direct(registry) == []
+        assert proxy.requests == []
+
+
+def _catalog_direct(registry: LocalRegistry) -> list[str]:
+    """The catalog of ``registry``, asked without any proxy."""
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with direct.open(f"{registry.url}/v2/_catalog", timeout=5) as answer:
+        return list(json.load(answer)["repositories"])
 
 
 #: A rehearsal (argv: a seed for its images' content) killed with SIGKILL after a build
