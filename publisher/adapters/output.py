@@ -154,11 +154,11 @@ class Output:
         for name, value in self.env.items():
             if name.upper().endswith(SECRET_ENV_SUFFIXES) and len(value) >= _MIN_ENV_SECRET:
                 self._protect(value)
-            elif name.upper() in PROXY_ENV and _url_password(value):
-                self._protect(_url_password(value))
-                self._protect(urllib.parse.unquote(_url_password(value)))
-                self._proxy_passwords.add(_url_password(value))
-                self._proxy_passwords.add(urllib.parse.unquote(_url_password(value)))
+            elif name.upper() in PROXY_ENV:
+                for password in _url_passwords(value):
+                    for form in (password, urllib.parse.unquote(password)):
+                        self._protect(form)
+                        self._proxy_passwords.add(form)
 
     # ---------------------------------------------------------------- secrets
 
@@ -596,12 +596,22 @@ def failure_markdown(exc: PublisherError) -> str:
     return f"**Failed: {exc.label} (exit {exc.exit_code})**\n\n{quoted}"
 
 
-def _url_password(url: str) -> str:
-    """The password of a URL's ``user:password@``, as written and unquoted; "" without one."""
-    authority = url.partition("://")[2].split("/", 1)[0]
-    userinfo, at, _ = authority.rpartition("@")
+def _url_passwords(url: str) -> list[str]:
+    """The password of a URL's ``user:password@`` (up to its last ``@``), and what a URL
+    parser takes for it, or for a port, when the password holds an unencoded ``#``, ``/``
+    or ``?``: those end the authority for urllib3, urllib and Go's net/url, which then
+    show the part before as ``user:part`` (``'bob:Slash' is not a valid host or port``).
+    Nothing without a password of ``_MIN_ENV_SECRET`` characters or more; a part shorter
+    than ``MIN_SECRET`` is not redacted (as a credential that short is not)."""
+    rest = url.partition("://")[2] if "://" in url else url  # ``user:pw@proxy:3128`` too
+    userinfo, at, _ = rest.rpartition("@")
     password = userinfo.partition(":")[2] if at else ""
-    return password if len(password) >= _MIN_ENV_SECRET else ""
+    if len(password) < _MIN_ENV_SECRET:
+        return []
+    # a parser that ends the authority at one of those (or at an earlier ``@``) takes the
+    # part before it
+    cuts = [cut for cut, char in enumerate(password) if char in "#/?@" and cut >= MIN_SECRET]
+    return [password, *(password[:cut] for cut in cuts)]
 
 
 #: How a message ends a value it cuts short: ``value[:77] + "..."`` (a refused reference),

@@ -579,6 +579,40 @@ def test_redaction_removes_every_echo_of_any_secret(secret: str, prefix: str, su
     assert basic not in out.redact(f"Basic {basic}")
 
 
+@pytest.mark.parametrize(
+    ("password", "pieces"),
+    [
+        ("LongPrefix123#rest", ["LongPrefix123"]),
+        ("Slash/Secret99", ["Slash"]),
+        ("Quest?Secret99", ["Quest"]),
+        ("Mixed#Part/Two?Three", ["Mixed", "Mixed#Part", "Mixed#Part/Two"]),
+    ],
+)
+def test_a_proxy_password_with_a_character_that_ends_a_url_s_authority_shows_nowhere(
+    password: str, pieces: list[str]
+) -> None:
+    """An unencoded ``#``, ``/`` or ``?`` ends the authority for a URL parser (urllib3,
+    urllib, Go's net/url): what it takes for the password or port, the part before it, is
+    redacted too, not only the whole password up to the last ``@``."""
+    import urllib3.util
+
+    url = f"http://bob:{password}@127.0.0.1:9"
+    out = Output({"https_proxy": url}, stream=io.StringIO(), err_stream=io.StringIO())
+    with pytest.raises(ValueError) as parsed:  # urllib3's words, as requests shows them
+        urllib3.util.parse_url(url)
+    said = [
+        str(parsed.value),
+        f'parse "{url}": invalid port ":{pieces[0]}" after host',  # Go's net/url
+        f"proxy {url} refused",
+    ]
+    for text in said:
+        redacted = out.redact(text)
+        assert not [p for p in [password, *pieces] if p in redacted], redacted
+    # written without its scheme, as resolve and publisher take it
+    bare = Output({"HTTPS_PROXY": url[7:]}, stream=io.StringIO(), err_stream=io.StringIO())
+    assert not [p for p in [password, *pieces] if p in bare.redact(said[0])]
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
