@@ -42,7 +42,7 @@ config (``auths``, ``credHelpers``, ``credsStore``); they go only to the
 registry and its token realm and never into a result.
 
 Its "registry core" section is the one copy of what this probe and publisher's
-full registry client share (media types, platforms, loopback hosts,
+full registry client share (media types, platforms, loopback hosts, proxies,
 ``WWW-Authenticate`` challenges, the docker config and credential helpers, the
 PHP-line grammar and pin tags): the rest of the package imports those from here.
 """
@@ -511,8 +511,8 @@ def sort_lines(lines: Any) -> tuple[str, ...]:
 # =========================================================================== the registry core
 #
 # The one copy of what both sides of publisher need to talk to a registry: media
-# types, the platform of a descriptor, the host's platform, loopback hosts, auth
-# challenges, the docker config and its credential helpers. The probe below uses
+# types, the platform of a descriptor, the host's platform, loopback hosts, the proxy
+# a request goes through, auth challenges, the docker config and its credential helpers. The probe below uses
 # it, and the full client (``publisher.core`` and ``publisher.adapters``) imports it
 # from here instead of keeping its own copy, so this file stays one
 # self-contained, stdlib-only piece that stacks can still vendor.
@@ -731,6 +731,121 @@ def is_loopback(host: str) -> bool:
     if packed == bytes(15) + b"\x01":
         return True
     return packed[:12] == bytes(10) + b"\xff\xff" and packed[12] == 127  # ::ffff:127.x.y.z
+
+
+# --------------------------------------------------------------------------- proxies
+#
+# Which proxy a request goes through, one rule for every request publisher makes (this
+# probe's, the registry client's, the GitHub client's), as docker and the Go tools
+# (buildah, skopeo) decide it for the requests they make.
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """An HTTP proxy from ``HTTPS_PROXY``/``HTTP_PROXY`` (``http://[user:pass@]host:port``)."""
+
+    host: str
+    port: int
+    authorization: str | None = field(default=None, repr=False)
+    #: the variable it was read from, as it is set (``HTTPS_PROXY`` or ``https_proxy``)
+    variable: str = "HTTPS_PROXY"
+    #: ``user:password`` percent-encoded (each part as ``quote`` writes it), or ""
+    userinfo: str = field(default="", repr=False)
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def named(self) -> str:
+        """``the proxy HOST:PORT (HTTPS_PROXY)``: where it is and where it came from."""
+        return f"the proxy {self} ({self.variable})"
+
+    def url(self) -> str:
+        """The proxy as a URL with its credentials, for a client that takes one."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{self.userinfo + '@' if self.userinfo else ''}{host}:{self.port}"
+
+
+def _no_proxy_matches(host: str, port: int, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` (comma separated: ``*``, names, ``.suffix``, ``name:port``,
+    IP addresses, CIDR blocks) exempts ``host``."""
+    name = host.strip("[]").lower()
+    for raw in no_proxy.split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        entry_port = None
+        if entry.count(":") == 1 and not entry.startswith("["):
+            entry, _, port_text = entry.partition(":")
+            entry_port = small_number(port_text, PORT_MAX)
+        entry = entry.strip("[]")
+        if entry_port is not None and entry_port != port:
+            continue
+        if "/" in entry:
+            import ipaddress
+
+            try:
+                if ipaddress.ip_address(name) in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        suffix = entry.lstrip(".")
+        if name == suffix or name.endswith("." + suffix):
+            return True
+    return False
+
+
+def proxy_for(scheme: str, host: str, port: int, env: Mapping[str, str]) -> Proxy | None:
+    """The proxy for a request (None: direct), as docker decides it: ``HTTPS_PROXY`` for
+    https, ``HTTP_PROXY`` for http (lower case names too, which win), never for loopback
+    hosts nor for hosts ``NO_PROXY`` names; ``ALL_PROXY`` is not read. Raises ValueError
+    for a proxy URL it cannot use (naming the variable, never repeating its value)."""
+    if is_loopback(host):
+        return None
+    name = "https_proxy" if scheme == "https" else "http_proxy"
+    variable = name if env.get(name) else name.upper()
+    value = env.get(variable)
+    if not value:
+        return None
+    if _no_proxy_matches(host, port, env.get("no_proxy") or env.get("NO_PROXY") or ""):
+        return None
+    try:
+        parts = urlsplit(value if "://" in value else f"http://{value}")
+    except ValueError:  # an unclosed "[": no host can be read from it
+        parts = urlsplit("http://")
+    try:
+        port = parts.port or 80
+    except ValueError:
+        port = 0
+    if parts.scheme != "http" or not parts.hostname or not port:
+        # Say what is wrong without repeating the value: it may hold the proxy's password.
+        wrong = (
+            f"it is a {parts.scheme}:// URL"
+            if parts.scheme != "http"
+            else "it names no usable host and port"
+        )
+        raise ValueError(
+            f"{variable} must be an http:// proxy URL such as http://proxy.example:3128; " + wrong
+        )
+    authorization, userinfo = None, ""
+    if parts.username is not None:
+        user, password = unquote(parts.username), unquote(parts.password or "")
+        raw = f"{user}:{password}".encode()
+        authorization = "Basic " + base64.b64encode(raw).decode("ascii")
+        userinfo = f"{quote(user, safe='')}:{quote(password, safe='')}"
+    return Proxy(parts.hostname, port, authorization, variable, userinfo)
+
+
+def proxy_wants_credentials(proxy: Proxy) -> tuple[str, str]:
+    """A proxy's 407 in words, and what to do about it."""
+    return (
+        f"{proxy.named} wants other credentials (HTTP 407)",
+        f"put the user and password it takes in {proxy.variable}, as user:password@ "
+        "before its host",
+    )
 
 
 # --------------------------------------------------------------------------- auth challenges
@@ -1511,88 +1626,6 @@ class _Malformed(Exception):
     """Not an HTTP/1.x response."""
 
 
-@dataclass(frozen=True)
-class Proxy:
-    """An HTTP proxy from ``HTTPS_PROXY``/``HTTP_PROXY`` (``http://[user:pass@]host:port``)."""
-
-    host: str
-    port: int
-    authorization: str | None = field(default=None, repr=False)
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
-
-
-def _no_proxy_matches(host: str, port: int, no_proxy: str) -> bool:
-    """Whether ``NO_PROXY`` (comma separated: ``*``, names, ``.suffix``, ``name:port``,
-    IP addresses, CIDR blocks) exempts ``host``."""
-    name = host.strip("[]").lower()
-    for raw in no_proxy.split(","):
-        entry = raw.strip().lower()
-        if not entry:
-            continue
-        if entry == "*":
-            return True
-        entry_port = None
-        if entry.count(":") == 1 and not entry.startswith("["):
-            entry, _, port_text = entry.partition(":")
-            entry_port = small_number(port_text, PORT_MAX)
-        entry = entry.strip("[]")
-        if entry_port is not None and entry_port != port:
-            continue
-        if "/" in entry:
-            import ipaddress
-
-            try:
-                if ipaddress.ip_address(name) in ipaddress.ip_network(entry, strict=False):
-                    return True
-            except ValueError:
-                pass
-            continue
-        suffix = entry.lstrip(".")
-        if name == suffix or name.endswith("." + suffix):
-            return True
-    return False
-
-
-def proxy_for(scheme: str, host: str, port: int, env: Mapping[str, str]) -> Proxy | None:
-    """The proxy for a request (None: direct), as docker decides it: ``HTTPS_PROXY`` for
-    https, ``HTTP_PROXY`` for http (lower case names too), never for loopback hosts nor
-    for hosts ``NO_PROXY`` names. Raises ValueError for a proxy URL it cannot use."""
-    if is_loopback(host):
-        return None
-    name = "https_proxy" if scheme == "https" else "http_proxy"
-    value = env.get(name) or env.get(name.upper())
-    if not value:
-        return None
-    if _no_proxy_matches(host, port, env.get("no_proxy") or env.get("NO_PROXY") or ""):
-        return None
-    try:
-        parts = urlsplit(value if "://" in value else f"http://{value}")
-    except ValueError:  # an unclosed "[": no host can be read from it
-        parts = urlsplit("http://")
-    try:
-        port = parts.port or 80
-    except ValueError:
-        port = 0
-    if parts.scheme != "http" or not parts.hostname or not port:
-        # Say what is wrong without repeating the value: it may hold the proxy's password.
-        wrong = (
-            f"it is a {parts.scheme}:// URL"
-            if parts.scheme != "http"
-            else "it names no usable host and port"
-        )
-        raise ValueError(
-            f"{name.upper()} must be an http:// proxy URL such as http://proxy.example:3128; "
-            + wrong
-        )
-    authorization = None
-    if parts.username is not None:
-        raw = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-        authorization = "Basic " + base64.b64encode(raw).decode("ascii")
-    return Proxy(parts.hostname, port, authorization)
-
-
 def _tunnel(sock: socket.socket, host: str, port: int, proxy: Proxy) -> None:
     """``CONNECT host:port`` through ``proxy`` on ``sock``; _Outcome when it refuses."""
     lines = [f"CONNECT {host}:{port} HTTP/1.1", f"Host: {host}:{port}"]
@@ -1609,10 +1642,12 @@ def _tunnel(sock: socket.socket, host: str, port: int, proxy: Proxy) -> None:
             raise _Malformed("the proxy's CONNECT answer is too large")
     status = answer.split(b"\r\n", 1)[0].decode("latin-1")
     parts = status.split(None, 2)
+    if len(parts) >= 2 and parts[1] == "407":
+        raise _Outcome(Status.UNREACHABLE, "; ".join(proxy_wants_credentials(proxy)))
     if len(parts) < 2 or parts[1] != "200":
         raise _Outcome(
             Status.UNREACHABLE,
-            f"the proxy {proxy} refused to connect to {host}:{port} ({status.strip()})",
+            f"{proxy.named} refused to connect to {host}:{port} ({status.strip()})",
         )
 
 
@@ -1828,15 +1863,11 @@ class _Session:
                 raise _Outcome(
                     Status.UNREACHABLE,
                     f"cannot reach {parts.netloc}"
-                    + (f" through the proxy {proxy}" if proxy else "")
+                    + (f" through {proxy.named}" if proxy else "")
                     + f": {_describe(exc)}",
                 ) from None
             if proxy is not None and status == 407:
-                raise _Outcome(
-                    Status.UNREACHABLE,
-                    f"the proxy {proxy} wants other credentials (HTTP 407); put them in "
-                    f"{parts.scheme.upper()}_PROXY as http://user:password@host:port",
-                )
+                raise _Outcome(Status.UNREACHABLE, "; ".join(proxy_wants_credentials(proxy)))
             if len(body) > limit:
                 raise _Outcome(
                     Status.REGISTRY_ERROR,

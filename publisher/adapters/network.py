@@ -1,6 +1,8 @@
-"""How a request that got no answer failed, in the same words for every server publisher
-talks to (a registry, the GitHub API): a connection never made, or one the server
-accepted and then left unanswered, which is no fault of the network, DNS or port.
+"""What every server publisher talks to over HTTP (a registry, the GitHub API) shares:
+the proxy each request goes through, chosen by one rule (resolve's ``proxy_for``), and
+how a request that got no answer failed, in the same words: a connection never made, or
+one the server accepted and then left unanswered, which is no fault of the network, DNS
+or port.
 
 Also, for both: which CAs their certificates are checked against (REQUESTS_CA_BUNDLE,
 else SSL_CERT_FILE, which buildah and skopeo read too), and what a failed TLS handshake
@@ -15,12 +17,147 @@ import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 
-from ..core.errors import shown_path
+from ..core.errors import UsageError, shown_path
 from ..core.sizes import seconds
+from ..resolve import Proxy, proxy_for, proxy_wants_credentials
+
+#: What to do about a proxy setting publisher cannot use.
+PROXY_URL_HINT = (
+    "publisher goes through an http:// proxy only (no SOCKS or https:// proxy; ALL_PROXY is "
+    "not read): write it http://host:port, with user:password@ before the host for a proxy "
+    "that wants credentials, each percent-encoded (%40 for @, %3A for :, %2F for /, %3F "
+    "for ?, %23 for #); or unset it"
+)
+
+
+def proxy_of(url: str, env: Mapping[str, str] | None = None) -> Proxy | None:
+    """The proxy a request to ``url`` goes through (None: direct), by resolve's rule for
+    every request publisher makes: HTTPS_PROXY or HTTP_PROXY by the URL's scheme, never
+    for loopback, NO_PROXY as resolve, buildah and skopeo read it (``HOST:PORT`` entries
+    too), ALL_PROXY not read. A proxy URL it cannot use is a usage error naming its
+    variable. ``env``: the environment (``os.environ`` when None)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # no port: the request fails on its own, naming the URL
+        port = 0
+    try:
+        return proxy_for(
+            parts.scheme, parts.hostname or "", port, os.environ if env is None else env
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc), hint=PROXY_URL_HINT) from None
+
+
+def _proxies(url: str) -> dict[str, str]:
+    """requests' ``proxies`` for a request to ``url``: the one ``proxy_of`` picks, for
+    either scheme; none (direct) when it picks none."""
+    proxy = proxy_of(url)
+    return {} if proxy is None else {"http": proxy.url(), "https": proxy.url()}
+
+
+class Session(requests.Session):
+    """A session whose every request, each redirect it follows too, goes through the
+    proxy ``proxy_of`` picks for its URL, or direct, never one requests would add from
+    the environment itself; the environment's other settings (``REQUESTS_CA_BUNDLE``)
+    still as requests reads them."""
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
+        merged = super().merge_environment_settings(url, {}, stream, verify, cert)
+        merged["proxies"] = _proxies(url)
+        return merged
+
+    def rebuild_proxies(self, prepared_request: Any, proxies: Any) -> Any:
+        # requests' own adds the environment's (ALL_PROXY's too) to a redirect sent direct;
+        # a proxy's credentials go in the proxy's own headers (the adapter's), not these
+        prepared_request.headers.pop("Proxy-Authorization", None)
+        return _proxies(prepared_request.url or "")
+
+
+#: Plain words for the usual causes of a failed connection, found in the text of what
+#: requests raises (a nest of urllib3 reprs that says them at the far end); ``{who}``:
+#: the server it was to.
+_CONNECTION_CAUSES = (
+    ("Connection refused", "connection refused (nothing listens on that port)"),
+    ("Name or service not known", "the host name does not resolve (DNS)"),
+    ("Temporary failure in name resolution", "the host name does not resolve (DNS)"),
+    ("No address associated with hostname", "the host name does not resolve (DNS)"),
+    ("nodename nor servname", "the host name does not resolve (DNS)"),
+    ("Connection reset by peer", "the connection was reset"),
+    ("RemoteDisconnected", "{who} closed the connection without answering"),
+    ("No route to host", "no route to host"),
+    ("Network is unreachable", "the network is unreachable"),
+)
+#: "[Errno 111] Connection refused" inside requests' and urllib3's reprs.
+SYSTEM_ERROR = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+#: A proxy's answer to CONNECT other than 200, as urllib3 says it.
+_TUNNEL_REFUSED = re.compile(r"Tunnel connection failed: (\d{3})(?: ([^'\"\\)]*))?")
+
+
+def connection_cause(exc: BaseException, who: str) -> str | None:
+    """Why a connection to ``who`` (``the registry``) failed, in plain words, when it is
+    one of the usual causes; None otherwise."""
+    text = str(exc)
+    for marker, cause in _CONNECTION_CAUSES:
+        if marker in text:
+            return cause.format(who=who)
+    return None
+
+
+@dataclass(frozen=True)
+class ProxyFailure:
+    """How a request's proxy failed it: what happened, what to do, and whether another
+    attempt may go otherwise."""
+
+    message: str
+    hint: str
+    transient: bool
+
+
+def proxy_wants(proxy: Proxy) -> ProxyFailure:
+    """``proxy`` answered 407: it wants other credentials than it was given (none, or
+    those its variable holds); no use retrying."""
+    said, todo = proxy_wants_credentials(proxy)
+    return ProxyFailure(said, f"{todo} (each percent-encoded), then rerun", transient=False)
+
+
+def proxy_failure(exc: BaseException, proxy: Proxy, target: str, timeout: float) -> ProxyFailure:
+    """What ``exc`` (requests' ``ProxyError``) says of ``proxy``, asked for ``target``
+    (``host:port``): it wants other credentials (407: no use retrying), refuses the tunnel
+    (another status), or cannot be reached (refused, DNS, no connection in time)."""
+    refused = _TUNNEL_REFUSED.search(str(exc))
+    status = int(refused.group(1)) if refused is not None else None
+    if status == 407:
+        return proxy_wants(proxy)
+    host = target.rsplit(":", 1)[0] if target.count(":") == 1 else target
+    direct = f"or name {host} in NO_PROXY to reach it directly"
+    if refused is not None and status is not None:
+        reason = " ".join(filter(None, (f"HTTP {status}", (refused.group(2) or "").strip())))
+        return ProxyFailure(
+            f"{proxy.named} refused to connect to {target} ({reason})",
+            f"the proxy will not open a connection to {target}: ask its operator, {direct}",
+            transient=status >= 500,
+        )
+    said = SYSTEM_ERROR.findall(str(exc))
+    why = (
+        timeout_cause(exc, timeout)
+        or connection_cause(exc, "the proxy")
+        or (said[-1].strip() if said else "the connection failed")
+    )
+    return ProxyFailure(
+        f"cannot reach {proxy.named}: {why}",
+        f"check that the proxy {proxy.variable} names ({proxy}) runs and this machine can "
+        f"reach it; or correct or unset {proxy.variable}, {direct}",
+        transient=True,
+    )
 
 
 def timed_out(exc: BaseException) -> str | None:

@@ -1484,7 +1484,9 @@ def test_https_registry(https_registry: HttpsRegistry, monkeypatch: pytest.Monke
         assert proxy.requests[0] == f"CONNECT registry.test:{port}"
         refused = probing.probe(named, timeout=5, env={"https_proxy": proxy.url("bob:x")})
         assert refused.status is probing.Status.UNREACHABLE
-        assert "407 Proxy Authentication Required" in refused.detail
+        assert f"the proxy {proxy.host} (https_proxy) wants other credentials (HTTP 407)" in (
+            refused.detail
+        )
         assert "pr0xy" not in refused.detail and "bob:x" not in refused.detail
 
 

@@ -331,6 +331,7 @@ _RELEASE = ("release", "v1.0.0", *_OFFLINE, "--only", "8.4", "--dry-run")
         ("PUBLISHER_PLATFORMS", "linux/s390x", ("plan", "v1.0.0", *_OFFLINE)),
         ("PUBLISHER_BASE_MIRROR", "http://x/", ("plan", "v1.0.0", *_OFFLINE)),
         ("PUBLISHER_NAMESPACE", "UP", ("plan", "v1.0.0", *_OFFLINE)),
+        ("HTTPS_PROXY", "socks5://proxy.example:1080", ("inspect", "ghcr.io/acme/php:v1")),
     ],
 )
 def test_a_bad_variable_exits_with_the_code_whose_row_names_it(cli, variable, value, args):

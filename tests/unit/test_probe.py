@@ -296,8 +296,24 @@ def test_proxy_credentials_become_a_header_and_odd_proxies_are_refused() -> None
     found = probing.proxy_for("https", "ghcr.io", 443, {"HTTPS_PROXY": "http://al%40ce:p%3Ass@p:3"})
     assert found is not None and found.authorization == "Basic " + _auth("al@ce", "p:ss")
     assert "p:ss" not in repr(found)
+    assert found.url() == "http://al%40ce:p%3Ass@p:3"  # as the variable wrote it
     with pytest.raises(ValueError, match="must be an http:// proxy URL"):
         probing.proxy_for("https", "ghcr.io", 443, {"HTTPS_PROXY": "socks5://p:1080"})
+
+
+def test_a_proxy_is_named_with_the_variable_it_came_from() -> None:
+    """The lower case name wins, as docker and the Go tools read it, and is the one said."""
+    env = {"https_proxy": "http://low:3128", "HTTPS_PROXY": "http://up:3128"}
+    found = probing.proxy_for("https", "ghcr.io", 443, env)
+    assert found is not None and found.named == "the proxy low:3128 (https_proxy)"
+    found = probing.proxy_for("http", "registry.lan", 80, {"HTTP_PROXY": "up:3128"})
+    assert found is not None and found.named == "the proxy up:3128 (HTTP_PROXY)"
+    assert found.url() == "http://up:3128"
+    with pytest.raises(ValueError, match=r"^http_proxy must be an http:// proxy URL"):
+        probing.proxy_for("http", "registry.lan", 80, {"http_proxy": "socks5://p:1080"})
+    # ALL_PROXY is not read, whatever it holds
+    assert probing.proxy_for("https", "ghcr.io", 443, {"ALL_PROXY": "http://p:1"}) is None
+    assert probing.proxy_for("https", "ghcr.io", 443, {"all_proxy": "socks5://p:1"}) is None
 
 
 @pytest.mark.parametrize(

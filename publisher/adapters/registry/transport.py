@@ -257,9 +257,12 @@ class Transient(Exception):
         host: str | None = None,
         role: str = "where the registry sent us",
         origin: Transport | None = None,
+        hint: str | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
+        #: what to do when the retries run out, when the failure itself says it (a proxy's)
+        self.hint = hint
         #: the host that failed, when it is not the registry (a token server, a redirect)
         self.host = host
         #: what ``host`` is to the registry
@@ -446,24 +449,9 @@ def _sent_bytes(data: object) -> int | None:
     return None
 
 
-def _direct() -> Any:
-    """Per-request proxies that switch the environment's proxies off (a fresh dict:
-    requests adds to it)."""
-    return {"http": None, "https": None}
-
-
-def _is_loopback_url(url: str) -> bool:
-    return is_loopback(urlsplit(url).hostname or "")
-
-
-class _Session(requests.Session):
-    """A session that picks the proxy afresh for where a redirect goes (a blob download
-    sent to a CDN): requests itself keeps the first URL's proxy, so a CDN named in
-    NO_PROXY, or on loopback, would still be reached through it."""
-
-    def rebuild_proxies(self, prepared_request: Any, proxies: Any) -> Any:
-        fresh = _direct() if _is_loopback_url(prepared_request.url or "") else {}
-        return super().rebuild_proxies(prepared_request, fresh)
+class _Session(network.Session):
+    """A session that takes each request's proxy from ``network.proxy_of`` (a redirect's
+    too: a CDN named in NO_PROXY, or on loopback, is reached directly)."""
 
     def get_redirect_target(self, resp: Any) -> Any:
         try:
@@ -1331,12 +1319,12 @@ class Transport:
                 stream=True,
                 timeout=self.timeout,
                 allow_redirects=method in ("GET", "HEAD"),
-                # HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply (requests reads them);
-                # a loopback registry is always reached directly.
-                proxies=_direct() if _is_loopback_url(url) else None,
+                # the proxy: network.proxy_of's (a loopback registry: always direct)
             )
         except requests.exceptions.SSLError as exc:
             raise self._tls_failed(exc, getattr(exc.request, "url", None) or url) from None
+        except requests.exceptions.ProxyError as exc:
+            raise self._proxy_failed(exc, getattr(exc.request, "url", None) or url) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             # After a followed redirect, the request that failed is the redirected one.
             failed = getattr(exc.request, "url", None) or url
@@ -1378,7 +1366,28 @@ class Transport:
                 hint=MALFORMED_HINT,
             ) from None
         self.debug(f"{method} {urlsplit(response.url or url).path} -> {response.status_code}")
+        proxy = network.proxy_of(response.url or url) if response.status_code == 407 else None
+        if proxy is not None:  # a plain-HTTP request's proxy answered itself
+            response.close()
+            wants = network.proxy_wants(proxy)
+            raise self.error(UnreachableError, wants.message, status=407, hint=wants.hint)
         return response
+
+    def _proxy_failed(self, exc: BaseException, url: str) -> PublisherError | Transient:
+        """The proxy of a request to ``url`` failed it (``exc``: requests' ProxyError):
+        an error at once when no retry can help (it wants other credentials), else a
+        Transient that names the proxy and says what to check."""
+        parts = urlsplit(url)
+        elsewhere = parts.netloc if parts.netloc != self.api_host else None
+        proxy = network.proxy_of(url)
+        if proxy is None:  # none was chosen for it: said as any failed connection
+            reason = shown_field(self.clean(_connection_cause(exc, self.timeout)))
+            return Transient(f"connection failed: {reason}", kind="connection", host=elsewhere)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        failure = network.proxy_failure(exc, proxy, f"{parts.hostname}:{port}", self.timeout)
+        if not failure.transient:
+            return self.error(UnreachableError, failure.message, hint=failure.hint)
+        return Transient(failure.message, kind="connection", host=elsewhere, hint=failure.hint)
 
     def _redirected_host(self, response: requests.Response) -> str | None:
         """The host a followed redirect ended on, when it is not the registry."""
@@ -2027,7 +2036,8 @@ class Transport:
             return self.error(
                 UnreachableError,
                 f"{what}: {exc.reason}{at} {tries}",
-                hint=f"check that {host} is reachable (network, DNS, proxy, port)"
+                hint=exc.hint
+                or f"check that {host} is reachable (network, DNS, proxy, port)"
                 + ("; HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply to it" if proxied else ""),
             )
         if exc.kind == "no answer":  # reached: the network, DNS and port are not the cause
@@ -2185,33 +2195,13 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-#: Plain words for the usual causes of a failed connection, found in the text of
-#: what requests raises (a nest of urllib3 reprs that says them at the far end).
-_CONNECTION_CAUSES = (
-    ("Connection refused", "connection refused (nothing listens on that port)"),
-    ("Name or service not known", "the host name does not resolve (DNS)"),
-    ("Temporary failure in name resolution", "the host name does not resolve (DNS)"),
-    ("No address associated with hostname", "the host name does not resolve (DNS)"),
-    ("nodename nor servname", "the host name does not resolve (DNS)"),
-    ("Connection reset by peer", "the connection was reset"),
-    ("RemoteDisconnected", "the registry closed the connection without answering"),
-    ("No route to host", "no route to host"),
-    ("Network is unreachable", "the network is unreachable"),
-)
-
-
 def _connection_cause(exc: BaseException, timeout: float) -> str:
-    """Why a connection failed, in a few words; a proxy's own answer is kept whole."""
-    if isinstance(exc, requests.exceptions.ProxyError):
-        return _short(exc)
-    timed_out = network.timeout_cause(exc, timeout)
-    if timed_out is not None:
-        return timed_out
-    text = str(exc)
-    for marker, cause in _CONNECTION_CAUSES:
-        if marker in text:
-            return cause
-    return _short(exc)
+    """Why a connection failed, in a few words."""
+    return (
+        network.timeout_cause(exc, timeout)
+        or network.connection_cause(exc, "the registry")
+        or _short(exc)
+    )
 
 
 def _short(exc: BaseException) -> str:
