@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import hashlib
 import json
 import logging
@@ -246,6 +247,7 @@ class GitHubReleases:
             verify=network.verify_setting(os.environ),
         )
         _refuse_other_addresses(self._client.requester)
+        _take_proxies_by_the_rule(self._client.requester)
         self._repo: Any = None
 
     @classmethod
@@ -648,8 +650,39 @@ class GitHubReleases:
             hint=hint,
         )
 
+    def _proxy_failed(self, doing: str, exc: BaseException) -> GitHubError | None:
+        """The proxy between here and the API failed the request (it cannot be reached,
+        refused the connection, wants other credentials), said as that; else None."""
+        wants = isinstance(exc, GithubException) and exc.status == 407
+        if not wants and not isinstance(exc, requests_exceptions.ProxyError):
+            return None
+        proxy = network.proxy_of(self.api_url)
+        if proxy is None:  # none was chosen for it: not the proxy's doing
+            return None
+        api = urllib.parse.urlsplit(self.api_url)
+        target = f"{api.hostname}:{api.port or (443 if api.scheme == 'https' else 80)}"
+        failure = (
+            network.proxy_wants(proxy)
+            if wants
+            else network.proxy_failure(exc, proxy, target, self.timeout)
+        )
+        ended = _RetriesEnded.of(exc)
+        tries = (
+            ", " + network.tries(ended.attempts, ended.elapsed, ended.next_wait, self.total_timeout)
+            if ended is not None and failure.transient
+            else ""
+        )
+        return GitHubError(
+            f"{doing} failed: cannot reach the GitHub API at {self.api_url}: {failure.message}"
+            f"{tries}",
+            hint=failure.hint,
+        )
+
     def _error(self, doing: str, exc: BaseException) -> GitHubError:
         """Translate a PyGithub or transport exception into an actionable GitHubError."""
+        proxied = self._proxy_failed(doing, exc)
+        if proxied is not None:
+            return proxied
         redact = self.output.redact
         env, repo = self.token_env, self.repository
         limit = (
@@ -762,12 +795,8 @@ def _network_reason(exc: BaseException, redact: Callable[[str], str], timeout: f
     else:
         reason = "a network error"
     # The system's own words, from under the layers of reprs requests wraps them in.
-    said = _SYSTEM_ERROR.findall(redact(str(exc)))
+    said = network.SYSTEM_ERROR.findall(redact(str(exc)))
     return f"{reason}: {said[-1].strip()}" if said else reason
-
-
-#: "[Errno 111] Connection refused" inside requests' and urllib3's reprs.
-_SYSTEM_ERROR = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 
 
 class _OtherAddress(Exception):
@@ -802,6 +831,44 @@ def _refuse_other_addresses(requester: Requester) -> None:
             raise _OtherAddress(url) from None
 
     setattr(requester, _URL_CHECK, check)
+
+
+def _take_proxies_by_the_rule(requester: Requester) -> None:
+    """Make ``requester``'s connections take each request's proxy as every other request
+    of publisher's does (``network.Session``: resolve's rule), not as requests would
+    (ALL_PROXY read, a loopback API sent to the proxy)."""
+    for name in _CONNECTION_CLASSES:
+        connection = getattr(requester, name, None)
+        if isinstance(connection, type):  # another PyGithub: requests' own choice stays
+            setattr(requester, name, _ruled(connection))
+
+
+#: The connection classes a PyGithub ``Requester`` makes its connections of: the API's,
+#: and those for an address its answers name (an upload's), plain HTTP and HTTPS.
+_CONNECTION_CLASSES = (
+    "_Requester__connectionClass",
+    "_Requester__httpConnectionClass",
+    "_Requester__httpsConnectionClass",
+)
+
+
+@functools.cache
+def _ruled(connection: type[Any]) -> type[Any]:
+    """``connection`` (a PyGithub connection class) with a ``network.Session`` of its own
+    in place of the plain session it makes, mounted with the same adapter."""
+
+    class Ruled(connection):
+        session: requests.Session
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            session = network.Session()
+            session.auth = self.session.auth
+            session.mount(f"{self.protocol}://", self.adapter)
+            self.session.close()
+            self.session = session
+
+    return Ruled
 
 
 #: Where the GitHub client's code lives (PyGithub, and the HTTP stack under it), and
@@ -928,6 +995,9 @@ class _BoundedRetry(GithubRetry):
         _pool: Any = None,
         _stacktrace: Any = None,
     ) -> Any:
+        if error is not None and network.tunnel_refused(error) == 407:
+            # the proxy wants other credentials: each attempt would send the same ones
+            raise MaxRetryError(_pool, url or "", error) from error
         if response is not None and response.status in (403, 429):
             data = _json_of(response, url)  # read once: the body is gone after
             limit = _rate_limit(response.status, response.headers, data, self.secondary_rate_wait)

@@ -122,6 +122,13 @@ class ProxyFailure:
     transient: bool
 
 
+def tunnel_refused(exc: BaseException) -> int | None:
+    """The status a proxy answered ``CONNECT`` with, when ``exc`` (requests' or urllib3's
+    ``ProxyError``) is that refusal; None otherwise."""
+    refused = _TUNNEL_REFUSED.search(str(exc))
+    return int(refused.group(1)) if refused is not None else None
+
+
 def proxy_wants(proxy: Proxy) -> ProxyFailure:
     """``proxy`` answered 407: it wants other credentials than it was given (none, or
     those its variable holds); no use retrying."""
@@ -171,6 +178,8 @@ def timed_out(exc: BaseException) -> str | None:
     wrapped = exc.args[0] if exc.args else None
     if isinstance(wrapped, urllib3.exceptions.MaxRetryError) and wrapped.reason is not None:
         exc = wrapped.reason
+    if isinstance(exc, urllib3.exceptions.ProxyError):  # the connection to the proxy
+        exc = exc.original_error
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "connect"
     if isinstance(exc, requests.exceptions.Timeout | urllib3.exceptions.ReadTimeoutError):

@@ -10,6 +10,7 @@ import io
 import os
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,9 +30,10 @@ from publisher.core.retry import RetryPolicy
 from publisher.core.version import parse_release
 from tests.conftest import ROOT
 from tests.integration.conftest import GH_REPO, GH_TOKEN
+from tests.support.connectproxy import ConnectProxy
 from tests.support.fake_github import FORBIDDEN, NOT_FOUND, FakeGitHub
 from tests.support.faultproxy import FaultProxy
-from tests.support.sockets import Silent
+from tests.support.sockets import Silent, Unaccepting
 from tests.support.tls import self_signed
 
 pytestmark = pytest.mark.integration
@@ -292,6 +294,79 @@ def test_unreachable_api(streams) -> None:
     assert "GITHUB_API_URL" in (info.value.hint or "")
     assert "(the connection failed: " in info.value.message
     assert "ConnectionError" not in info.value.message  # words, not a Python class name
+
+
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+def _no_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+def _refused_port() -> tuple[socket.socket, int]:
+    """A port bound and never listened on (every connection refused), and its socket."""
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    return held, int(held.getsockname()[1])
+
+
+def test_a_loopback_github_api_is_reached_directly_whatever_the_proxy_variables_say(
+    gh: FakeGitHub, streams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_proxy_settings(monkeypatch)
+    held, port = _refused_port()
+    with held:
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+            monkeypatch.setenv(name, f"http://127.0.0.1:{port}")
+        result = releases(gh, streams).upsert("v2.0.0", body="direct")
+    assert result.action == "created"
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_the_github_api_s_proxy_that_fails_is_named_with_its_variable(
+    scheme: str, streams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy that refuses the connection, or wants other credentials (HTTP 407: not
+    retried), is said as the proxy's failure, naming it and its variable."""
+    _no_proxy_settings(monkeypatch)
+    variable = f"{scheme}_proxy"
+    env = {"GITHUB_API_URL": f"{scheme}://github.test:1", "GITHUB_TOKEN": GH_TOKEN}
+    out = Output({}, stream=streams[0], err_stream=streams[1])
+    settings = replace(FAST, retry=RetryPolicy(attempts=3, initial_delay=0.01, max_delay=0.01))
+    held, port = _refused_port()
+    with held:
+        monkeypatch.setenv(variable, f"http://corp:Dead-Pr0xy-Pw@127.0.0.1:{port}")
+        client = GitHubReleases.from_env(env, repository=GH_REPO, output=out, settings=settings)
+        with pytest.raises(GitHubError) as refused:
+            client.upsert("v2.0.0", body="x")
+    said = refused.value.message + (refused.value.hint or "")
+    assert f"cannot reach the proxy 127.0.0.1:{port} ({variable}): connection refused" in said
+    assert "after 3 attempts" in said
+    assert "ProxyError" not in said and "Pr0xy-Pw" not in said, said
+
+    with Unaccepting() as unaccepting:  # a proxy behind a firewall that drops the connection
+        monkeypatch.setenv(variable, f"http://{unaccepting.host}")
+        once = replace(FAST, timeout=1)
+        client = GitHubReleases.from_env(env, repository=GH_REPO, output=out, settings=once)
+        with pytest.raises(GitHubError) as dropped:
+            client.upsert("v2.0.0", body="x")
+    assert (
+        f"cannot reach the proxy {unaccepting.host} ({variable}): no connection within 1 s"
+        in dropped.value.message
+    )
+
+    with ConnectProxy({}, credentials="corp:Right-Pr0xy-Pw") as proxy:
+        monkeypatch.setenv(variable, proxy.url("corp:Wrong-Pr0xy-Pw"))
+        client = GitHubReleases.from_env(env, repository=GH_REPO, output=out, settings=settings)
+        with pytest.raises(GitHubError) as wrong:
+            client.upsert("v2.0.0", body="x")
+    said = wrong.value.message + (wrong.value.hint or "")
+    assert f"the proxy {proxy.host} ({variable}) wants other credentials (HTTP 407)" in said
+    assert f"put the user and password it takes in {variable}" in said
+    assert "Pr0xy-Pw" not in said, said
+    assert len(proxy.requests) == 1  # not retried
 
 
 def test_cli_gh_release_to_an_api_that_never_answers_is_told_apart_and_bounded(
