@@ -2,7 +2,8 @@
 
 Runs the CNCF distribution registry (Debian package ``docker-registry``, binary
 ``docker-registry``; upstream binary ``registry``) on a free 127.0.0.1 port with
-storage in a temporary directory, started through the runner. When no binary is installed, falls back to a
+storage in a temporary directory, and its own TMPDIR there (whatever it leaves goes with
+it, a failed write in a full TMPDIR too), started through the runner. When no binary is installed, falls back to a
 ``registry:2`` container started through testcontainers.
 
 Each start marks the registry's answers with a header of its own, so that a registry
@@ -48,6 +49,8 @@ BROKEN_BINARY_HINT = (
 #: A registry's directory (``fileio.make_temp_dir``): its config, log, storage and pid.
 REGISTRY_PREFIX = "publisher-registry-"
 CONFIG_FILE = "config.yml"
+#: The registry's own TMPDIR, in its directory: removed with it, never left in publisher's.
+SCRATCH_DIR = "tmp"
 PID_FILE = "registry.pid"
 #: Seconds an orphaned registry is given to exit after SIGTERM, before SIGKILL.
 ORPHAN_GRACE = 5.0
@@ -236,8 +239,13 @@ class LocalRegistry:
                 config_path = root / CONFIG_FILE
                 config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
                 self.log_path = root / "registry.log"
+                scratch = root / SCRATCH_DIR  # its temporary files go with it, however it fails
+                scratch.mkdir()
                 self._proc = self._runner.start(
-                    [binary, "serve", str(config_path)], log=self.log_path, what="local registry"
+                    [binary, "serve", str(config_path)],
+                    log=self.log_path,
+                    env={"TMPDIR": str(scratch)},
+                    what="local registry",
                 )
                 (root / PID_FILE).write_text(f"{self._proc.process.pid}\n", encoding="ascii")
                 self._wait(timeout, tls="tls" in config["http"])

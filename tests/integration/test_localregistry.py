@@ -366,3 +366,18 @@ def _buildah(*argv: str) -> None:
 def _cache_files(cache: Path) -> list[str]:
     """The smoke tests' files in ``cache`` (holds, marks, container locks)."""
     return sorted(str(p.relative_to(cache)) for p in cache.glob("smoke-*/*"))
+
+
+def test_a_registry_s_temporary_files_go_in_its_own_directory_and_go_with_it() -> None:
+    """The registry's TMPDIR is a directory of its own, in its directory: what it leaves
+    there (a write that failed in a full TMPDIR) is removed when it stops, never left in
+    publisher's TMPDIR."""
+    require_tool("docker-registry", "registry")
+    with LocalRegistry() as registry:
+        assert registry.directory is not None and registry._proc is not None
+        environ = Path(f"/proc/{registry._proc.process.pid}/environ").read_bytes().split(b"\0")
+        given = [v.decode()[len("TMPDIR=") :] for v in environ if v.startswith(b"TMPDIR=")]
+        assert len(given) == 1 and Path(given[0]).parent == registry.directory, given
+        assert Path(given[0]).is_dir()
+        directory = registry.directory
+    assert not directory.exists()
