@@ -46,6 +46,7 @@ by pure functions next to each adapter and unit-tested without running anything.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shlex
@@ -64,9 +65,12 @@ from ..core.errors import (
     NO_SPACE,
     CommandError,
     FullFileSystemError,
+    ResourceLimitError,
     ToolMissingError,
     free_space,
+    out_of_files,
     out_of_room,
+    out_of_tasks,
     shown_path,
 )
 from ..core.locations import shell_word
@@ -359,6 +363,11 @@ def tool_name(argv0: str) -> str:
     return Path(argv0).name
 
 
+def _label(argv: Sequence[str]) -> str:
+    """A command as messages name it by default: its tool and first argument."""
+    return " ".join(tool_name(a) if i == 0 else a for i, a in enumerate(argv[:2]))
+
+
 @dataclass
 class Runner:
     """Runs commands for real. ``output`` gets the echo; ``env`` is the base environment."""
@@ -419,8 +428,7 @@ class Runner:
         if not argv:
             raise ValueError("empty command")
         command = [self.require(argv[0]), *argv[1:]]
-        label = what or " ".join(tool_name(a) if i == 0 else a for i, a in enumerate(argv[:2]))
-        return command, label, {**self._env(), **(env or {})}
+        return command, what or _label(argv), {**self._env(), **(env or {})}
 
     def run(
         self,
@@ -516,13 +524,15 @@ class Runner:
         version``, ``docker buildx inspect``): not echoed, and its exit status is the
         caller's to judge. A tool found on PATH that cannot be started, or does not
         answer within ``PROBE_TIMEOUT`` seconds, is broken: ToolMissingError (exit 10)
-        naming its path, never a wait without end."""
+        naming its path, never a wait without end. One that could not start, or failed,
+        for a limit of the machine (``limit_met``: open files, threads and processes) is
+        not: that limit's error is raised."""
         argv = [str(a) for a in argv]
         try:
-            return self.run(argv, check=False, echo=False, timeout=PROBE_TIMEOUT, what=what)
+            answer = self.run(argv, check=False, echo=False, timeout=PROBE_TIMEOUT, what=what)
         except CommandError as exc:
-            if stop.stopping() or isinstance(exc, _LostCommand):  # the tool is not to blame
-                raise
+            if stop.stopping() or isinstance(exc, _LostCommand | ResourceLimitError):
+                raise  # the tool is not to blame
             name = tool_name(argv[0])
             path = self.which(argv[0]) or argv[0]
             raise ToolMissingError(
@@ -531,6 +541,10 @@ class Runner:
                 or f"repair or reinstall it, or put a working {name} first on PATH; "
                 + INSTALL_HINTS.get(name, f"install {name}"),
             ) from None
+        limited = None if answer.ok else limit_met(answer, what or _label(argv), self.output.redact)
+        if limited is not None:  # the machine's limit, not the tool: nothing to repair there
+            raise limited
+        return answer
 
     def cleanup(
         self,
@@ -593,10 +607,12 @@ def command_failed(
     redact: Callable[[str], str] = lambda s: s,
     hint: str | None = None,
 ) -> CommandError:
-    """The CommandError for a failed ``result``: message, redacted output tail, hint."""
-    full = _out_of_room(result, label, redact)
-    if full is not None:
-        return full
+    """The CommandError for a failed ``result``: message, redacted output tail, hint; the
+    error of the machine's reason when its output says one (``_out_of_room``,
+    ``limit_met``)."""
+    known = _out_of_room(result, label, redact) or limit_met(result, label, redact)
+    if known is not None:
+        return known
     shown = tail(redact(result.output))  # redacted whole: a secret cut in two is not found
     message = f"`{label}` failed with exit status {result.returncode}"
     if shown:
@@ -681,6 +697,32 @@ def _out_of_room(
     )
 
 
+#: The line a tool prints when it could not start a thread or a process for the machine's
+#: limit on them (EAGAIN), before it dies: Go's runtime (buildah, docker) says so first,
+#: then dumps every goroutine; a shell says it of the command it could not fork.
+_NO_TASK = re.compile(
+    r"failed to create new OS thread|pthread_create failed|"
+    r"fork(/exec [^\n]*)?: (retry: )?resource temporarily unavailable|can't fork",
+    re.IGNORECASE,
+)
+
+
+def limit_met(
+    result: Completed, label: str, redact: Callable[[str], str] = lambda s: s
+) -> CommandError | None:
+    """The error of a command that failed for a limit of the machine its output names,
+    None for any other failure. Out of threads or processes (``_NO_TASK``): exit 18, the
+    line saying so shown rather than the dump's tail, which says nothing of it."""
+    output = redact(result.output)
+    lines = output.splitlines()
+    said = next((line.strip() for line in lines if _NO_TASK.search(line)), None)
+    if said is not None:
+        return out_of_tasks(
+            f"run `{label}`", f"it said `{said}` (exit status {result.returncode})", output=output
+        )
+    return None
+
+
 def _in_file_system_of(path: Path, tmp: Path) -> bool:
     """Whether ``path`` (a tool named it) is in ``tmp`` and on its file system: not on
     another one mounted below it. Its nearest directory that still exists is asked."""
@@ -721,6 +763,15 @@ def _refuse_when_stopping(label: str) -> None:
 
 
 def _not_started(label: str, exc: OSError, hint: str) -> CommandError:
+    """The error of a command whose process could not be made: for a limit of the
+    machine, that limit's (open files, EMFILE or ENFILE; threads and processes, EAGAIN or
+    ENOMEM from fork), exit 18; else the tool's (``hint``: check that it is executable)."""
+    what = f"start `{label}`"
+    limited = out_of_files(exc, what)
+    if limited is None and exc.errno in (errno.EAGAIN, errno.ENOMEM):
+        limited = out_of_tasks(what, exc.strerror or str(exc))
+    if limited is not None:
+        return limited
     return CommandError(f"`{label}` could not be started: {exc.strerror or exc}", hint=hint)
 
 

@@ -91,7 +91,7 @@ from .builders.buildah import (
     scratch,
 )
 from .emulation import QEMU_CPU, foreign_hint, require_emulation
-from .runner import INSTALL_HINTS, Completed, Runner
+from .runner import INSTALL_HINTS, Completed, Runner, limit_met
 
 #: The throwaway buildah auth files of the smoke tests (``fileio.temp_dir``).
 SMOKE_AUTH_PREFIX = "publisher-smoke-auth-"
@@ -358,6 +358,15 @@ def port_taken_error(image: str, port: int, holders: list[str]) -> CommandError:
         "php-fpm left running by some earlier test?) and run again; or use --builder buildx "
         "or docker, whose smoke tests run each image in a network of its own",
     )
+
+
+def _not_the_image(runner: Runner, result: Completed, what: str) -> None:
+    """A check that failed for a limit of the machine its output names (``limit_met``:
+    threads and processes) raises that error: every image would fail it alike, and
+    nothing is wrong with this one."""
+    limited = limit_met(result, what, runner.output.redact)
+    if limited is not None:
+        raise limited
 
 
 def proc_net_from_start_output(output: str) -> str:
@@ -1024,6 +1033,7 @@ class _BuildahSession:
         the check was run that many times.
         """
         result = Completed(argv=(), returncode=0, stdout="", stderr="")
+        what = f"buildah run {argv[0]} ({self.platform})"
         for attempt in range(1, EMPTY_RUN_TRIES + 1):
             if attempt > 1:
                 self.tester.sleep(EMPTY_RUN_PAUSE * (attempt - 1))
@@ -1036,7 +1046,7 @@ class _BuildahSession:
                 check=False,
                 timeout=timeout,
                 stdin=stdin,
-                what=f"buildah run {argv[0]} ({self.platform})",
+                what=what,
             )
             if stdin is not None or not result.ok or result.output.strip():
                 break
@@ -1044,6 +1054,7 @@ class _BuildahSession:
             self.silent[shlex.join(argv)] = EMPTY_RUN_TRIES
         if result.ok:
             return result
+        _not_the_image(self.runner, result, what)
         return replace(result, stderr=without_buildah_trailer(result.stderr))
 
     def probe(self) -> tuple[tuple[int, str] | None, str]:
@@ -1223,19 +1234,25 @@ class _DockerSession:
         self, argv: list[str], timeout: float = EXEC_TIMEOUT, stdin: str | None = None
     ) -> Completed:
         if self.exited and stdin is None:
-            return self.runner.run(
+            what = f"docker run {argv[0]} ({self.platform})"
+            result = self.runner.run(
                 docker_check_argv(self.image, self.platform, self.name, argv, docker=self.docker),
                 check=False,
                 timeout=timeout,
-                what=f"docker run {argv[0]} ({self.platform})",
+                what=what,
             )
-        return self.runner.run(
-            docker_exec_argv(self.name, argv, docker=self.docker, stdin=stdin is not None),
-            check=False,
-            timeout=timeout,
-            stdin=stdin,
-            what=f"docker exec {argv[0]} ({self.platform})",
-        )
+        else:
+            what = f"docker exec {argv[0]} ({self.platform})"
+            result = self.runner.run(
+                docker_exec_argv(self.name, argv, docker=self.docker, stdin=stdin is not None),
+                check=False,
+                timeout=timeout,
+                stdin=stdin,
+                what=what,
+            )
+        if not result.ok:
+            _not_the_image(self.runner, result, what)
+        return result
 
     def _inspect(self, template: str) -> str:
         result = self.runner.run(

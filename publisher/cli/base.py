@@ -43,9 +43,11 @@ from ..core.errors import (
     OutputClosed,
     PublisherError,
     UsageError,
+    command_takes,
     cwd_gone,
     file_error,
     missing_dependency_error,
+    out_of_threads,
     shown_path,
 )
 from ..core.fileio import append_whole, require_directory
@@ -73,7 +75,8 @@ Exit codes: 0 ok, 1 internal error (a bug in publisher), 2 bad input,
 7 unreachable, 8 invalid registry response, 9 registry refused,
 10 missing tool, 11 command failed, 12 verification failed,
 13 smoke test failed, 14 release conflict, 15 GitHub API error,
-18 file not writable or readable (resolve: 16 build locally,
+18 file not writable or readable, or a limit of the machine met
+(open files, threads and processes) (resolve: 16 build locally,
 17 cannot proceed); 130 interrupted (Ctrl-C), 143 SIGTERM, 129 SIGHUP,
 141 output closed by its reader (`| head`).
 """
@@ -368,6 +371,7 @@ def _reporting(
 ) -> Any:
     if kwargs.get("as_json"):  # before anything can fail: a JSON reader gets JSON
         state.json_only(True)
+    command_takes([name for param in ctx.command.params for name in param.opts])
     try:
         result = func(*args, **kwargs)
         try:
@@ -413,7 +417,8 @@ def _reporting(
         ctx.exit(128 + signal.SIGINT)
     except Exception as exc:
         _debug_traceback(state)
-        err: PublisherError | None = missing_dependency_error(exc)  # one a command loads
+        # a module a command loads that is missing; a thread the machine's limit refused
+        err: PublisherError | None = missing_dependency_error(exc) or out_of_threads(exc)
         if err is None:
             err = PublisherError(
                 f"unexpected {type(exc).__name__}: {state.output.redact(str(exc))}",

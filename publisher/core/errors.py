@@ -29,7 +29,8 @@ code  meaning
 15    GitHub API error
 16    resolve: build the image locally (not an error)
 17    resolve: cannot proceed (no usable image, fallback disabled)
-18    an output cannot be written or an input file cannot be read
+18    an output cannot be written or an input file cannot be read; a limit of the machine
+      met (open files, threads and processes)
 129   interrupted by SIGHUP (128 + signal number, as a shell reports it)
 130   interrupted by SIGINT (Ctrl-C)
 141   stdout or stderr was closed by its reader (``| head``): stopped quietly
@@ -43,11 +44,12 @@ Exception`` on the way takes them for one, while every ``finally`` still runs.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import resource
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Final
 
 # The one copy of how a byte that is not UTF-8 is shown (\xff) is resolve's: its errors
@@ -541,6 +543,17 @@ class FileAccessError(PublisherError):
     label = "file error"
 
 
+class ResourceLimitError(FileAccessError, CommandError):
+    """Publisher, or a command it runs, met a limit of the machine: on open files (EMFILE,
+    ENFILE: ``out_of_files``) or on threads and processes (``out_of_tasks``: a pids
+    cgroup, ``ulimit -u``, ``ulimit -v``). Exit 18, with a tip naming the limit to raise
+    and the options of the running command that lower how much runs at once; never said
+    as a bug, nor as the tool's or a registry's failure. A CommandError too (as
+    ``FullFileSystemError``): a cleanup that cannot start still does not raise."""
+
+    label = "resource limit"
+
+
 class FullFileSystemError(FileAccessError, CommandError):
     """A command, or publisher itself, ran out of room on a file system (ENOSPC, "no space
     left on device"): exit 18, as any other output that cannot be written. A CommandError
@@ -614,7 +627,115 @@ SYMLINK_LOOP_HINT = (
 )
 
 
-def out_of_files(exc: BaseException, what: str) -> FileAccessError | None:
+#: The options that set how much a command runs at once, with what each sets: a limit's
+#: tip names those the running command takes (``command_takes``), and no other.
+AT_ONCE: Final = {"--transfers": "blob copies", "--jobs": "builds and smoke tests"}
+_TAKEN: list[str] = []
+
+
+def command_takes(options: Sequence[str]) -> None:
+    """The command now running takes ``options`` (the CLI says so as it starts): a tip
+    for a limit met names those of ``AT_ONCE`` among them, as what to lower."""
+    _TAKEN[:] = [option for option in AT_ONCE if option in options]
+
+
+def _lower_at_once(fewer: str) -> str:
+    """``; or lower --transfers (...) or --jobs (...)`` for the options the running command
+    takes (``command_takes``), ``fewer`` saying what that opens or starts less of; "" when
+    it takes none (``verify``, ``audit``: what they run at once is fixed)."""
+    if not _TAKEN:
+        return ""
+    named = " or ".join(f"{option} ({AT_ONCE[option]} at once)" for option in _TAKEN)
+    return f"; or lower {named}: {fewer}"
+
+
+def _pids_max() -> int | None:
+    """The lowest ``pids.max`` of this process's pids cgroup and those above it (cgroups
+    v1 or v2), None when none is set or none can be read."""
+    found: list[int] = []
+    try:
+        with open("/proc/self/cgroup", encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, ValueError):
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2) if line.count(":") >= 2 else ("", "", "")
+        if "pids" in controllers.split(","):
+            root = "/sys/fs/cgroup/pids"
+        elif controllers == "" and path:
+            root = "/sys/fs/cgroup"
+        else:
+            continue
+        parts = [p for p in path.split("/") if p]
+        for depth in range(len(parts), -1, -1):
+            try:
+                with open(os.path.join(root, *parts[:depth], "pids.max"), encoding="utf-8") as f:
+                    value = f.read().strip()
+            except (OSError, ValueError):
+                continue
+            if value.isdigit():
+                found.append(int(value))
+    return min(found) if found else None
+
+
+def _task_limits() -> str:
+    """The limits on threads and processes this process runs under, as far as it can
+    tell: its cgroup's ``pids.max``, ``ulimit -u`` (not applied to root), ``ulimit -v``
+    (each thread's stack takes some of it)."""
+    said = []
+    pids = _pids_max()
+    if pids is not None:
+        said.append(f"pids.max of its cgroup: {pids}")
+    try:  # (``resource`` imported beforehand: nothing to load when the limit is met)
+        processes = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+        memory = resource.getrlimit(resource.RLIMIT_AS)[0]
+    except (OSError, ValueError):
+        processes = memory = resource.RLIM_INFINITY
+    if processes != resource.RLIM_INFINITY and os.geteuid() != 0:
+        said.append(f"`ulimit -u`: {processes}")
+    if memory != resource.RLIM_INFINITY:
+        said.append(f"`ulimit -v`: {memory // 1024}")
+    return "; ".join(said) or "which one, this process cannot see"
+
+
+def out_of_tasks(what: str, cause: str, *, output: str = "") -> ResourceLimitError:
+    """``what`` could not be done (``start a thread``, ``start `buildah from```): the
+    machine's limit on threads and processes was reached (a container's --pids-limit, a
+    CI runner's TasksMax, ``ulimit -u``), or memory for a thread's stack (``ulimit -v``).
+    ``cause``: the system's or the tool's own words. The one wording of it, whether
+    publisher or a tool it runs met the limit."""
+    return ResourceLimitError(
+        f"cannot {what}: the limit on threads and processes was reached ({_task_limits()}): "
+        f"{cause}",
+        output=output,
+        hint="raise the limit: a container's --pids-limit (docker, podman), the TasksMax of "
+        "the systemd service or CI runner, `ulimit -u` (and `ulimit -v`) in the shell that "
+        "runs publisher" + _lower_at_once("fewer threads and processes at once") + "; then rerun",
+    )
+
+
+def out_of_threads(exc: BaseException) -> ResourceLimitError | None:
+    """``exc`` as a thread that could not be started (Python's ``RuntimeError: can't start
+    new thread``: ``pthread_create`` refused, EAGAIN), None for any other exception."""
+    if isinstance(exc, RuntimeError) and str(exc) == "can't start new thread":
+        return out_of_tasks("start a thread", "Resource temporarily unavailable")
+    return None
+
+
+@contextlib.contextmanager
+def threads_limited() -> Iterator[None]:
+    """Around work that starts threads (a pool): a thread that cannot be started is
+    ``out_of_threads`` (a PublisherError: what handles a failed step handles it)."""
+    try:
+        yield
+    except RuntimeError as exc:
+        limit = out_of_threads(exc)
+        if limit is None:
+            raise
+        raise limit from None
+
+
+def out_of_files(exc: BaseException, what: str) -> ResourceLimitError | None:
     """``exc`` as the process (EMFILE) or the system (ENFILE) out of open files, met while
     doing ``what``; None when it is not. ``exc`` is an OSError, or an error that names
     one only in its text (a connection error of requests: ``OSError(24, 'Too many open
@@ -628,21 +749,22 @@ def out_of_files(exc: BaseException, what: str) -> FileAccessError | None:
     return None
 
 
-def _no_more_files(what: str, *, system: bool) -> FileAccessError:
+def _no_more_files(what: str, *, system: bool) -> ResourceLimitError:
+    fewer = _lower_at_once("fewer files and connections open at once")
     if system:
-        return FileAccessError(
+        return ResourceLimitError(
             f"cannot {what}: too many open files on this system (its limit: /proc/sys/fs/file-max)",
-            hint="close programs that hold many files, or raise the system's limit; or lower "
-            "--transfers (fewer files and connections open at once); then rerun",
+            hint=f"close programs that hold many files, or raise the system's limit{fewer}; "
+            "then rerun",
         )
     try:  # (``resource`` imported beforehand: an import needs a file open)
         limit = f"the limit is {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}, `ulimit -n`"
     except (OSError, ValueError):
         limit = "the limit is `ulimit -n`"
-    return FileAccessError(
+    return ResourceLimitError(
         f"cannot {what}: too many open files ({limit})",
-        hint="raise the limit (`ulimit -n 4096` in the shell that runs publisher) or lower "
-        "--transfers (fewer files and connections open at once); then rerun",
+        hint=f"raise the limit (`ulimit -n 4096` in the shell that runs publisher){fewer}; "
+        "then rerun",
     )
 
 

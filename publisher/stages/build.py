@@ -39,6 +39,7 @@ from ..core.errors import (
     UsageError,
     file_error,
     shown_path,
+    threads_limited,
 )
 from ..core.fileio import read_bytes, temp_dir
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
@@ -918,7 +919,7 @@ class BuildStage:
                 published=published,
             )
 
-        with ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
+        with threads_limited(), ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
             futures = {pool.submit(run, leg): leg for leg in todo}
             for future, leg in futures.items():
                 try:

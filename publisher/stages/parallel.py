@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from ..adapters.registry import RegistryClient
-from ..core.errors import PublisherError, TagsNotListedError
+from ..core.errors import PublisherError, TagsNotListedError, threads_limited
 from ..core.plan import is_floating_tag, parse_scheme_tag
 
 T = TypeVar("T")
@@ -44,7 +44,7 @@ def in_parallel(
         return [fn(items[0]), *in_parallel(fn, items[1:], workers)]
     if len(items) <= 1 or workers <= 1:
         return [fn(x) for x in items]
-    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+    with threads_limited(), ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
         return list(pool.map(fn, items))
 
 

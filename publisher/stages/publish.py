@@ -75,6 +75,7 @@ from ..core.errors import (
     file_error,
     refused_as_immutable,
     shown_path,
+    threads_limited,
 )
 from ..core.fileio import counted, directory_locked, write_atomic_set
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
@@ -1920,7 +1921,7 @@ class Publisher:
             self.output.info(f"PHP {index.php} {platform}: PHP {version} starts, php-fpm -t passes")
             return version
 
-        with ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
+        with threads_limited(), ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
             results = list(pool.map(one, work))
         failed = [
             (index.php, result)

@@ -796,6 +796,27 @@ def test_json_commands_print_a_document_when_publisher_itself_fails(cli, monkeyp
     assert "this is a bug in publisher" in document["error"]["hint"]
 
 
+def test_a_thread_the_machine_s_limit_refuses_is_that_limit_not_a_bug(cli, monkeypatch):
+    """``RuntimeError: can't start new thread`` (a pids cgroup, ``ulimit -u``) wherever it
+    is met: exit 18, kind "resource limit", the limits to raise; no option to lower where
+    the command takes none (``inspect``), never "this is a bug"."""
+
+    def no_thread(text):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr("publisher.core.reference.parse", no_thread)
+    result = cli("inspect", "busybox", "--offline", "--json")
+    assert result.exit_code == 18, result.output
+    error = json.loads(result.stdout)["error"]
+    assert error["kind"] == "resource limit" and error["exit_code"] == 18
+    assert error["message"].startswith(
+        "cannot start a thread: the limit on threads and processes was reached ("
+    )
+    assert "--pids-limit" in error["hint"] and "`ulimit -u`" in error["hint"]
+    assert "bug" not in error["hint"] and "--jobs" not in error["hint"]
+    assert "--transfers" not in error["hint"]
+
+
 def _not_installed(module: str):
     def missing(*args, **kwargs):
         raise ModuleNotFoundError(f"No module named {module!r}", name=module)

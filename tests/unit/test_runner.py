@@ -230,6 +230,31 @@ def test_a_binary_that_cannot_start_is_a_command_error() -> None:
         runner.run([PYTHON, "x"])
 
 
+@pytest.mark.parametrize(
+    ("exc", "said"),
+    [
+        (OSError(24, "Too many open files"), "too many open files (the limit is"),
+        (OSError(23, "Too many open files in system"), "too many open files on this system"),
+        (BlockingIOError(11, "Resource temporarily unavailable"), "threads and processes"),
+        (OSError(12, "Cannot allocate memory"), "threads and processes"),
+    ],
+)
+def test_a_command_the_machine_s_limits_keep_from_starting_is_said_as_that_limit(
+    exc: OSError, said: str
+) -> None:
+    """Out of files (EMFILE, ENFILE) or of processes (EAGAIN, ENOMEM from fork) as the
+    command starts: the limit (exit 18), not the tool; a probe does not call it broken."""
+    for call in ("run", "probe"):
+        runner, _, _ = make(Spawn(exc=exc))
+        with pytest.raises(CommandError) as caught:
+            getattr(runner, call)([PYTHON, "--version"], what="buildah --version")
+        assert not isinstance(caught.value, ToolMissingError)
+        assert caught.value.exit_code == 18 and caught.value.label == "resource limit"
+        assert caught.value.message.startswith("cannot start `buildah --version`: ")
+        assert said in caught.value.message
+        assert caught.value.hint is not None and "executable" not in caught.value.hint
+
+
 def test_a_command_lost_track_of_after_it_started_is_not_said_not_to_start() -> None:
     """The spawner's wait failed once the process existed (``LostTrack``, pid 4321): the
     error says it was started and stopped, and its hint does not blame the tool."""
@@ -275,6 +300,8 @@ def test_a_cleanup_is_bounded_quiet_and_marked_for_the_spawner() -> None:
     [
         (subprocess.TimeoutExpired(["x"], 2), "did not finish within 2 s"),
         (PermissionError(13, "Permission denied"), "could not be started: Permission denied"),
+        (OSError(24, "Too many open files"), "too many open files (the limit is"),
+        (BlockingIOError(11, "Resource temporarily unavailable"), "threads and processes"),
     ],
 )
 def test_a_cleanup_that_hangs_or_cannot_start_never_raises(exc: Exception, said: str) -> None:

@@ -696,6 +696,35 @@ def test_buildah_smoke_removes_the_container_even_when_a_check_crashes() -> None
     assert runner.argvs()[-2:] == runner.cleanups()
 
 
+GO_THREADS = (
+    "runtime/cgo: pthread_create failed: Resource temporarily unavailable\nSIGABRT: abort\n"
+    + "".join(f"goroutine {n} [idle]:\nruntime.gcBgMarkWorker()\n" for n in range(60))
+)
+
+
+def test_a_check_a_tool_dies_in_for_the_thread_limit_is_that_limit_not_the_image_s() -> None:
+    """docker (Go) dying as it starts a thread in every check: every image would fail
+    alike. Said as the limit (exit 18), with the line saying why rather than the goroutine
+    dump, never as a smoke-test failure with QEMU advice; the container and image still
+    removed."""
+    runner = docker_runner()
+    runner._answers.insert(0, ((DOCKER, "exec"), fail(2, stderr=GO_THREADS)))
+    tester = SmokeTester(
+        runner, Engine.DOCKER, sleep=lambda _s: None, fastcgi_request=fake_fastcgi()
+    )
+    with pytest.raises(CommandError) as caught:
+        tester.test(IMAGE, Platform.ARM64, php_line="8.4", extensions=[], plain_http=True)
+    error = caught.value
+    assert not isinstance(error, SmokeTestError)
+    assert error.exit_code == 18 and error.label == "resource limit", error.message
+    assert error.message.startswith("cannot run `docker exec ")
+    assert "the limit on threads and processes was reached" in error.message
+    assert "`runtime/cgo: pthread_create failed: Resource temporarily" in error.message
+    assert "goroutine" not in error.message
+    assert error.hint is not None and "QEMU" not in error.hint
+    assert runner.cleanups()[-1][-1] == str(IMAGE)
+
+
 def test_a_buildah_pull_raced_in_the_image_store_is_pulled_again() -> None:
     """Two smoke tests pulling images that share layers: buildah's pull can find a layer
     gone ("layer not known"). The container is removed, if it was made, and pulled again."""
