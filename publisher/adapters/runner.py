@@ -706,13 +706,22 @@ _NO_TASK = re.compile(
     re.IGNORECASE,
 )
 
+#: buildah refusing to run a container's command (``buildah run``, a RUN step): it sets
+#: the container's open-files limit, and may not raise the hard one above this process's.
+_NOFILE_REFUSED = re.compile(
+    r'setting "RLIMIT_NOFILE" limit to soft=\d+,hard=(\d+) \(was soft=\d+,hard=(\d+)\): '
+    r"operation not permitted"
+)
+
 
 def limit_met(
     result: Completed, label: str, redact: Callable[[str], str] = lambda s: s
 ) -> CommandError | None:
     """The error of a command that failed for a limit of the machine its output names,
     None for any other failure. Out of threads or processes (``_NO_TASK``): exit 18, the
-    line saying so shown rather than the dump's tail, which says nothing of it."""
+    line saying so shown rather than the dump's tail, which says nothing of it. buildah
+    refused the open-files limit a container gets (``_NOFILE_REFUSED``): exit 11, as a
+    command that failed for the machine's reason, nothing found wrong with the image."""
     output = redact(result.output)
     lines = output.splitlines()
     said = next((line.strip() for line in lines if _NO_TASK.search(line)), None)
@@ -720,7 +729,35 @@ def limit_met(
         return out_of_tasks(
             f"run `{label}`", f"it said `{said}` (exit status {result.returncode})", output=output
         )
+    refused = next(
+        (_NOFILE_REFUSED.search(line) for line in lines if "RLIMIT_NOFILE" in line), None
+    )
+    if refused is not None:
+        return open_files_refused(label, int(refused[1]), int(refused[2]), output=output)
     return None
+
+
+def open_files_refused(
+    label: str,
+    wanted: int,
+    hard: int,
+    *,
+    output: str = "",
+    verdict: str = "nothing was found wrong with the image or its Dockerfile",
+) -> CommandError:
+    """``label`` (buildah) cannot run a container's commands: it gives each container an
+    open-files limit of ``wanted``, above this process's hard limit ``hard``, which it may
+    not raise (root without CAP_SYS_RESOURCE, as in a container; rootless buildah).
+    ``verdict``: what that means for the run (said after the machine is blamed)."""
+    return CommandError(
+        f"`{label}` cannot run commands in a container here: buildah gives each one an "
+        f"open-files limit of {wanted}, above the hard limit of this run ({hard}, "
+        f"`ulimit -Hn`), which it may not raise; this machine's limit is at fault, {verdict}",
+        output=output,
+        hint=f"raise the hard open-files limit of the shell that runs publisher to {wanted} "
+        f"or more (`ulimit -Hn {wanted}` as root; a container's `--ulimit "
+        f"nofile={wanted}:{wanted}`, LimitNOFILE of a systemd service or CI runner); then rerun",
+    )
 
 
 def _in_file_system_of(path: Path, tmp: Path) -> bool:

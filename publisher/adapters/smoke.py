@@ -362,8 +362,8 @@ def port_taken_error(image: str, port: int, holders: list[str]) -> CommandError:
 
 def _not_the_image(runner: Runner, result: Completed, what: str) -> None:
     """A check that failed for a limit of the machine its output names (``limit_met``:
-    threads and processes) raises that error: every image would fail it alike, and
-    nothing is wrong with this one."""
+    threads and processes; buildah refusing a container's open-files limit) raises that
+    error: every image would fail it alike, and nothing is wrong with this one."""
     limited = limit_met(result, what, runner.output.redact)
     if limited is not None:
         raise limited

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import resource
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -21,8 +22,8 @@ import requests
 from tests.conftest import ROOT, require_tool
 from tests.integration.test_record_scope import World, make_world
 from tests.support.images import make_image
-from tests.support.limits import few_tasks
-from tests.support.publishing import seed_image
+from tests.support.limits import few_tasks, hard_open_files
+from tests.support.publishing import seed_image, without_run_settings
 
 pytestmark = pytest.mark.integration
 
@@ -207,6 +208,60 @@ def test_a_tool_that_cannot_be_started_for_the_open_files_limit_says_that_limit(
     assert "`ulimit -n 4096`" in said, said
     assert "executable" not in said and "does not work" not in said, said
     assert "Traceback" not in said, said
+
+
+def test_buildah_refusing_a_container_s_open_files_limit_blames_the_machine() -> None:
+    """A hard open-files limit of 256 that the run may not raise (a container without
+    CAP_SYS_RESOURCE): `buildah run` cannot set the 1024 it gives each container. Said as
+    the machine's limit to raise (exit 11, as a command failing for the machine's
+    reason), nothing found wrong with the image."""
+    buildah = require_tool("buildah")
+    made = subprocess.run([buildah, "from", "scratch"], capture_output=True, text=True, check=True)
+    container = made.stdout.strip()
+    try:
+        run = f"{buildah} run --isolation chroot {container} -- /nothing"
+        result = _tools(run, preexec=hard_open_files(256))
+    finally:
+        subprocess.run([buildah, "rm", container], capture_output=True, check=False)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert said.startswith("11 command failed: `buildah run` cannot run commands in a "), said
+    assert "open-files limit of 1024, above the hard limit of this run (256, `ulimit -Hn`)" in said
+    assert "nothing was found wrong with the image" in said, said
+    assert "`ulimit -Hn 1024` as root" in said and "--ulimit nofile=1024:1024" in said, said
+
+
+def test_a_rehearsal_under_a_hard_open_files_limit_buildah_cannot_run_under_stops_first(
+    tmp_path: Path,
+) -> None:
+    """The tester's rehearsal at `ulimit -n 256`: every buildah smoke test would fail
+    (exit 13, blamed on the images and QEMU) after every build. Refused before anything
+    is built or pushed, exit 11, naming the limit to raise; nothing left behind."""
+    require_tool("buildah")
+    shutil.copytree(ROOT / "examples" / "offline", tmp_path / "examples" / "offline")
+    shutil.copytree(ROOT / "dockerfiles", tmp_path / "dockerfiles")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = without_run_settings(PUBLISHER_PLATFORMS="linux/amd64", TMPDIR=str(scratch))
+    rehearsal = ("release", "v1.0.0", "--local", "--only", "8.4")
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher", *rehearsal, "--config", "examples/offline/matrix.yaml"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        preexec_fn=hard_open_files(256),
+    )
+    said = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 11, said
+    assert "open-files limit of 1024, above the hard limit of this run (256, `ulimit -Hn`)" in said
+    assert "found before anything was built or pushed" in said, said
+    assert "`ulimit -Hn 1024` as root" in said, said
+    assert "buildah build" not in said and "QEMU" not in said, said
+    assert list(scratch.iterdir()) == []
+    assert not (tmp_path / "examples" / "offline" / ".publisher").exists()
 
 
 @pytest.mark.parametrize("command", [("verify", "v1.0.0"), ("audit",)])

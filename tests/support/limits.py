@@ -1,5 +1,6 @@
-"""A limit on the threads and processes of one command the tests run, as a container's
-``--pids-limit`` or a CI runner's ``TasksMax`` sets it.
+"""Limits of the machine for one command the tests run: on its threads and processes, as
+a container's ``--pids-limit`` or a CI runner's ``TasksMax`` sets them; on its open files,
+as ``ulimit -Hn`` in a container sets them.
 
 ``few_tasks(extra)`` is a context manager giving a ``preexec_fn`` for ``subprocess``:
 the child may start ``extra`` more threads or processes, none after them. It puts the
@@ -10,11 +11,16 @@ stack is made 1 GiB (``RLIMIT_STACK``, which glibc sizes new threads by) and the
 address space (``RLIMIT_AS``, ``ulimit -v``) leaves room for ``extra`` of them: a thread
 (or a process, whose exec needs no more room than that) beyond them cannot be made,
 as under the cgroup; ``mechanism`` says which one holds.
+
+``hard_open_files(n)`` is a ``preexec_fn`` setting the hard (and soft) open-files limit
+to ``n`` in a process that may not raise it again: CAP_SYS_RESOURCE is dropped from its
+bounding set, so that root too runs without it after the exec, as in a docker container.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import resource
 import uuid
@@ -80,3 +86,18 @@ def few_tasks(extra: int) -> Iterator[Limit]:
         resource.setrlimit(resource.RLIMIT_AS, (room, room))
 
     yield Limit(limit, "rlimit")
+
+
+PR_CAPBSET_DROP = 24
+CAP_SYS_RESOURCE = 24
+
+
+def hard_open_files(limit: int) -> Callable[[], None]:
+    """A ``preexec_fn``: open files limited to ``limit``, soft and hard, for good."""
+
+    def preexec() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0)  # fails only where it lacks it
+
+    return preexec

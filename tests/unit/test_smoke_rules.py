@@ -696,6 +696,10 @@ def test_buildah_smoke_removes_the_container_even_when_a_check_crashes() -> None
     assert runner.argvs()[-2:] == runner.cleanups()
 
 
+NOFILE_REFUSED = (
+    'Error: setting "RLIMIT_NOFILE" limit to soft=1024,hard=1024 (was soft=256,hard=256): '
+    "operation not permitted\n"
+)
 GO_THREADS = (
     "runtime/cgo: pthread_create failed: Resource temporarily unavailable\nSIGABRT: abort\n"
     + "".join(f"goroutine {n} [idle]:\nruntime.gcBgMarkWorker()\n" for n in range(60))
@@ -723,6 +727,32 @@ def test_a_check_a_tool_dies_in_for_the_thread_limit_is_that_limit_not_the_image
     assert "goroutine" not in error.message
     assert error.hint is not None and "QEMU" not in error.hint
     assert runner.cleanups()[-1][-1] == str(IMAGE)
+
+
+def test_buildah_refusing_each_container_s_open_files_limit_is_not_the_image_s_failure() -> None:
+    """buildah refusing each container's open-files limit (the hard limit below 1024):
+    every image would fail alike. Said as the machine's limit to raise (exit 11, nothing
+    found wrong with the image), never as a smoke-test failure with QEMU advice; the
+    container and image still removed."""
+    buildah = "/usr/bin/buildah"
+    runner = not_in_store(FakeRunner(tools={"buildah": buildah}))
+    runner.on([buildah, "inspect"], ok(json.dumps({"Docker": {"config": CONFIG}})))
+    runner.on([buildah, "run"], fail(125, stderr=NOFILE_REFUSED))
+    with pytest.raises(CommandError) as caught:
+        SmokeTester(runner, Engine.BUILDAH).test(
+            IMAGE, Platform.ARM64, php_line="8.4", extensions=[], plain_http=True
+        )
+    error = caught.value
+    assert not isinstance(error, SmokeTestError) and error.exit_code == 11, error.message
+    assert error.message.startswith("`buildah run /bin/sh (linux/arm64)` cannot run commands")
+    assert "above the hard limit of this run (256, `ulimit -Hn`)" in error.message
+    assert "nothing was found wrong with the image" in error.message
+    assert error.hint is not None and "`ulimit -Hn 1024` as root" in error.hint
+    assert "QEMU" not in error.hint
+    assert runner.cleanups() == [
+        (buildah, "rm", runner.argvs()[1][3]),
+        (buildah, "rmi", str(IMAGE)),
+    ]
 
 
 def test_a_buildah_pull_raced_in_the_image_store_is_pulled_again() -> None:

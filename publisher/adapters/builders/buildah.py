@@ -30,6 +30,7 @@ import json
 import os
 import pwd
 import re
+import resource
 import shutil
 import time
 import uuid
@@ -44,7 +45,7 @@ from ...core.platforms import BuilderName, Platform
 from ...core.reference import Reference
 from ...resolve import is_loopback
 from ..emulation import emulation_advice, require_emulation
-from ..runner import INSTALL_HINTS, Completed, Runner
+from ..runner import INSTALL_HINTS, Completed, Runner, open_files_refused
 from . import dockercli
 from .base import (
     BuildOutput,
@@ -139,6 +140,44 @@ def rootless_problem(uid: int, subuid: str, subgid: str, *, user: str | None = N
 def rootless_problem_here() -> str | None:
     """``rootless_problem`` for the user running publisher, from the system's files."""
     return rootless_problem(os.geteuid(), _read(SUBUID), _read(SUBGID))
+
+
+#: The open-files limit buildah gives each container it runs a command in (``buildah run``,
+#: a RUN step): it lowers the hard limit to it, and may raise it only with CAP_SYS_RESOURCE.
+CONTAINER_OPEN_FILES = 1024
+CAP_SYS_RESOURCE = 24
+
+
+def may_raise_limits(status: str | None = None) -> bool:
+    """Whether this process may raise a hard limit: root with CAP_SYS_RESOURCE in its
+    effective set (``status``: /proc/self/status's text). Not so for root in a container
+    that drops it (docker's default), nor for any other user (rootless buildah too)."""
+    if os.geteuid() != 0:
+        return False
+    if status is None:
+        status = _read(Path("/proc/self/status"))
+    effective = next(
+        (line.split()[1:2] for line in status.splitlines() if line.startswith("CapEff:")), []
+    )
+    try:
+        return bool(int(effective[0], 16) >> CAP_SYS_RESOURCE & 1) if effective else False
+    except ValueError:
+        return False
+
+
+def open_files_problem() -> CommandError | None:
+    """buildah cannot run a command in a container under this process's hard open-files
+    limit (below ``CONTAINER_OPEN_FILES``, not to be raised here): the error saying so,
+    checked before anything is built or pushed; None when it can."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard == resource.RLIM_INFINITY or hard >= CONTAINER_OPEN_FILES or may_raise_limits():
+        return None
+    return open_files_refused(
+        "buildah run",
+        CONTAINER_OPEN_FILES,
+        hard,
+        verdict="found before anything was built or pushed",
+    )
 
 
 def local_engine(runner: Runner) -> BuilderName | None:
@@ -496,6 +535,9 @@ class BuildahBuilder:
         problem = rootless_problem_here()
         if problem is not None:
             raise ToolMissingError(problem, hint=ROOTLESS_HINT)
+        refused = open_files_problem()
+        if refused is not None:
+            raise refused
         require_isolation(self._env, self.isolation)
         require_auth_file(getattr(self.runner, "env", None) or os.environ)
         return "buildah " + ".".join(map(str, version))
