@@ -286,6 +286,10 @@ $me: fix: install Docker Desktop (macOS) or the docker engine and its compose pl
 $me: fix: set DOCKER to the docker CLI's path (\`command -v docker\` names the one on PATH), or unset DOCKER to run docker from PATH"
 }
 
+# own_tmpdir: how to start with a TMPDIR no other user may write to.
+# shellcheck disable=SC2016  # $HOME as the user types it
+own_tmpdir='mkdir -p -m 700 "$HOME/.cache/php-stack-tmp" && TMPDIR="$HOME/.cache/php-stack-tmp" ./start.sh'
+
 # engine_or_fail: a temporary folder ($work, removed on exit), the docker CLI, compose v2 and
 # an engine that answers, as $engine_platform; else exit 10 (17 for the folder) with what is
 # wrong and its fix. start.sh asks before deciding, stop.sh before compose down.
@@ -1544,10 +1548,13 @@ up_failed() {
 # container's and its network's names, and the loser would be told the stack did not create
 # them. The lock is a folder (mkdir is atomic in every shell) naming its holder's pid; one
 # whose holder is gone (killed -9, a crash) is taken over. It goes when this start ends.
+# It is this user's alone (0700 whatever the umask: busybox's mkdir -m makes it with the
+# umask's mode first, then changes it), so no other user may put a link in it, and its pid is
+# written without following one (set -C): a file of this user's it named is never written.
 one_start_at_a_time() {
   lock=$tmp_dir/php-stack-$project_name.lock waited='' locked='' unnamed=0
   trap 'rm -rf "$work"; if [ -n "$locked" ]; then rm -rf "$lock"; fi' EXIT  # never another's
-  until mkdir "$lock" 2>/dev/null; do
+  until (umask 077 && mkdir -m 700 "$lock") 2>/dev/null; do
     [ -d "$lock" ] || return 0  # no lock can be made there (mkdir fails): none is waited for
     holder=$(cat "$lock/pid" 2>/dev/null) || holder=
     # a holder writes its pid at once: none for 25 checks (5 s) is a start killed between
@@ -1566,7 +1573,15 @@ one_start_at_a_time() {
     nap
   done
   locked=1
-  printf '%s\n' "$$" >"$lock/pid"
+  # Nothing is in a folder this start has just made, but what another process of this user's
+  # (or root) put there: not written through.
+  if ! (set -C && printf '%s\n' "$$" >"$lock/pid") 2>/dev/null \
+    && { [ -e "$lock/pid" ] || [ -h "$lock/pid" ]; }; then
+    planted="a file"
+    [ ! -h "$lock/pid" ] || planted="a symbolic link"
+    fail 17 "$lock/pid is $planted this start did not make, in the lock folder it had just made: not written through (something else writes in ${tmp_dir:-/})
+start: fix: see what writes in ${tmp_dir:-/}, or start with a TMPDIR of your own: $own_tmpdir"
+  fi
 }
 
 start() {  # start IMAGE BUILD(true|false)

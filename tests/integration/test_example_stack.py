@@ -3678,6 +3678,83 @@ def test_a_run_in_another_pid_namespace_never_removes_a_running_starts_work_fold
     assert not list(tmp_path.glob("php-stack.*")) and not lock.exists()
 
 
+#: The fix for a TMPDIR, or a lock in it, that another user may tamper with.
+OWN_TMPDIR = (
+    'mkdir -p -m 700 "$HOME/.cache/php-stack-tmp" && TMPDIR="$HOME/.cache/php-stack-tmp" ./start.sh'
+)
+
+
+@pytest.mark.parametrize("shell", ["dash", *SHELLS])
+def test_the_lock_is_this_users_alone_and_its_pid_never_written_through_a_link(
+    world: World, project: str, tmp_path: Path, shell: str
+) -> None:
+    """Under umask 000 the lock ($TMPDIR/php-stack-NAME.lock) is still 0700: no other user
+    may put anything in it. It was 0777 there, its pid written a moment after the mkdir, and
+    another user who put a link in first had a file of this user's overwritten with the pid.
+    Such a link (planted here by a mkdir standing in for that user, owned by another uid) is
+    never written through: the start stops, exit 17, naming it, and the file stays."""
+    if os.geteuid() != 0:
+        pytest.skip("a link owned by another user (chown) needs root")
+    argv = ("dash",) if shell == "dash" else SHELLS[shell]
+    tool = shutil.which(argv[0])
+    assert tool, f"{argv[0]} is not installed (scripts/setup-machine installs it)"
+    bin_dir = tmp_path / "bin"
+    shutil.copytree(world.bin_dir, bin_dir, symlinks=True)
+    lock = tmp_path / f"php-stack-{project}.lock"
+    victim = tmp_path / "precious.txt"
+    victim.write_text("PRECIOUS\n")
+    victim.chmod(0o600)
+    plant = tmp_path / "plant"  # while it exists, the lock's mkdir plants the link
+    (bin_dir / "mkdir").unlink()
+    (bin_dir / "mkdir").write_text(
+        "#!/bin/sh\n"
+        f'"{shutil.which("mkdir")}" "$@" || exit\n'
+        "for last; do :; done\n"
+        f'if [ "$last" = "{lock}" ] && [ -e "{plant}" ]; then\n'
+        f'  "{shutil.which("ln")}" -s "{victim}" "$last/pid"\n'
+        f'  "{shutil.which("chown")}" -h 12345 "$last/pid"\n'
+        "fi\n"
+    )
+    (bin_dir / "mkdir").chmod(0o755)
+    modes = tmp_path / "modes"  # the lock's mode and owner while compose up runs
+    (bin_dir / "docker").write_text(
+        "#!/bin/sh\n"
+        'case " $* " in *" compose "*" up "*)\n'
+        f'  "{shutil.which("stat")}" -c "%a %u" "{lock}" >>"{modes}" ;;\n'
+        "esac\n"
+        f'exec "{world.docker}" "$@"\n'
+    )
+    env = launcher_env(
+        world, project, tmp_path, PHP_IMAGE_REPOSITORY=world.repositories["cached"],
+        ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    env["PATH"] = str(bin_dir)
+    if shell != "busybox-ash":  # whose mkdir is its own applet, never one on PATH
+        plant.touch()
+        proc = run(
+            tool, *argv[1:], str(STACK / "start.sh"), env=env, check=False,
+            preexec_fn=lambda: os.umask(0),
+        )  # fmt: skip
+        assert victim.read_text() == "PRECIOUS\n", proc.stderr
+        assert proc.returncode == 17, proc.stderr
+        assert said(proc)[-2:] == [
+            f"start: error: {lock}/pid is a symbolic link this start did not make, in the lock "
+            f"folder it had just made: not written through (something else writes in {tmp_path})",
+            f"start: fix: see what writes in {tmp_path}, or start with a TMPDIR of your own: "
+            + OWN_TMPDIR,
+        ], proc.stderr
+        assert not lock.exists() and not lock.is_symlink()
+        assert _stack_containers(world, project) == []
+        plant.unlink()
+    proc = run(
+        tool, *argv[1:], str(STACK / "start.sh"), env=env, check=False,
+        preexec_fn=lambda: os.umask(0),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert modes.read_text().splitlines() == ["700 0"]
+    assert not lock.exists()
+
+
 @pytest.mark.parametrize("held", ["name", "port"])
 def test_a_name_or_port_held_by_another_stack_is_exit_11_with_the_fix(
     world: World, project: str, tmp_path: Path, held: str
