@@ -49,9 +49,10 @@
 # cannot be written, 2>/dev/full, or a SIGPIPE the caller ignores only loses the messages).
 # stderr has one `start: decision=` line: decision=use-prebuilt|build-locally|cannot-proceed
 # availability=CLASS, or, stopped before deciding, decision=none error=invalid-input (2),
-# pins-file (3), docker-unavailable (10) or file-access (17: TMPDIR not writable, or the
-# current directory removed under a relative PHP_PINS_FILE or PHP_DOCKERFILES, or no
-# compose.yaml next to start.sh).
+# pins-file (3), docker-unavailable (10) or file-access (17: TMPDIR not writable, or one
+# another user could swap what the launcher makes there in: theirs, or writable by every user
+# without the sticky bit; or the current directory removed under a relative PHP_PINS_FILE or
+# PHP_DOCKERFILES, or no compose.yaml next to start.sh).
 set -u
 # zsh start.sh: read as sh (zsh's own path and status, which PATH and $? are, are not
 # used as variables here either).
@@ -286,9 +287,40 @@ $me: fix: install Docker Desktop (macOS) or the docker engine and its compose pl
 $me: fix: set DOCKER to the docker CLI's path (\`command -v docker\` names the one on PATH), or unset DOCKER to run docker from PATH"
 }
 
+# owned PATH: PATH's owner (a name, or the uid of one that has none) and mode as `ls -ld`
+# shows them (drwxrwxrwt), as $of_owner and $of_mode; a link's own, not its target's.
+owned() {
+  # shellcheck disable=SC2012  # ls: owner and mode as people read them, on every system
+  of_ls=$(LC_ALL=C ls -ld -- "$1" 2>/dev/null | sed -n 1p)
+  of_mode=$(printf '%.10s' "${of_ls%% *}")  # without ls's mark of an ACL (+, @, .)
+  of_owner=$(printf '%s\n' "$of_ls" | awk '{ print $3 }')
+}
 # own_tmpdir: how to start with a TMPDIR no other user may write to.
 # shellcheck disable=SC2016  # $HOME as the user types it
 own_tmpdir='mkdir -p -m 700 "$HOME/.cache/php-stack-tmp" && TMPDIR="$HOME/.cache/php-stack-tmp" ./start.sh'
+# tmpdir_or_fail: exit 17 for a TMPDIR in which another user may rename what the launcher makes
+# there (its work folder, its lock) and put a link to this user's files in its place, which
+# the launcher would then write through: one that user owns (not this user, not root), or one
+# every user may write to without the sticky bit (/tmp has it: there only an entry's owner,
+# the folder's or root may rename the entry). Its folder is looked at, also through a link to
+# it (macOS's /tmp).
+tmpdir_or_fail() {
+  td_shown=${tmp_dir:-/}
+  # shellcheck disable=SC2016  # $HOME as the user types it
+  td_own='set TMPDIR to a folder of your own (mkdir -p -m 700 "$HOME/.cache/php-stack-tmp", then TMPDIR="$HOME/.cache/php-stack-tmp")'
+  [ -z "${TMPDIR:-}" ] || td_own="$td_own, or unset TMPDIR"
+  td_swap="could swap the folders the launcher makes there for links to this user's files, which it would then write"
+  if [ -n "$(find "$tmp_dir/." -prune ! -user "$uid" ! -user 0 2>/dev/null)" ]; then
+    owned "$tmp_dir/."
+    fail 17 "TMPDIR $td_shown is user $of_owner's ($of_mode), neither this user's nor root's: that user $td_swap
+$me: fix: $td_own"
+  fi
+  if [ -n "$(find "$tmp_dir/." -prune -perm -0002 ! -perm -1000 2>/dev/null)" ]; then
+    owned "$tmp_dir/."
+    fail 17 "TMPDIR $td_shown may be written by every user and has no sticky bit ($of_mode): another user $td_swap
+$me: fix: give it the sticky bit, as /tmp has (chmod +t \"$td_shown\", by its owner or root), or $td_own"
+  fi
+}
 
 # engine_or_fail: a temporary folder ($work, removed on exit), the docker CLI, compose v2 and
 # an engine that answers, as $engine_platform; else exit 10 (17 for the folder) with what is
@@ -298,6 +330,8 @@ engine_or_fail() {
 # named with no '//'.
 tmp_dir=${TMPDIR:-/tmp}
 while [ "${tmp_dir%/}" != "$tmp_dir" ]; do tmp_dir=${tmp_dir%/}; done
+uid=$(id -u 2>/dev/null) || uid=
+tmpdir_or_fail
 # mktemp's own words (GNU, BSD and busybox differ) are not said: its reason ends the error.
 # Named after this run's pid: one a run killed outright (kill -9) cannot remove is found below.
 work=$(mktemp -d "$tmp_dir/php-stack.$$.XXXXXX" 2>&1) \

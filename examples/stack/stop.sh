@@ -8,7 +8,8 @@
 # missing (or DOCKER naming no executable file), or the docker engine does not answer (within
 # 10 s; compose rm and down each within STACK_COMPOSE_TIMEOUT), refuses this user, or went away
 # while compose ran, as start.sh says it; 11 docker compose failed
-# (its message above, then what to do); 17 no start.sh next to it (or TMPDIR not writable);
+# (its message above, then what to do); 17 no start.sh next to it (or TMPDIR not writable, or
+# one another user could swap its folders in: theirs, or writable by all without the sticky bit);
 # 130/143/129/141 stopped by SIGINT/SIGTERM/SIGHUP/SIGPIPE.
 set -u
 [ -z "${ZSH_VERSION:-}" ] || emulate sh  # zsh stop.sh: read as sh, as start.sh

@@ -153,6 +153,8 @@ def _bin_dir(target: Path, docker: str) -> Path:
         "mkdir",
         "find",
         "touch",
+        "id",
+        "ls",
         "setsid",  # util-linux: every Linux has it (a Mac has none: the launcher takes perl)
     ):
         found = shutil.which(tool)
@@ -3029,7 +3031,7 @@ def test_a_stopped_engine_and_a_user_outside_the_docker_group_are_told_apart(
         pytest.skip("needs root, setpriv and a docker socket closed to others")
     shared = Path(tempfile.mkdtemp(prefix="stack-nobody-"))
     try:
-        shared.chmod(0o777)
+        shared.chmod(0o1777)  # its TMPDIR too: sticky, as /tmp
         shutil.copy(world.pins, shared / "pins.env")
         (shared / "pins.env").chmod(0o644)
         env = {
@@ -3259,6 +3261,76 @@ def test_an_unwritable_tmpdir_is_said_not_a_bare_exit_1(
         "No such file or directory\n"
     ) in proc.stderr
     assert "start: fix: set TMPDIR to a writable folder" in proc.stderr
+
+
+@pytest.mark.parametrize("shell", ["dash", *SHELLS])
+def test_a_tmpdir_another_user_may_rename_entries_in_is_refused_naming_owner_and_mode(
+    shell: str, tmp_path: Path
+) -> None:
+    """A TMPDIR another user owns (a CI's `mkdir -p /tmp/ci-tmp`, made by someone else
+    first), or one every user may write to without the sticky bit, let that user swap the
+    launcher's work folder (php-stack.PID.XXXXXX) for a link, and the launcher truncated
+    this user's files through it (its logs). Both scripts refuse it before making anything
+    there, exit 17 (file-access), naming owner and mode and what to do. A sticky folder of
+    root's (/tmp), reached through a symbolic link too (macOS's /tmp), is used."""
+    if os.geteuid() != 0:
+        pytest.skip("a folder owned by another user (chown) needs root")
+    argv = ("dash",) if shell == "dash" else SHELLS[shell]
+    tool = shutil.which(argv[0])
+    assert tool, f"{argv[0]} is not installed (scripts/setup-machine installs it)"
+    stand_in = tmp_path / "bin" / "docker"  # answers every call, as stop.sh needs
+    stand_in.parent.mkdir()
+    stand_in.write_text("#!/bin/sh\n")
+    stand_in.chmod(0o755)
+    theirs = tmp_path / "ci-tmp"
+    theirs.mkdir()
+    theirs.chmod(0o1777)
+    os.chown(theirs, 12345, 12345)
+    everyones = tmp_path / "shared"
+    everyones.mkdir()
+    everyones.chmod(0o777)
+    sticky = tmp_path / "sticky"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    (tmp_path / "tmp-link").symlink_to(sticky)
+    own = (
+        'set TMPDIR to a folder of your own (mkdir -p -m 700 "$HOME/.cache/php-stack-tmp", '
+        'then TMPDIR="$HOME/.cache/php-stack-tmp"), or unset TMPDIR'
+    )
+    refused = {
+        theirs: [
+            f"error: TMPDIR {theirs} is user 12345's (drwxrwxrwt), neither this user's nor "
+            "root's: that user could swap the folders the launcher makes there for links to "
+            "this user's files, which it would then write",
+            f"fix: {own}",
+        ],
+        everyones: [
+            f"error: TMPDIR {everyones} may be written by every user and has no sticky bit "
+            "(drwxrwxrwx): another user could swap the folders the launcher makes there for "
+            "links to this user's files, which it would then write",
+            f'fix: give it the sticky bit, as /tmp has (chmod +t "{everyones}", by its owner '
+            f"or root), or {own}",
+        ],
+    }
+    pins_file = ROOT / "tests" / "fixtures" / "records-v1" / "release-notes" / "v1.0.0.env"
+    base = {"PATH": f"{stand_in.parent}:{os.environ['PATH']}", "HOME": str(tmp_path),
+            "PHP_PINS_FILE": str(pins_file)}  # fmt: skip
+    for folder, lines in refused.items():
+        env = {**base, "TMPDIR": f"{folder}/"}  # named without its '/'
+        start = run(tool, *argv[1:], str(STACK / "start.sh"), env=env, check=False)
+        stop = run(tool, *argv[1:], str(STACK / "stop.sh"), env=env, check=False)
+        assert (start.returncode, stop.returncode) == (17, 17), start.stderr + stop.stderr
+        assert start.stderr.splitlines() == [
+            "start: decision=none error=file-access",
+            *(f"start: {line}" for line in lines),
+        ], start.stderr
+        assert stop.stderr.splitlines() == [f"stop: {line}" for line in lines], stop.stderr
+        assert not list(folder.iterdir())
+    for folder in (sticky, tmp_path / "tmp-link"):
+        stop = run(tool, *argv[1:], str(STACK / "stop.sh"), env={**base, "TMPDIR": str(folder)},
+                   check=False)  # fmt: skip
+        assert stop.returncode == 0, stop.stderr
+    assert not list(sticky.iterdir())
 
 
 def test_a_pins_file_from_before_a_republish_still_pulls_its_digest(
