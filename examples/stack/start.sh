@@ -40,7 +40,7 @@
 #                               blanks around it aside)
 #
 # Exit status: 0 started; 17 cannot proceed (the message says what failed and what
-# to do); 2 invalid setting (or an argument: there are none but --help, alone); 3 missing or broken pins file; 10 docker or compose
+# to do; also a lock of this stack another user holds that no start touches for a minute); 2 invalid setting (or an argument: there are none but --help, alone); 3 missing or broken pins file; 10 docker or compose
 # missing (DOCKER naming no executable file; compose older than 2.8.0), or the docker engine does not answer (within 10 s), refuses this user, or
 # went away during a pull, a lookup, the build or compose up, or left compose up waiting past
 # STACK_PULL_TIMEOUT (ps, logs: STACK_COMPOSE_TIMEOUT);
@@ -566,12 +566,15 @@ in_session() {
 
 # nap: a fifth of a second's wait in a loop that may last (a pull, a build, another start's
 # lock), touching the work folder every 3000 (some 10 minutes): the sweep above never takes a
-# running start's folder, even one whose pid it cannot see, for one left behind.
+# running start's folder, even one whose pid it cannot see, for one left behind. A start
+# holding its stack's lock touches that every 25 (some 5 s): another user's start, which may
+# not see whether this one runs, waits for it while it does (one_start_at_a_time).
 naps=0
 nap() {
   sleep 0.2 2>/dev/null || sleep 1
   naps=$((naps + 1))
   [ $((naps % 3000)) != 0 ] || touch "$work" 2>/dev/null || :
+  [ -z "${locked:-}" ] || [ $((naps % 25)) != 0 ] || touch "$lock" 2>/dev/null || :
 }
 
 # within TICKS: wait for the background call $pid (started by in_session) for TICKS fifths
@@ -1585,8 +1588,12 @@ up_failed() {
 # It is this user's alone (0700 whatever the umask: busybox's mkdir -m makes it with the
 # umask's mode first, then changes it), so no other user may put a link in it, and its pid is
 # written without following one (set -C): a file of this user's it named is never written.
+# Another user's lock, which this user may not remove (in a shared /tmp), is waited for while
+# a start touches it (nap: every 5 s), and given up, exit 17, once untouched for a minute (300
+# naps; kill -0 cannot tell whether another user's pid runs): a start of theirs killed
+# outright, or a folder made to block this stack.
 one_start_at_a_time() {
-  lock=$tmp_dir/php-stack-$project_name.lock waited='' locked='' unnamed=0
+  lock=$tmp_dir/php-stack-$project_name.lock waited='' locked='' unnamed=0 lock_naps=0
   trap 'rm -rf "$work"; if [ -n "$locked" ]; then rm -rf "$lock"; fi' EXIT  # never another's
   until (umask 077 && mkdir -m 700 "$lock") 2>/dev/null; do
     [ -d "$lock" ] || return 0  # no lock can be made there (mkdir fails): none is waited for
@@ -1602,9 +1609,23 @@ one_start_at_a_time() {
     fi
     if [ -z "$waited" ]; then
       waited=1
-      say "waiting for another start of the stack $project_name${holder:+ (pid $holder)} to finish (remove $lock if none is running)"
+      touch "$work/lock.seen" 2>/dev/null || :  # the lock is looked at again a minute on
+      if [ -n "$(find "$lock" -prune ! -user "$uid" 2>/dev/null)" ]; then
+        owned "$lock"
+        say "waiting for another start of the stack $project_name to finish: its lock $lock is user $of_owner's (waited for while a start of theirs touches it, every 5 s; given up once untouched for a minute)"
+      else
+        say "waiting for another start of the stack $project_name${holder:+ (pid $holder)} to finish (remove $lock if none is running)"
+      fi
     fi
     nap
+    lock_naps=$((lock_naps + 1))
+    [ $((lock_naps % 300)) = 0 ] || continue
+    if [ -n "$(find "$lock" -prune ! -user "$uid" ! -newer "$work/lock.seen" 2>/dev/null)" ]; then
+      owned "$lock"
+      fail 17 "the lock $lock of the stack $project_name is user $of_owner's, untouched for a minute: no start of theirs holds it any more (one killed outright, or a folder made to block this stack), and this user may not remove it
+start: fix: ask user $of_owner or root to remove it, or start with a TMPDIR of your own: $own_tmpdir"
+    fi
+    touch "$work/lock.seen" 2>/dev/null || :
   done
   locked=1
   # Nothing is in a folder this start has just made, but what another process of this user's

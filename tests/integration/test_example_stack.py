@@ -3827,6 +3827,90 @@ def test_the_lock_is_this_users_alone_and_its_pid_never_written_through_a_link(
     assert not lock.exists()
 
 
+def test_another_users_lock_is_named_and_given_up_once_no_start_touches_it(
+    world: World, project: str
+) -> None:
+    """A lock another user holds in a shared TMPDIR (sticky, as /tmp), which this user may
+    not remove: once waited for without end, with advice to remove it that could not be
+    followed. The start names its owner and waits while a start touches it (every 5 s),
+    then gives it up (exit 17) once untouched for a minute: a start killed outright, or a
+    folder made to block this stack, with a fix that works (a TMPDIR of one's own)."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or os.getuid() != 0:
+        pytest.skip("needs root (to run as another user) and setpriv")
+    docker_group = run("getent", "group", "docker", check=False).stdout.split(":")
+    if len(docker_group) < 3:
+        pytest.skip("needs a docker group (for another user to reach the engine)")
+    shared = Path(tempfile.mkdtemp(prefix="stack-lock-theirs-"))
+    try:
+        shared.chmod(0o755)
+        for name in ("start.sh", "compose.yaml"):  # nobody may not read the checkout
+            shutil.copy(STACK / name, shared / name)
+        shutil.copy(world.pins, shared / "php-images.env")
+        (shared / "php-images.env").chmod(0o644)
+        scratch = shared / "tmp"  # root's, sticky: a shared /tmp
+        scratch.mkdir()
+        scratch.chmod(0o1777)
+        home = shared / "home"
+        home.mkdir()
+        os.chown(home, 65534, 65534)
+        lock = scratch / f"php-stack-{project}.lock"  # user 12345's, with its pid in it
+        lock.mkdir(mode=0o700)
+        (lock / "pid").write_text("1\n")
+        for path in (lock, lock / "pid"):
+            os.chown(path, 12345, 12345)
+        env = {
+            "PATH": f"{Path(world.docker).parent}:/usr/bin:/bin",
+            "HOME": str(home),
+            "TMPDIR": str(scratch),
+            "DOCKER_CONFIG": str(home),
+            "STACK_NAME": project,
+            "PHP_IMAGE_REPOSITORY": world.repositories["cached"],
+            "ALLOW_LOCAL_BUILD_FALLBACK": "false",
+        }
+        nobody = (setpriv, "--reuid=65534", "--regid=65534", f"--groups={docker_group[2]}")
+        with subprocess.Popen(
+            [*nobody, "dash", str(shared / "start.sh")], env=env, cwd=shared,
+            stderr=subprocess.PIPE, text=True,
+        ) as launcher:  # fmt: skip
+            try:
+                assert launcher.stderr is not None
+                seen = ""
+                while "start: waiting for" not in seen:
+                    line = launcher.stderr.readline()
+                    assert line, seen
+                    seen += line
+                assert seen.splitlines()[-1] == (
+                    f"start: waiting for another start of the stack {project} to finish: its "
+                    f"lock {lock} is user 12345's (waited for while a start of theirs touches it, "
+                    "every 5 s; given up once untouched for a minute)"
+                ), seen
+                # a start of theirs running: its lock touched, for longer than a minute
+                touched_until = time.monotonic() + 75
+                while time.monotonic() < touched_until:
+                    os.utime(lock)
+                    assert launcher.poll() is None, seen + launcher.stderr.read()
+                    time.sleep(2)
+                # then gone, its lock left behind: given up
+                seen += launcher.stderr.read()
+                code = launcher.wait(timeout=240)
+            finally:
+                if launcher.poll() is None:
+                    launcher.kill()
+        assert code == 17, seen
+        assert seen.splitlines()[-2:] == [
+            f"start: error: the lock {lock} of the stack {project} is user 12345's, untouched "
+            "for a minute: no start of theirs holds it any more (one killed outright, or a "
+            "folder made to block this stack), and this user may not remove it",
+            f"start: fix: ask user 12345 or root to remove it, or start with a TMPDIR of your "
+            f"own: {OWN_TMPDIR}",
+        ], seen
+        assert lock.is_dir() and not list(scratch.glob("php-stack.*"))
+        assert _stack_containers(world, project) == []
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
 @pytest.mark.parametrize("held", ["name", "port"])
 def test_a_name_or_port_held_by_another_stack_is_exit_11_with_the_fix(
     world: World, project: str, tmp_path: Path, held: str
