@@ -41,7 +41,8 @@
 #
 # Exit status: 0 started; 17 cannot proceed (the message says what failed and what
 # to do; also a lock of this stack another user holds that no start touches for a minute); 2 invalid setting (or an argument: there are none but --help, alone); 3 missing or broken pins file; 10 docker or compose
-# missing (DOCKER naming no executable file; compose older than 2.8.0), or the docker engine does not answer (within 10 s), refuses this user, or
+# missing (DOCKER naming no executable file; compose older than 2.8.0; a docker config folder
+# docker may not read, which makes it load no plugin), or the docker engine does not answer (within 10 s), refuses this user, or
 # went away during a pull, a lookup, the build or compose up, or left compose up waiting past
 # STACK_PULL_TIMEOUT (ps, logs: STACK_COMPOSE_TIMEOUT);
 # 11 docker compose failed to build or start it (its last line and what to do follow);
@@ -287,6 +288,34 @@ $me: fix: install Docker Desktop (macOS) or the docker engine and its compose pl
 $me: fix: set DOCKER to the docker CLI's path (\`command -v docker\` names the one on PATH), or unset DOCKER to run docker from PATH"
 }
 
+# config_unreadable: exit 10 when docker may not read its config folder, or what it reads in
+# it (a ~/.docker that a root run with this user's HOME left root's, mode 0700, as `sudo -E`
+# does): docker then loads none of its plugins, and compose, though installed, is a command it
+# does not know. docker 27 and later say so (WARNING: Error loading config file: ...:
+# permission denied), in the words said here; docker 26 says nothing of it.
+config_unreadable() {
+  cu_folder=${DOCKER_CONFIG:-${HOME:-}/.docker}
+  cu_path=
+  for cu_found in "$cu_folder" "$cu_folder/config.json" "$cu_folder/cli-plugins"; do
+    if [ -e "$cu_found" ] && { [ ! -r "$cu_found" ] || { [ -d "$cu_found" ] && [ ! -x "$cu_found" ]; }; }; then
+      cu_path=$cu_found
+      break
+    fi
+  done
+  cu_said=$(LC_ALL=C grep -i 'error loading config file' "$work/compose.err" 2>/dev/null \
+    | LC_ALL=C grep -i 'permission denied' | sed -n 1p)
+  [ -n "$cu_path$cu_said" ] || return 0
+  owned "${cu_path:-$cu_folder}"
+  if [ -z "$cu_path" ] || [ "$cu_path" = "$cu_folder" ]; then
+    cu_what="its config folder $cu_folder"
+  else
+    cu_what="$cu_path in its config folder"
+  fi
+  cu_why=
+  [ "$of_owner" != root ] || cu_why=" (a root run with this user's HOME, such as sudo -E, leaves it root's)"
+  fail 10 "docker cannot read $cu_what (user $of_owner's, $of_mode), so it loads none of its plugins, compose neither${cu_said:+: ${cu_said#WARNING: }}
+$me: fix: give the folder back to this user: sudo chown -R \"\$USER\" \"$cu_folder\"$cu_why"
+}
 # owned PATH: PATH's owner (a name, or the uid of one that has none) and mode as `ls -ld`
 # shows them (drwxrwxrwt), as $of_owner and $of_mode; a link's own, not its target's.
 owned() {
@@ -440,8 +469,9 @@ docker_or_fail
 # pull_policy: missing: 2.1.0; the compose file's top-level name: 2.3.0). `version --short` prints 2.26.1, v2.7.0 (before
 # 2.8), 2.26.1+ds1, 2.29.2-desktop.2 or a dev build's own words: one it cannot read goes on.
 compose_minimum=2.8.0
-if ! compose_version=$("$docker" compose version --short 2>/dev/null) \
+if ! compose_version=$("$docker" compose version --short 2>"$work/compose.err") \
   && ! "$docker" compose version >/dev/null 2>&1; then
+  config_unreadable
   install_compose="install the compose plugin (Docker Desktop has it; Debian/Ubuntu: docker-compose-plugin or docker-compose 2.x)"
   # A docker-compose command of its own: the old v1 (whose files and flags differ), or a
   # v2 binary that docker does not know as its plugin.

@@ -5,7 +5,8 @@
 # what start.sh says). Settings: STACK_NAME, DOCKER, and STACK_COMPOSE_TIMEOUT (seconds compose
 # rm, then compose down, may each take, default 60), as start.sh reads them. Exit status: 0
 # stopped (or nothing to stop); 2 an invalid setting or an argument; 10 docker or compose
-# missing (or DOCKER naming no executable file), or the docker engine does not answer (within
+# missing (or DOCKER naming no executable file, or a docker config folder docker may not read,
+# which makes it load no plugin), or the docker engine does not answer (within
 # 10 s; compose rm and down each within STACK_COMPOSE_TIMEOUT), refuses this user, or went away
 # while compose ran, as start.sh says it; 11 docker compose failed
 # (its message above, then what to do); 17 no start.sh next to it (or TMPDIR not writable, or

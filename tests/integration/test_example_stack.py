@@ -4938,6 +4938,74 @@ def test_a_docker_context_that_does_not_exist_is_named_with_its_fix(
         )
 
 
+@pytest.mark.parametrize("shell", ["dash", *SHELLS])
+@pytest.mark.parametrize("where", ["HOME", "DOCKER_CONFIG"])
+@pytest.mark.parametrize("cli", ["debian", "newest"])
+def test_a_docker_config_folder_this_user_may_not_read_is_named_not_compose_missing(
+    shell: str, where: str, cli: str
+) -> None:
+    """A ~/.docker root left behind (a `sudo -E` run with this HOME, mode 0700): docker then
+    loads no plugin, so `docker compose` is a command it does not know (the newest docker
+    warns that it cannot load its config file; Debian's 26 says nothing). Both scripts once
+    said compose v2 was missing, with a fix (a link in that folder) this user could not make.
+    They name the folder, its owner and mode, docker's words when it said any, and a fix
+    that works."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or os.getuid() != 0:
+        pytest.skip("needs root (to run as another user) and setpriv")
+    docker = docker_cli() if cli == "debian" else newest_docker_cli()
+    if cli == "newest" and docker == docker_cli():
+        pytest.skip("one docker CLI here")
+    argv = ("dash",) if shell == "dash" else SHELLS[shell]
+    tool = shutil.which(argv[0])
+    assert tool, f"{argv[0]} is not installed (scripts/setup-machine installs it)"
+    shared = Path(tempfile.mkdtemp(prefix="stack-docker-config-"))
+    try:
+        shared.chmod(0o755)
+        for name in ("start.sh", "stop.sh", "compose.yaml"):  # nobody may not read the checkout
+            shutil.copy(STACK / name, shared / name)
+        pins_file = ROOT / "tests" / "fixtures" / "records-v1" / "release-notes" / "v1.0.0.env"
+        shutil.copy(pins_file, shared / "php-images.env")
+        (shared / "php-images.env").chmod(0o644)
+        scratch = shared / "tmp"
+        scratch.mkdir()
+        scratch.chmod(0o1777)
+        home = shared / "home"
+        home.mkdir()
+        os.chown(home, 65534, 65534)
+        config = home / ".docker" if where == "HOME" else shared / "docker-config"
+        config.mkdir(mode=0o700)  # root's
+        (config / "config.json").write_text("{}\n")
+        env = {"PATH": f"{Path(docker).parent}:/usr/bin:/bin", "HOME": str(home),
+               "TMPDIR": str(scratch)}  # fmt: skip
+        if where == "DOCKER_CONFIG":
+            env["DOCKER_CONFIG"] = str(config)
+        nobody = (setpriv, "--reuid=65534", "--regid=65534", "--clear-groups")
+        start = run(*nobody, tool, *argv[1:], str(shared / "start.sh"), env=env, check=False)
+        stop = run(*nobody, tool, *argv[1:], str(shared / "stop.sh"), env=env, check=False)
+        docker_said = run(*nobody, docker, "compose", "version", env=env, check=False).stderr
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+    words = f"Error loading config file: open {config}/config.json: permission denied"
+    if f"WARNING: {words}" not in docker_said:
+        assert cli == "debian", docker_said  # the newest docker says it
+        words = ""
+    lines = [
+        f"error: docker cannot read its config folder {config} (user root's, drwx------), so "
+        "it loads none of its plugins, compose neither" + (f": {words}" if words else ""),
+        f'fix: give the folder back to this user: sudo chown -R "$USER" "{config}" (a root '
+        "run with this user's HOME, such as sudo -E, leaves it root's)",
+    ]
+    assert (start.returncode, stop.returncode) == (10, 10), start.stderr + stop.stderr
+    assert said(start) == [
+        "start: decision=none error=docker-unavailable",
+        *(f"start: {line}" for line in lines),
+    ], start.stderr
+    assert [line for line in stop.stderr.splitlines() if line.startswith("stop: ")] == [
+        f"stop: {line}" for line in lines
+    ], stop.stderr
+
+
 def test_a_tmpdir_ending_in_a_slash_names_the_lock_without_a_double_slash(
     world: World, project: str, tmp_path: Path
 ) -> None:
