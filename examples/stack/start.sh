@@ -52,7 +52,8 @@
 # availability=CLASS, or, stopped before deciding, decision=none error=invalid-input (2),
 # pins-file (3), docker-unavailable (10) or file-access (17: TMPDIR not writable, or one
 # another user could swap what the launcher makes there in: theirs, or writable by every user
-# without the sticky bit; or the current directory removed under a relative PHP_PINS_FILE or
+# without the sticky bit, or in such a folder, or reached through another user's symbolic
+# link; or the current directory removed under a relative PHP_PINS_FILE or
 # PHP_DOCKERFILES, or no compose.yaml next to start.sh).
 set -u
 # zsh start.sh: read as sh (zsh's own path and status, which PATH and $? are, are not
@@ -331,24 +332,50 @@ own_tmpdir='mkdir -p -m 700 "$HOME/.cache/php-stack-tmp" && TMPDIR="$HOME/.cache
 # there (its work folder, its lock) and put a link to this user's files in its place, which
 # the launcher would then write through: one that user owns (not this user, not root), or one
 # every user may write to without the sticky bit (/tmp has it: there only an entry's owner,
-# the folder's or root may rename the entry). Its folder is looked at, also through a link to
-# it (macOS's /tmp).
+# the folder's or root may rename the entry), or such a folder above it, or a symbolic link
+# on the way that another user owns (they may point it elsewhere), as publisher refuses it.
+# Each folder from TMPDIR up to / is looked at, as written and as its links lead (macOS's /tmp
+# is root's link to /private/tmp); the uppermost found is named.
 tmpdir_or_fail() {
   td_shown=${tmp_dir:-/}
   # shellcheck disable=SC2016  # $HOME as the user types it
   td_own='set TMPDIR to a folder of your own (mkdir -p -m 700 "$HOME/.cache/php-stack-tmp", then TMPDIR="$HOME/.cache/php-stack-tmp")'
   [ -z "${TMPDIR:-}" ] || td_own="$td_own, or unset TMPDIR"
-  td_swap="could swap the folders the launcher makes there for links to this user's files, which it would then write"
-  if [ -n "$(find "$tmp_dir/." -prune ! -user "$uid" ! -user 0 2>/dev/null)" ]; then
-    owned "$tmp_dir/."
-    fail 17 "TMPDIR $td_shown is user $of_owner's ($of_mode), neither this user's nor root's: that user $td_swap
+  td_real=$(CDPATH='' cd -P -- "$td_shown" 2>/dev/null && pwd -P) || td_real=
+  td_found=
+  for td_chain in written real; do
+    td_at=$tmp_dir
+    if [ "$td_chain" = real ]; then
+      [ "$td_real" != "$tmp_dir" ] || break
+      td_at=$td_real
+    fi
+    case $td_at in /*) ;; *) continue ;; esac  # a relative TMPDIR: as its links lead alone
+    while [ -n "$td_at" ]; do
+      if [ -n "$(find "$td_at" -prune \( -type l ! -user "$uid" ! -user 0 \) -o \( ! -type l \
+        \( \( ! -user "$uid" ! -user 0 \) -o \( -perm -0002 ! -perm -1000 \) \) \) 2>/dev/null)" ]; then
+        td_found=$td_at
+      fi
+      td_at=${td_at%/*}
+    done
+    [ -z "$td_found" ] || break
+  done
+  [ -n "$td_found" ] || return 0
+  owned "$td_found"
+  if [ "$td_found" = "$tmp_dir" ]; then td_what="TMPDIR $td_shown"
+  elif [ "$td_found" = "$td_real" ]; then td_what="TMPDIR $td_shown (a link to $td_real)"
+  else td_what="TMPDIR $td_shown is in $td_found, which"
+  fi
+  td_swap="swap the folders the launcher makes there for links to this user's files, which it would then write"
+  if [ -h "$td_found" ]; then
+    fail 17 "$td_what is a symbolic link of user $of_owner's: that user could point it at a folder of theirs and $td_swap
 $me: fix: $td_own"
   fi
-  if [ -n "$(find "$tmp_dir/." -prune -perm -0002 ! -perm -1000 2>/dev/null)" ]; then
-    owned "$tmp_dir/."
-    fail 17 "TMPDIR $td_shown may be written by every user and has no sticky bit ($of_mode): another user $td_swap
-$me: fix: give it the sticky bit, as /tmp has (chmod +t \"$td_shown\", by its owner or root), or $td_own"
+  if [ -n "$(find "$td_found" -prune ! -user "$uid" ! -user 0 2>/dev/null)" ]; then
+    fail 17 "$td_what is user $of_owner's ($of_mode), neither this user's nor root's: that user could $td_swap
+$me: fix: $td_own"
   fi
+  fail 17 "$td_what may be written by every user and has no sticky bit ($of_mode): another user could $td_swap
+$me: fix: give it the sticky bit, as /tmp has (chmod +t \"$td_found\", by its owner or root), or $td_own"
 }
 
 # engine_or_fail: a temporary folder ($work, removed on exit), the docker CLI, compose v2 and

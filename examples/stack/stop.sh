@@ -10,7 +10,8 @@
 # 10 s; compose rm and down each within STACK_COMPOSE_TIMEOUT), refuses this user, or went away
 # while compose ran, as start.sh says it; 11 docker compose failed
 # (its message above, then what to do); 17 no start.sh next to it (or TMPDIR not writable, or
-# one another user could swap its folders in: theirs, or writable by all without the sticky bit);
+# one another user could swap its folders in: theirs, or writable by all without the sticky bit,
+# or in such a folder, or reached through another user's symbolic link);
 # 130/143/129/141 stopped by SIGINT/SIGTERM/SIGHUP/SIGPIPE.
 set -u
 [ -z "${ZSH_VERSION:-}" ] || emulate sh  # zsh stop.sh: read as sh, as start.sh

@@ -3271,8 +3271,10 @@ def test_a_tmpdir_another_user_may_rename_entries_in_is_refused_naming_owner_and
     first), or one every user may write to without the sticky bit, let that user swap the
     launcher's work folder (php-stack.PID.XXXXXX) for a link, and the launcher truncated
     this user's files through it (its logs). Both scripts refuse it before making anything
-    there, exit 17 (file-access), naming owner and mode and what to do. A sticky folder of
-    root's (/tmp), reached through a symbolic link too (macOS's /tmp), is used."""
+    there, exit 17 (file-access), naming owner and mode and what to do; so is one in such a
+    folder, or reached through a symbolic link another user owns (they may point it at a
+    folder of theirs), as publisher refuses them. A sticky folder of root's (/tmp), reached
+    through a symbolic link of root's too (macOS's /tmp), is used."""
     if os.geteuid() != 0:
         pytest.skip("a folder owned by another user (chown) needs root")
     argv = ("dash",) if shell == "dash" else SHELLS[shell]
@@ -3293,6 +3295,11 @@ def test_a_tmpdir_another_user_may_rename_entries_in_is_refused_naming_owner_and
     sticky.mkdir()
     sticky.chmod(0o1777)
     (tmp_path / "tmp-link").symlink_to(sticky)
+    within = everyones / "mine"  # this user's own, in a folder every user may write to
+    within.mkdir(mode=0o700)
+    their_link = tmp_path / "their-link"  # to a folder of root's, but another user's link
+    their_link.symlink_to(sticky)
+    os.chown(their_link, 12345, 12345, follow_symlinks=False)
     own = (
         'set TMPDIR to a folder of your own (mkdir -p -m 700 "$HOME/.cache/php-stack-tmp", '
         'then TMPDIR="$HOME/.cache/php-stack-tmp"), or unset TMPDIR'
@@ -3311,6 +3318,19 @@ def test_a_tmpdir_another_user_may_rename_entries_in_is_refused_naming_owner_and
             f'fix: give it the sticky bit, as /tmp has (chmod +t "{everyones}", by its owner '
             f"or root), or {own}",
         ],
+        within: [
+            f"error: TMPDIR {within} is in {everyones}, which may be written by every user and "
+            "has no sticky bit (drwxrwxrwx): another user could swap the folders the launcher "
+            "makes there for links to this user's files, which it would then write",
+            f'fix: give it the sticky bit, as /tmp has (chmod +t "{everyones}", by its owner '
+            f"or root), or {own}",
+        ],
+        their_link: [
+            f"error: TMPDIR {their_link} is a symbolic link of user 12345's: that user could "
+            "point it at a folder of theirs and swap the folders the launcher makes there for "
+            "links to this user's files, which it would then write",
+            f"fix: {own}",
+        ],
     }
     pins_file = ROOT / "tests" / "fixtures" / "records-v1" / "release-notes" / "v1.0.0.env"
     base = {"PATH": f"{stand_in.parent}:{os.environ['PATH']}", "HOME": str(tmp_path),
@@ -3325,7 +3345,7 @@ def test_a_tmpdir_another_user_may_rename_entries_in_is_refused_naming_owner_and
             *(f"start: {line}" for line in lines),
         ], start.stderr
         assert stop.stderr.splitlines() == [f"stop: {line}" for line in lines], stop.stderr
-        assert not list(folder.iterdir())
+        assert not list(tmp_path.rglob("php-stack*"))
     for folder in (sticky, tmp_path / "tmp-link"):
         stop = run(tool, *argv[1:], str(STACK / "stop.sh"), env={**base, "TMPDIR": str(folder)},
                    check=False)  # fmt: skip
