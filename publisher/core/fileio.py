@@ -260,7 +260,8 @@ def check_tmpdir(env: Mapping[str, str]) -> None:
             "config and auth file holding your registry credentials among them) for links "
             "to their own; nothing was built or pushed",
             hint="point TMPDIR at a directory of your own (`mkdir -m 700 ~/tmp` and "
-            "`export TMPDIR=~/tmp`), or unset it (then /tmp)",
+            "`export TMPDIR=~/tmp`; where the home is not yours, as in a container job, "
+            "`export TMPDIR=$(mktemp -d /tmp/publisher.XXXXXX)`), or unset it (then /tmp)",
         )
 
 
