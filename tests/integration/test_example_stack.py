@@ -3854,7 +3854,11 @@ def test_another_users_lock_is_named_and_given_up_once_no_start_touches_it(
     not remove: once waited for without end, with advice to remove it that could not be
     followed. The start names its owner and waits while a start touches it (every 5 s),
     then gives it up (exit 17) once untouched for a minute: a start killed outright, or a
-    folder made to block this stack, with a fix that works (a TMPDIR of one's own)."""
+    folder made to block this stack, with a fix that works (a TMPDIR of one's own).
+
+    The launcher counts that minute in naps of 0.2 s (300 of them): once it waits, a ``sleep``
+    first on its PATH naps 0.02 s and writes a line a nap, so the test reads the launcher's
+    clock and takes seconds, not minutes (the two mtimes it compares are real ones)."""
     setpriv = shutil.which("setpriv")
     if setpriv is None or os.getuid() != 0:
         pytest.skip("needs root (to run as another user) and setpriv")
@@ -3874,13 +3878,23 @@ def test_another_users_lock_is_named_and_given_up_once_no_start_touches_it(
         home = shared / "home"
         home.mkdir()
         os.chown(home, 65534, 65534)
+        naps = shared / "naps"  # a line a nap of the launcher's once it waits for the lock
+        naps.touch()
+        naps.chmod(0o666)
+        fast = shared / "bin"
+        fast.mkdir()
+        (fast / "sleep").write_text(
+            f'#!/bin/sh\n[ -e {naps}.fast ] || exec /bin/sleep "$@"\n'
+            f"echo >>{naps}\nexec /bin/sleep 0.02\n"
+        )
+        (fast / "sleep").chmod(0o755)
         lock = scratch / f"php-stack-{project}.lock"  # user 12345's, with its pid in it
         lock.mkdir(mode=0o700)
         (lock / "pid").write_text("1\n")
         for path in (lock, lock / "pid"):
             os.chown(path, 12345, 12345)
         env = {
-            "PATH": f"{Path(world.docker).parent}:/usr/bin:/bin",
+            "PATH": f"{fast}:{Path(world.docker).parent}:/usr/bin:/bin",
             "HOME": str(home),
             "TMPDIR": str(scratch),
             "DOCKER_CONFIG": str(home),
@@ -3905,15 +3919,19 @@ def test_another_users_lock_is_named_and_given_up_once_no_start_touches_it(
                     f"lock {lock} is user 12345's (waited for while a start of theirs touches it, "
                     "every 5 s; given up once untouched for a minute)"
                 ), seen
-                # a start of theirs running: its lock touched, for longer than a minute
-                touched_until = time.monotonic() + 75
-                while time.monotonic() < touched_until:
+                # a start of theirs running: its lock touched for more than two minutes of
+                # the launcher's (two of its looks at the lock, 300 naps apart)
+                Path(f"{naps}.fast").touch()
+                waiting_from = len(naps.read_text())
+                while len(naps.read_text()) - waiting_from < 700:
                     os.utime(lock)
                     assert launcher.poll() is None, seen + launcher.stderr.read()
-                    time.sleep(2)
-                # then gone, its lock left behind: given up
+                    time.sleep(0.05)
+                # then gone, its lock left behind: given up within two more looks
                 seen += launcher.stderr.read()
-                code = launcher.wait(timeout=240)
+                code = launcher.wait(timeout=120)
+                napped = len(naps.read_text()) - waiting_from
+                assert napped <= 1300, f"given up after {napped} naps of waiting"
             finally:
                 if launcher.poll() is None:
                     launcher.kill()
