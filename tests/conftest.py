@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from tests.support import real_php_bases
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # The smoke tests' stay-up window (README, "Builders and smoke tests") is 1 s in the
@@ -28,6 +30,17 @@ os.environ.setdefault("PUBLISHER_SMOKE_STAY_UP", "1")
 # @settings inherits this profile and keeps its example count.
 settings.register_profile("publisher", deadline=None)
 settings.load_profile("publisher")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A run that will run test_real_php starts making its real-PHP bases now, in the
+    background, while the tests before it run (``tests/support/real_php_bases.py``)."""
+    if any(item.path.name == "test_real_php.py" for item in session.items):
+        real_php_bases.start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    real_php_bases.stop()  # one still running: the run was stopped before test_real_php
 
 
 def require_tool(*names: str) -> str:

@@ -6,6 +6,8 @@ cached under ``$PUBLISHER_CACHE_DIR`` by the content of examples/real-php/standi
 
 Measured on the shared 2-core machine: about 17 minutes to build the four bases from
 nothing (both platforms of a line at once), 2 min 18 s for this file once they are cached.
+A run that collects this file makes them in the background from the start, while the
+files before it run (tests/support/real_php_bases.py), and this file waits for them.
 """
 
 from __future__ import annotations
@@ -30,12 +32,23 @@ from publisher.core.platforms import Platform
 from publisher.core.reference import Reference
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
+from tests.support import real_php_bases
 from tests.support.builds import image_registry, quiet_runner
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MATRIX = ROOT / "examples/real-php/matrix.yaml"
 SOURCE = ROOT / "examples/real-php/standin"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def made_in_the_background() -> None:
+    """The bases the suite started making as it collected this file: waited for, so that
+    no test makes them again meanwhile (when that failed, what it said is shown and the
+    tests make them themselves)."""
+    said = real_php_bases.wait()
+    if said:
+        print(said, file=sys.stderr)
 
 
 @pytest.fixture(scope="module")

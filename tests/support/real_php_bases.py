@@ -1,0 +1,132 @@
+"""The real-PHP STAND-IN bases (Debian's PHP packages, made with mmdebstrap), made in a
+process of their own while the rest of the suite runs.
+
+Made from nothing they take minutes (about 17 on the shared 2-core machine: arm64 runs
+Debian's package scripts under QEMU, mostly on one core), which test_real_php spent first,
+with nothing else running. A run that collects test_real_php starts this process as
+collection ends (``tests/conftest.py``); it makes the bases into publisher's cache exactly
+as the tests would (``standins.push_for_config`` on examples/real-php/matrix.yaml, pushed
+to a throwaway registry), and test_real_php waits for it before its first test, then finds
+them cached. Where the cache holds them already, the process only finds them there.
+
+It starts only as root with mmdebstrap and the registry on PATH (else test_real_php skips,
+or fails in CI, naming the tool, as before). Whatever becomes of it, test_real_php runs as
+before: a process that failed has its output shown (the test then makes the bases itself
+and fails as it would have), and one still running as the session ends is stopped with
+SIGTERM (mmdebstrap unmounts what it mounted) and waited for.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MATRIX = ROOT / "examples/real-php/matrix.yaml"
+#: How long test_real_php waits for the process (its own mmdebstrap calls allow 30 min each).
+WAIT = 3600
+
+_process: subprocess.Popen[bytes] | None = None
+_log: Path | None = None
+
+
+def start() -> None:
+    """Start making the bases in the background, once, where they can be made here."""
+    global _process, _log
+    if _process is not None or os.geteuid() != 0:
+        return
+    if not shutil.which("mmdebstrap") or not shutil.which("docker-registry"):
+        return
+    handle, name = tempfile.mkstemp(prefix="real-php-bases-", suffix=".log")
+    _log = Path(name)
+    try:
+        _process = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.real_php_bases"],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches pytest only; stop() ends it
+        )
+    finally:
+        os.close(handle)
+
+
+def wait() -> str:
+    """Wait for the process started by ``start`` (none: nothing to wait for); return ""
+    when it made the bases, else what it said."""
+    global _process
+    process, _process = _process, None
+    if process is None:
+        return ""
+    try:
+        code = process.wait(timeout=WAIT)
+    except subprocess.TimeoutExpired:
+        _end(process)
+        return f"the real-PHP bases were not made within {WAIT} s in the background:\n{_said()}"
+    if code != 0:
+        return f"making the real-PHP bases in the background failed (exit {code}):\n{_said()}"
+    return ""
+
+
+def stop() -> None:
+    """End a process still running as the session ends (a run stopped early); remove its
+    output."""
+    global _process, _log
+    process, _process = _process, None
+    if process is not None and process.poll() is None:
+        _end(process)
+    if _log is not None:
+        _log.unlink(missing_ok=True)
+        _log = None
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to its process group (the Python process, mmdebstrap, the registry), then
+    SIGKILL if it lingers."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        process.wait()
+
+
+def _said() -> str:
+    if _log is None:
+        return ""
+    try:
+        lines = _log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        return f"(its output could not be read: {exc})"
+    return "\n".join(lines[-40:])
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # the registry's context manager stops it
+
+
+def main() -> int:
+    from publisher.adapters.localregistry import LocalRegistry
+    from publisher.core import config as config_module
+    from publisher.stages import standins
+    from tests.support.builds import quiet_runner
+
+    signal.signal(signal.SIGTERM, _terminated)
+    config = config_module.load(MATRIX, {})
+    with LocalRegistry() as registry:
+        made = standins.push_for_config(config, registry.host, runner=quiet_runner())
+    for php, reference in sorted(made.items()):
+        print(f"real-PHP STAND-IN base for PHP {php}: {reference}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
