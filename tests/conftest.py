@@ -35,6 +35,8 @@ settings.load_profile("publisher")
 def pytest_collection_finish(session: pytest.Session) -> None:
     """A run that will run test_real_php starts making its real-PHP bases now, in the
     background, while the tests before it run (``tests/support/real_php_bases.py``)."""
+    if session.config.option.collectonly:
+        return
     if any(item.path.name == "test_real_php.py" for item in session.items):
         real_php_bases.start()
 
