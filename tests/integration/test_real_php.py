@@ -37,7 +37,7 @@ from tests.support.builds import image_registry, quiet_runner
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-MATRIX = ROOT / "examples/real-php/matrix.yaml"
+MATRIX = real_php_bases.MATRIX
 SOURCE = ROOT / "examples/real-php/standin"
 
 

@@ -20,5 +20,6 @@ Real parts the integration tests start:
 * ``connectproxy`` an HTTP proxy (CONNECT tunnels and forwarding) with its own host table
 * ``builds``       a quiet runner and image clean-up for real builds
 * ``pipeline``     a release stack (matrix, registries, CLI runs) for end-to-end tests
+* ``real_php_bases`` test_real_php's Debian bases, made in the background from collection on
 * ``workflow_policy`` the rules the workflow files are held to
 """
