@@ -26,6 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from publisher.adapters.runner import stop_children
+
 ROOT = Path(__file__).resolve().parents[2]
 MATRIX = ROOT / "examples/real-php/matrix.yaml"
 #: How long test_real_php waits for the process (its own mmdebstrap calls allow 30 min each).
@@ -61,14 +63,17 @@ def wait() -> str:
     """Wait for the process started by ``start`` (none: nothing to wait for); return ""
     when it made the bases, else what it said."""
     global _process
-    process, _process = _process, None
+    process = _process
     if process is None:
         return ""
-    try:
+    try:  # interrupted (Ctrl-C), it is still _process: stop() ends it
         code = process.wait(timeout=WAIT)
     except subprocess.TimeoutExpired:
         _end(process)
         return f"the real-PHP bases were not made within {WAIT} s in the background:\n{_said()}"
+    finally:
+        if process.poll() is not None:
+            _process = None
     if code != 0:
         return f"making the real-PHP bases in the background failed (exit {code}):\n{_said()}"
     return ""
@@ -87,8 +92,8 @@ def stop() -> None:
 
 
 def _end(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to its process group (the Python process, mmdebstrap, the registry), then
-    SIGKILL if it lingers."""
+    """SIGTERM to its process group (its own ``_terminated`` then stops mmdebstrap, which
+    has a session of its own), then SIGKILL if it lingers."""
     try:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=120)
@@ -110,7 +115,11 @@ def _said() -> str:
 
 
 def _terminated(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # the registry's context manager stops it
+    """SIGTERM: publisher's runner stops mmdebstrap (SIGTERM to its session, on which it
+    unmounts what it mounted and removes its chroot; SIGKILL only after a minute), and the
+    registry's context manager stops the registry."""
+    stop_children(grace=60)
+    raise SystemExit(128 + signum)
 
 
 def main() -> int:
