@@ -13,7 +13,6 @@ import os
 import resource
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -217,17 +216,7 @@ def test_too_many_open_files_is_said_as_the_limit_to_raise_not_as_the_registry_s
         )
 
     argv = ["publish", "v1.0.0", "--digests", str(digests), "--no-smoke", "--transfers", "32"]
-    result = subprocess.run(
-        [sys.executable, "-m", "publisher", *argv, "--config", str(matrix)],
-        cwd=world.root,
-        env=world.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        check=False,
-        preexec_fn=low_limit,
-    )
+    result = world.run(*argv, matrix=matrix, preexec=low_limit)
     said = " ".join((result.stdout + result.stderr).split())
     assert result.returncode == 18, said
     assert f"too many open files (the limit is {limit}, `ulimit -n`)" in said, said

@@ -63,8 +63,10 @@ class World:
     def notes(self) -> Path:
         return self.root / "release-notes"  # the default, next to the matrix files
 
-    def run(self, *args: str, matrix: Path) -> subprocess.CompletedProcess[str]:
-        return run_publisher(*args, config=matrix, env=self.env, cwd=self.root)
+    def run(
+        self, *args: str, matrix: Path, preexec: Callable[[], None] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return run_publisher(*args, config=matrix, env=self.env, cwd=self.root, preexec=preexec)
 
     def publish(
         self,

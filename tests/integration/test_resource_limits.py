@@ -33,24 +33,7 @@ def _limited(
 ) -> subprocess.CompletedProcess[str]:
     """``publisher ARGS`` allowed ``extra`` threads and processes besides its own."""
     with few_tasks(extra) as limit:
-        return _publisher(world, *args, matrix=matrix, preexec=limit.preexec)
-
-
-def _publisher(
-    world: World, *args: str, matrix: Path, preexec: Callable[[], None]
-) -> subprocess.CompletedProcess[str]:
-    """``publisher ARGS --config MATRIX`` in ``world``, ``preexec`` setting its limit."""
-    return subprocess.run(
-        [sys.executable, "-m", "publisher", *args, "--config", str(matrix)],
-        cwd=world.root,
-        env=world.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        check=False,
-        preexec_fn=preexec,
-    )
+        return world.run(*args, matrix=matrix, preexec=limit.preexec)
 
 
 def _tree(root: Path) -> dict[str, str]:
@@ -284,7 +267,7 @@ def test_the_open_files_tip_of_a_command_without_transfers_does_not_name_it(
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         resource.setrlimit(resource.RLIMIT_NOFILE, (5, hard))
 
-    result = _publisher(world, *command, matrix=matrix, preexec=few_files)
+    result = world.run(*command, matrix=matrix, preexec=few_files)
     said = " ".join((result.stdout + result.stderr).split())
     assert result.returncode == 18, said
     assert "too many open files (the limit is 5, `ulimit -n`)" in said, said

@@ -16,6 +16,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -94,11 +95,15 @@ def publisher_command(*args: str, config: Path) -> list[str]:
 
 
 def run_publisher(
-    *args: str, config: Path, env: dict[str, str], cwd: Path
+    *args: str,
+    config: Path,
+    env: dict[str, str],
+    cwd: Path,
+    preexec: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``publisher <args> --config <config>`` in ``cwd``, its output captured; five
     minutes at the most."""
-    return run_cli(*args, "--config", str(config), env=env, cwd=cwd, timeout=300)
+    return run_cli(*args, "--config", str(config), env=env, cwd=cwd, timeout=300, preexec=preexec)
 
 
 def without_run_settings(**extra: str) -> dict[str, str]:
@@ -109,10 +114,15 @@ def without_run_settings(**extra: str) -> dict[str, str]:
 
 
 def run_cli(
-    *args: str, env: dict[str, str], cwd: Path, timeout: float = 600
+    *args: str,
+    env: dict[str, str],
+    cwd: Path,
+    timeout: float = 600,
+    preexec: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``publisher <args>`` (this interpreter's) in ``cwd``, its output captured and
-    nothing on its stdin."""
+    nothing on its stdin; ``preexec`` runs in the child before publisher (a limit of the
+    machine's: ``tests.support.limits``)."""
     return subprocess.run(
         [sys.executable, "-m", "publisher", *args],
         cwd=cwd,
@@ -122,6 +132,7 @@ def run_cli(
         timeout=timeout,
         stdin=subprocess.DEVNULL,
         check=False,
+        preexec_fn=preexec,
     )
 
 
