@@ -3,9 +3,11 @@
 Two engines run the image straight from the registry:
 
 * buildah: ``buildah from --arch A docker://REPO@DIGEST`` then ``buildah run
-  --isolation chroot`` for every check (chroot isolation shares the host
-  network, so start checks are serialized within a process, and a start finding the
-  server's port taken on the host says so, ``PORT_TAKEN``), each in a PID namespace of its
+  --isolation chroot`` three times: the probe script stored, the server started and
+  probed (chroot isolation shares the host network, so starts are serialized within a
+  process, and a start finding the server's port taken on the host says so,
+  ``PORT_TAKEN``), and every check in one shell (``smoke_rules.checks_script``: each
+  check's output, stderr and exit status framed apart); each in a PID namespace of its
   own for root (``PID_NAMESPACE``), so that nothing the image started outlives it;
 * docker: ``docker run -d --platform P REPO@DIGEST`` (its own entrypoint and
   command), then ``docker exec`` for every check (``docker run --rm`` of the image,
@@ -51,7 +53,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -76,7 +78,7 @@ from ..core.platforms import Platform
 from ..core.reference import Reference
 from ..core.sizes import seconds
 from ..resolve import PORT_MAX, is_loopback, small_number
-from . import fastcgi
+from . import fastcgi, stop
 from .builders import dockercli
 from .builders.base import (
     Login,
@@ -866,14 +868,13 @@ class SmokeTester:
         expected = list(extensions)
         script = smoke_rules.probe_script(expected)
         with session.running(script) as started:
-            php_v = session.exec(["php", "-v"])
-            php_m = session.exec(["php", "-m"])
-            fpm = session.exec(["php-fpm", "-t"])
+            php_v, php_m, fpm, machine = session.checks(smoke_rules.IMAGE_CHECKS)
+            # checks cut short by a stop are no answer of the image's to judge
+            stop.check(f"the smoke test of {pinned} ({platform})")
             probe, probe_error = (
                 session.probe() if started.ok else (None, "the image did not start")
             )
             proc_net = session.proc_net() if started.ok else ""
-            machine = session.exec(smoke_rules.MACHINE_CHECK)
             stopped = session.stopped() if started.ok else ""
         observed = smoke_rules.Observed(
             started=started.ok,
@@ -1021,6 +1022,41 @@ class _BuildahSession:
         #: The checks that printed nothing on every try, and how many tries that was.
         self.silent: dict[str, int] = {}
 
+    def checks(self, checks: Sequence[Sequence[str]]) -> list[Completed]:
+        """Every check in one ``buildah run`` (``smoke_rules.checks_script``), each one's
+        output, stderr and exit status read back apart; the run again, after a short pause,
+        when it passed on not all of them (under load, ``buildah run`` now and then exits 0
+        having passed on none of its command's output). Framed output that is empty is
+        what the check printed, judged at once (``php-fpm -t`` says nothing at FPM's
+        ``log_level = warning``); a check never seen after ``EMPTY_RUN_TRIES`` runs is
+        judged as printing nothing, and ``silent`` says it was run that many times."""
+        mark = uuid.uuid4().hex[:16]
+        argv = ["/bin/sh", "-c", smoke_rules.checks_script(checks, mark)]
+        found: list[smoke_rules.CheckOutput | None] = [None] * len(checks)
+        result = Completed(argv=(), returncode=0, stdout="", stderr="")
+        for attempt in range(1, EMPTY_RUN_TRIES + 1):
+            if attempt > 1:
+                self.tester.sleep(EMPTY_RUN_PAUSE * (attempt - 1))
+            result = self._run(argv, EXEC_TIMEOUT, None)
+            found = smoke_rules.read_checks(result.stdout, mark, len(checks))
+            if not result.ok or all(f is not None for f in found):
+                break
+        else:
+            for check, seen in zip(checks, found, strict=True):
+                if seen is None:
+                    self.silent[shlex.join(check)] = EMPTY_RUN_TRIES
+        failed = (
+            replace(result, stderr=without_buildah_trailer(result.stderr))
+            if not result.ok
+            else Completed(argv=(), returncode=0, stdout="", stderr="")
+        )
+        return [
+            Completed(tuple(check), f.returncode, f.stdout, f.stderr)
+            if f is not None
+            else replace(failed, argv=tuple(check))
+            for check, f in zip(checks, found, strict=True)
+        ]
+
     def exec(
         self, argv: list[str], timeout: float = EXEC_TIMEOUT, stdin: str | None = None
     ) -> Completed:
@@ -1033,29 +1069,36 @@ class _BuildahSession:
         the check was run that many times.
         """
         result = Completed(argv=(), returncode=0, stdout="", stderr="")
-        what = f"buildah run {argv[0]} ({self.platform})"
         for attempt in range(1, EMPTY_RUN_TRIES + 1):
             if attempt > 1:
                 self.tester.sleep(EMPTY_RUN_PAUSE * (attempt - 1))
-            run = buildah_run_argv(
-                self.name, argv, isolation=self.tester.isolation, buildah=self.buildah
-            )
-            result = self.runner.run(
-                [self.unshare, *PID_NAMESPACE, *run] if self.unshare else run,
-                env=self.env,
-                check=False,
-                timeout=timeout,
-                stdin=stdin,
-                what=what,
-            )
+            result = self._run(argv, timeout, stdin)
             if stdin is not None or not result.ok or result.output.strip():
                 break
         else:
             self.silent[shlex.join(argv)] = EMPTY_RUN_TRIES
         if result.ok:
             return result
-        _not_the_image(self.runner, result, what)
         return replace(result, stderr=without_buildah_trailer(result.stderr))
+
+    def _run(self, argv: Sequence[str], timeout: float, stdin: str | None) -> Completed:
+        """One ``buildah run`` of ``argv`` in the container (in a PID namespace of its own
+        when one can be made); a failure of buildah's own, not the image's, is raised."""
+        what = f"buildah run {argv[0]} ({self.platform})"
+        run = buildah_run_argv(
+            self.name, list(argv), isolation=self.tester.isolation, buildah=self.buildah
+        )
+        result = self.runner.run(
+            [self.unshare, *PID_NAMESPACE, *run] if self.unshare else run,
+            env=self.env,
+            check=False,
+            timeout=timeout,
+            stdin=stdin,
+            what=what,
+        )
+        if not result.ok:
+            _not_the_image(self.runner, result, what)
+        return result
 
     def probe(self) -> tuple[tuple[int, str] | None, str]:
         return self._probe
@@ -1253,6 +1296,10 @@ class _DockerSession:
         if not result.ok:
             _not_the_image(self.runner, result, what)
         return result
+
+    def checks(self, checks: Sequence[Sequence[str]]) -> list[Completed]:
+        """Each check, one ``docker exec`` (or ``docker run --rm``) at a time."""
+        return [self.exec(list(check)) for check in checks]
 
     def _inspect(self, template: str) -> str:
         result = self.runner.run(

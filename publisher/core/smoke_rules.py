@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -153,7 +154,8 @@ class Observed:
     stopped: str = ""
     #: The checks (``php -v``, ``php -m``, ``php-fpm -t``) run more than once, each time
     #: printing nothing, and how many times (buildah, which now and then passes on none
-    #: of a command's output under load, runs such a check again): their defects say so.
+    #: of a command's output under load, runs the checks again when their output is not
+    #: all there): their defects say so.
     silent: Mapping[str, int] = field(default_factory=dict)
 
     def runs(self, check: str) -> str:
@@ -253,6 +255,67 @@ MACHINE_CHECK = [
     'echo "uname -m: $(uname -m)"; '
     'php -r \'echo "php: ", php_uname("m"), PHP_EOL;\' 2>/dev/null; true',
 ]
+
+
+# ----------------------------------------------------------------- the checks, in one run
+
+#: The checks a smoke test runs in the image, in this order: what each printed, its
+#: stderr apart, and its exit status are read back (``checks_script``, ``read_checks``).
+PHP_V = ("php", "-v")
+PHP_M = ("php", "-m")
+FPM_T = ("php-fpm", "-t")
+IMAGE_CHECKS: tuple[tuple[str, ...], ...] = (PHP_V, PHP_M, FPM_T, tuple(MACHINE_CHECK))
+#: The start of the lines that frame each check's output in ``checks_script``'s output.
+CHECK_MARK = "publisher-smoke-check"
+
+
+@dataclass(frozen=True)
+class CheckOutput:
+    """What one check printed (stdout, stderr) and its exit status."""
+
+    stdout: str
+    stderr: str
+    returncode: int
+
+
+def _framing(mark: str, index: int, part: str) -> str:
+    return f"{CHECK_MARK} {mark} {index} {part}"
+
+
+def checks_script(checks: Iterable[Iterable[str]], mark: str) -> str:
+    """A POSIX sh script that runs ``checks`` one after the other, each framed by lines
+    naming ``mark`` (a word the image cannot guess) and its index: its stdout as it came,
+    then its stderr (kept apart: ``php -m`` lists modules on one, startup errors on the
+    other), then its exit status. One process in the image instead of one per check."""
+    lines = ["exec 3>&1"]
+    for index, argv in enumerate(checks):
+        command = shlex.join(argv)
+        lines += [
+            f"echo '{_framing(mark, index, 'out')}'",
+            f"e=$( {{ {command}; }} 2>&1 1>&3 3>&- ); s=$?",
+            f"echo; echo '{_framing(mark, index, 'err')}'; printf '%s\\n' \"$e\"",
+            f'echo "{_framing(mark, index, "end")} $s"',
+        ]
+    lines.append("exit 0")
+    return "\n".join(lines)
+
+
+def read_checks(output: str, mark: str, count: int) -> list[CheckOutput | None]:
+    """Each of ``count`` checks as ``checks_script`` framed it in ``output``; None for one
+    whose framing is not all there (the run passed on none, or not all, of its output)."""
+    found: list[CheckOutput | None] = []
+    for index in range(count):
+        begin = output.find(_framing(mark, index, "out") + "\n")
+        err = output.find("\n" + _framing(mark, index, "err") + "\n", max(begin, 0))
+        end = output.find("\n" + _framing(mark, index, "end") + " ", max(err, 0))
+        status = re.match(r"[0-9]{1,3}\n", output[end + len(_framing(mark, index, "end")) + 2 :])
+        if begin < 0 or err < 0 or end < 0 or status is None:
+            found.append(None)
+            continue
+        stdout = output[begin + len(_framing(mark, index, "out")) + 1 : err]
+        stderr = output[err + len(_framing(mark, index, "err")) + 2 : end]
+        found.append(CheckOutput(stdout, stderr, int(status.group(0))))
+    return found
 
 
 def machine_defects(output: str, expected: str, platform: str) -> list[str]:

@@ -355,7 +355,8 @@ def test_the_smoke_test_catches_a_wrong_line_and_missing_extensions(
 
 
 #: A smoke test (engine, image by digest: argv) that prints its container's name at its
-#: first ``php -v``, then waits there until its stdin is closed.
+#: checks (docker: its ``php -v``; buildah: the one run of every check), then waits there
+#: until its stdin is closed.
 STALLING_SMOKE = """
 import sys
 from publisher.adapters.output import Output
@@ -367,7 +368,7 @@ from publisher.core.reference import parse
 
 class Stalling(Runner):
     def run(self, argv, **options):
-        if list(argv[-2:]) == ["php", "-v"]:
+        if list(argv[-2:]) == ["php", "-v"] or "publisher-smoke-check" in argv[-1]:
             print(next(a for a in argv if a.startswith("publisher-smoke-")), flush=True)
             sys.stdin.read()
         return super().run(argv, **options)

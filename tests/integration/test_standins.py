@@ -233,9 +233,12 @@ def test_the_retry_limits_bound_the_stand_in_pushes(
 # ----------------------------------------------------------------- one image store, several runs
 
 
-def _image_of_its_own(host: str, base: Reference, *, cmd: str | None = None) -> Reference:
+def _image_of_its_own(
+    host: str, base: Reference, *, cmd: str | None = None, edit: list[str] | None = None
+) -> Reference:
     """The stand-in with a label no other image has, pushed to ``host`` and absent from
-    every local store: what one smoke test, and no one else on the machine, pulls."""
+    every local store: what one smoke test, and no one else on the machine, pulls;
+    ``edit``, a command run in it first."""
     label = f"test.publisher.own={uuid.uuid4().hex}"
     work = subprocess.run(
         ["buildah", "from", "--tls-verify=false", f"docker://{base}"],
@@ -248,6 +251,8 @@ def _image_of_its_own(host: str, base: Reference, *, cmd: str | None = None) -> 
         config = ["buildah", "config", "--label", label]
         config += ["--cmd", cmd, "--entrypoint", "[]"] if cmd else []
         subprocess.run([*config, work], capture_output=True, check=True)
+        if edit:
+            subprocess.run(["buildah", "run", work, "--", *edit], capture_output=True, check=True)
         subprocess.run(["buildah", "commit", "-q", work, local], capture_output=True, check=True)
         with tempfile.TemporaryDirectory() as tmp:
             digest_file = Path(tmp) / "digest"
@@ -370,20 +375,21 @@ def test_a_smoke_test_ending_leaves_the_image_another_one_is_checking(
 
 def _buildah_passing_on_nothing(tmp_path: Path, empty: int) -> tuple[Runner, Path]:
     """A runner whose ``buildah`` is a PATH shim (a test double, said as such): the real
-    buildah, except that its first ``empty`` runs of ``php-fpm -t`` exit as the command
-    did and pass on none of its output, as a loaded buildah now and then does. Also the
-    file that counts those runs."""
+    buildah, except that its first ``empty`` runs of the checks (``php -v``, ``php -m``,
+    ``php-fpm -t`` and the machine's, in one run) exit as the command did and pass on none
+    of its output, as a loaded buildah now and then does. Also the file that counts those
+    runs."""
     real = shutil.which("buildah")
     assert real is not None
-    shims, count = tmp_path / "shims", tmp_path / "php-fpm-t-runs"
+    shims, count = tmp_path / "shims", tmp_path / "check-runs"
     shims.mkdir()
     count.write_text("0\n")
     shim = shims / "buildah"
     shim.write_text(
         "#!/bin/sh\n"
-        "# PATH shim: buildah passing on no output of its first runs of php-fpm -t\n"
+        "# PATH shim: buildah passing on no output of its first runs of the checks\n"
         'case "$1 $*" in\n'
-        '"run "*" -- php-fpm -t")\n'
+        '"run "*"publisher-smoke-check "*)\n'
         f'  n=$(($(cat "{count}") + 1)); echo "$n" > "{count}"\n'
         f'  if [ "$n" -le {empty} ]; then "{real}" "$@" >/dev/null 2>&1; exit $?; fi ;;\n'
         "esac\n"
@@ -414,18 +420,18 @@ def test_buildah_passing_on_no_output_now_and_then_is_tried_again(
     assert result.php_version == "8.4.99-standin"
     tries = int(count.read_text())  # one more when the real buildah did so too (load)
     assert empty + 1 <= tries <= EMPTY_RUN_TRIES, tries
-    # `php-fpm -t` is the last check: its pauses are the last ones (any before them are
-    # the real buildah's doing, under load), each short and longer than the one before
+    # the checks' run is the last `buildah run`: its pauses are the last ones (any before
+    # them are the real buildah's doing, under load), each short and longer than the last
     assert paused[len(paused) - (tries - 1) :] == [k * EMPTY_RUN_PAUSE for k in range(1, tries)]
 
 
-def test_a_check_printing_nothing_on_every_buildah_run_is_judged_saying_so(
+def test_checks_buildah_passes_on_nothing_every_time_are_judged_saying_so(
     standin_registry: LocalRegistry, pushed: dict[str, Reference], tmp_path: Path
 ) -> None:
-    """`php-fpm -t` exiting 0 with no output on every try (php-fpm at `log_level =
-    warning` says nothing) is judged as the image's answer: a smoke test failed (exit
-    13) with the rules' words, saying the check was run 5 times with no output each
-    time, never a failed command (exit 11) a rerun would meet again."""
+    """The checks' run passing on none of their output on every try: judged as what the
+    image printed, a smoke test failed (exit 13) with the rules' words, each saying the
+    check was run 5 times with no output each time, never a failed command (exit 11) a
+    rerun would meet again."""
     require_tool("buildah")
     child = _children(standin_registry.host, pushed["8.4"])[Platform.AMD64.value]
     runner, count = _buildah_passing_on_nothing(tmp_path, 1000)
@@ -442,11 +448,40 @@ def test_a_check_printing_nothing_on_every_buildah_run_is_judged_saying_so(
     assert paused[len(paused) - 4 :] == [0.5, 1.0, 1.5, 2.0], paused
     error = caught.value
     assert error.exit_code == 13
-    assert error.message == (
-        f"{standin_registry.host}/stand-in/php@{child} (linux/amd64): `php-fpm -t` exited 0 "
-        "but did not say its configuration test is successful: no output "
-        "(run 5 times, with no output each time)"
+    assert error.message.startswith(
+        f"{standin_registry.host}/stand-in/php@{child} (linux/amd64): `php -v` did not report "
+        "a PHP version (it printed 'nothing') (run 5 times, with no output each time); "
     ), error.message
+    assert (
+        "; `php-fpm -t` exited 0 but did not say its configuration test is successful: "
+        "no output (run 5 times, with no output each time)" in error.message
+    ), error.message
+
+
+def test_a_check_printing_nothing_is_judged_at_once(
+    standin_registry: LocalRegistry, pushed: dict[str, Reference]
+) -> None:
+    """`php-fpm -t` exiting 0 and saying nothing (php-fpm at `log_level = warning`) while
+    the other checks speak: the image's answer, judged at once (no run again, no pause),
+    a smoke test failed (exit 13) with the rules' words and that defect alone."""
+    require_tool("buildah")
+    child = _children(standin_registry.host, pushed["8.4"])[Platform.AMD64.value]
+    base = Reference(standin_registry.host, "stand-in/php", None, child)
+    silent = "s/^ *echo .*test is successful.*$/            :/"
+    image = _image_of_its_own(
+        standin_registry.host, base, edit=["sed", "-i", silent, "/usr/local/bin/php-fpm"]
+    )
+    paused: list[float] = []
+    with pytest.raises(SmokeTestError) as caught:
+        SmokeTester(quiet_runner(), Engine.BUILDAH, sleep=paused.append).test(
+            image, Platform.AMD64, php_line="8.4", extensions=(), plain_http=True
+        )
+    assert caught.value.exit_code == 13
+    assert caught.value.message == (
+        f"{image} (linux/amd64): `php-fpm -t` exited 0 but did not say its configuration "
+        "test is successful: no output"
+    ), caught.value.message
+    assert paused == []
 
 
 def _checkout_sources(tmp_path: Path, name: str) -> Path:

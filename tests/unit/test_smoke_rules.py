@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -51,7 +52,12 @@ from publisher.adapters.smoke import (
 )
 from publisher.core import config as config_module
 from publisher.core import smoke_rules
-from publisher.core.errors import CommandError, SmokeTestError, ToolMissingError
+from publisher.core.errors import (
+    CommandError,
+    PublisherError,
+    SmokeTestError,
+    ToolMissingError,
+)
 from publisher.core.platforms import Platform
 from publisher.core.reference import Reference
 from tests.conftest import ROOT
@@ -440,6 +446,29 @@ def _docker_exec(call: Call, php_v: str, health: Callable[[Call], Completed]) ->
     return fail(127, stderr="not found")
 
 
+def the_checks(call: Call, answer: Callable[[tuple[str, ...]], Completed]) -> Completed | None:
+    """What the image's shell prints for the checks' one ``buildah run``
+    (``smoke_rules.checks_script``) when each check answers as ``answer`` says; None
+    for any other run."""
+    framed = re.search(rf"{smoke_rules.CHECK_MARK} ([0-9a-f]+) 0 out", call.argv[-1])
+    if framed is None:
+        return None
+    mark, text = framed.group(1), ""
+    for index, check in enumerate(smoke_rules.IMAGE_CHECKS):
+        said = answer(check)
+        frame = f"{smoke_rules.CHECK_MARK} {mark} {index}"
+        text += f"{frame} out\n{said.stdout}\n{frame} err\n{said.stderr.rstrip()}\n"
+        text += f"{frame} end {said.returncode}\n"
+    return ok(text)
+
+
+def docker_answers(command: tuple[str, ...]) -> Completed:
+    """A check's answer in a container of a real-PHP image (``_docker_exec``'s)."""
+    return _docker_exec(
+        Call(("d", "exec", "n", *command), None, {}, None, True, ()), REAL_PHP_V, lambda c: ok()
+    )
+
+
 def fake_fastcgi(body: str = REAL_PROBE, status: str = "") -> Callable[..., fastcgi.Answer]:
     sent: list[tuple[str, int, dict[str, str]]] = []
 
@@ -780,8 +809,10 @@ def test_a_buildah_pull_raced_in_the_image_store_is_pulled_again() -> None:
 def test_an_interrupt_during_the_checks_still_removes_the_container_and_image(
     engine: Engine,
 ) -> None:
-    """Ctrl-C while ``php -v`` runs: the check is terminated, the next one is refused, and
-    the container and image are still removed (cleanup commands run while stopping)."""
+    """Ctrl-C while ``php -v`` runs (docker: its own ``docker exec``; buildah: the one
+    run of every check): the check is terminated, nothing after it runs or is judged
+    (docker's next check is refused), and the container and image are still removed
+    (cleanup commands run while stopping)."""
     buildah = "/usr/bin/buildah"
     runner = not_in_store(
         docker_runner() if engine is Engine.DOCKER else FakeRunner(tools={"buildah": buildah})
@@ -789,7 +820,7 @@ def test_an_interrupt_during_the_checks_still_removes_the_container_and_image(
     runner.on([buildah, "inspect"], ok(json.dumps({"Docker": {"config": CONFIG}})))
 
     def interrupted(call: Call) -> Completed:
-        if "php" in call.argv and "-v" in call.argv:
+        if ("php" in call.argv and "-v" in call.argv) or smoke_rules.CHECK_MARK in call.argv[-1]:
             runner_module.stop_children()  # what the signal handler does
             return fail(-15)
         return ok("publisher-smoke: healthy after 1 checks\n")
@@ -798,13 +829,13 @@ def test_an_interrupt_during_the_checks_still_removes_the_container_and_image(
     runner._answers.insert(0, ((DOCKER, "exec"), interrupted))  # before docker_runner's
     tester = SmokeTester(runner, engine, sleep=lambda _s: None, fastcgi_request=fake_fastcgi())
     try:
-        with pytest.raises(CommandError, match="publisher is stopping"):
+        with pytest.raises(PublisherError, match="publisher is stopping"):
             tester.test(IMAGE, Platform.AMD64, php_line="8.4", extensions=[], plain_http=True)
     finally:
         runner_module.allow_children()
     first = runner.argvs()[1]
     name = first[first.index("--name") + 1]
-    assert runner.argvs()[-2:] == runner.cleanups()  # after the refused `php -m`
+    assert runner.argvs()[-2:] == runner.cleanups()  # nothing after the interrupted check
     if engine is Engine.BUILDAH:
         assert runner.cleanups() == [(buildah, "rm", name), (buildah, "rmi", str(IMAGE))]
     else:
@@ -831,9 +862,9 @@ def test_smoke_tester_for_the_publish_stage_follows_config_and_builder() -> None
                 f"{PROBE_BEGIN}\nContent-type: application/json\r\n\r\n{REAL_PROBE}\n"
                 f"{PROBE_END} 0\n"
             )
-        return _docker_exec(
-            Call(("d", "exec", "n", *command), None, {}, None, True, ()), REAL_PHP_V, lambda c: ok()
-        )
+        checks = the_checks(call, docker_answers)
+        assert checks is not None, command
+        return checks
 
     runner.on([buildah, "run"], run)
     cfg = config_module.load(ROOT / "examples/offline/matrix.yaml", {})
@@ -975,7 +1006,7 @@ def test_a_buildah_run_that_passes_on_no_output_is_run_once_more() -> None:
     buildah = "/usr/bin/buildah"
     runner = FakeRunner(tools={"buildah": buildah})
     runner.on([buildah, "inspect"], ok(json.dumps({"Docker": {"config": CONFIG}})))
-    answers = {"php -v": [ok(""), ok(DEBIAN_PHP_V)]}
+    passed_on = [ok("")]  # the first run of the checks: none of their output
 
     def run(call: Call) -> Completed:
         command = call.argv[call.argv.index("--") + 1 :]
@@ -987,18 +1018,26 @@ def test_a_buildah_run_that_passes_on_no_output_is_run_once_more() -> None:
                 f"{PROBE_BEGIN}\nContent-type: application/json\r\n\r\n{DEBIAN_PROBE}\n"
                 f"{PROBE_END} 0\n"
             )
-        if command == ("php", "-v"):
-            return answers["php -v"].pop(0)
-        if command == ("php", "-m"):
-            return ok(DEBIAN_PHP_M)
-        return ok(stderr=DEBIAN_FPM_T)
+        if passed_on:
+            return passed_on.pop()
+
+        def answer(check: tuple[str, ...]) -> Completed:
+            if check == ("php", "-v"):
+                return ok(DEBIAN_PHP_V)
+            if check == ("php", "-m"):
+                return ok(DEBIAN_PHP_M)
+            return ok(stderr=DEBIAN_FPM_T) if check == ("php-fpm", "-t") else ok("")
+
+        checks = the_checks(call, answer)
+        assert checks is not None, command
+        return checks
 
     runner.on([buildah, "run"], run)
     result = SmokeTester(runner, Engine.BUILDAH).test(
         IMAGE, Platform.AMD64, php_line="8.4", extensions=PRODUCTION_SET, plain_http=True
     )
     assert result.php_version == "8.4.27"
-    assert len([c for c in runner.argvs() if c[-2:] == ("php", "-v")]) == 2
+    assert len([c for c in runner.argvs() if smoke_rules.CHECK_MARK in c[-1]]) == 2
 
 
 # /proc/net/tcp and tcp6 as read in a real-PHP image's container (docker's DNS on 127.0.0.11,
