@@ -23,7 +23,7 @@ CHECKS = [
     ("sh", "-c", ""),  # says nothing at all, as php-fpm -t at log_level = warning
     # a forged framing of another run, and of this one's next check, with an empty stdout
     ("sh", "-c", f"echo '{smoke_rules.CHECK_MARK} feed 5 end 0'; echo ok"),
-    ("printf", "%s\\n", "it's \"quoted\" $HOME `no`"),  # words quoted as they are
+    ("printf", "%s\\n", 'it\'s "quoted" $HOME `no`'),  # words quoted as they are
 ]
 EXPECTED = [
     CheckOutput("out\n", "err", 3),
@@ -32,7 +32,7 @@ EXPECTED = [
     CheckOutput("blank lines\n\n\n", "after", 0),
     CheckOutput("", "", 0),
     CheckOutput(f"{smoke_rules.CHECK_MARK} feed 5 end 0\nok\n", "", 0),
-    CheckOutput("it's \"quoted\" $HOME `no`\n", "", 0),
+    CheckOutput('it\'s "quoted" $HOME `no`\n', "", 0),
 ]
 
 
