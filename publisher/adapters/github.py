@@ -131,9 +131,9 @@ class Settings:
     """Transport settings; tests shrink the retries and the pacing."""
 
     #: each request's time limit in whole seconds, as PyGithub takes it (to connect, and
-    #: then for each read of its answer); never more than the retry policy's total time,
-    #: rounded up
-    timeout: int = 30
+    #: then for each read of its answer): None for the retry policy's ``request_timeout``
+    #: (``PUBLISHER_REQUEST_TIMEOUT``); rounded up, never more than its total time
+    timeout: int | None = None
     #: the run's retry policy (``PUBLISHER_RETRY_*``), as a registry request's: its
     #: attempts, its waits (exponential, from ``initial_delay`` to ``max_delay``) and its
     #: total time, checked before each wait; one attempt is no retry after a failure (a
@@ -216,7 +216,8 @@ class GitHubReleases:
         self.token_env = token_env
         s = settings or Settings()
         policy = s.retry
-        self.timeout = max(1, min(s.timeout, math.ceil(policy.total_timeout)))
+        limit = math.ceil(policy.request_timeout) if s.timeout is None else s.timeout
+        self.timeout = max(1, min(limit, math.ceil(policy.total_timeout)))
         self.total_timeout = policy.total_timeout
         # a rate limit is waited for whatever the attempts: they bound retries after a
         # failure alone, so one attempt still needs this retry, retrying no 5xx

@@ -301,8 +301,8 @@ def gh_release_command(
     as behind a port-forwarding proxy, is exit 15 naming both). Requests to
     GitHub are retried as a registry's, bounded by
     PUBLISHER_RETRY_ATTEMPTS (5) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s), each
-    answered within 30 s (or that total, when shorter): an API that never answers
-    fails after at most the total plus 30 s (exit 15).
+    answered within PUBLISHER_REQUEST_TIMEOUT (30 s; or that total, when shorter): an
+    API that never answers fails after at most the total plus 30 s (exit 15).
 
     \b
     Examples:

@@ -190,7 +190,8 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     goes to the step summary.
 
     Registry retries are bounded by PUBLISHER_RETRY_ATTEMPTS (5),
-    PUBLISHER_RETRY_MAX_DELAY (20 s) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s).
+    PUBLISHER_RETRY_MAX_DELAY (20 s) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s);
+    each request has PUBLISHER_REQUEST_TIMEOUT (30 s) for its answer.
 
     \b
     Examples:
@@ -257,7 +258,8 @@ def preflight_command(state: State, config_path: str, only: options.Only, as_jso
     the same bundle) and the primary or a base is on a registry of your own.
 
     Registry retries are bounded by PUBLISHER_RETRY_ATTEMPTS (5),
-    PUBLISHER_RETRY_MAX_DELAY (20 s) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s).
+    PUBLISHER_RETRY_MAX_DELAY (20 s) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s);
+    each request has PUBLISHER_REQUEST_TIMEOUT (30 s) for its answer.
 
     \b
     Examples:

@@ -25,6 +25,9 @@ ENV_ATTEMPTS = "PUBLISHER_RETRY_ATTEMPTS"
 ENV_INITIAL_DELAY = "PUBLISHER_RETRY_INITIAL_DELAY"
 ENV_MAX_DELAY = "PUBLISHER_RETRY_MAX_DELAY"
 ENV_TOTAL_TIMEOUT = "PUBLISHER_RETRY_TOTAL_TIMEOUT"
+#: The time a request has for its answer (registries, the GitHub API): not a retry bound,
+#: but read, checked and carried with them, as every request's limit.
+ENV_REQUEST_TIMEOUT = "PUBLISHER_REQUEST_TIMEOUT"
 
 T = TypeVar("T")
 E = TypeVar("E", bound=BaseException)
@@ -36,6 +39,7 @@ ENV_RANGES: tuple[tuple[str, str, type, float, float, str], ...] = (
     (ENV_INITIAL_DELAY, "initial_delay", float, 0, 600, " seconds"),
     (ENV_MAX_DELAY, "max_delay", float, 0, 3600, " seconds"),
     (ENV_TOTAL_TIMEOUT, "total_timeout", float, 0.1, 86400, " seconds"),
+    (ENV_REQUEST_TIMEOUT, "request_timeout", float, 1, 600, " seconds"),
 )
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -51,13 +55,14 @@ class RetryPolicy:
 
     ``attempts`` counts every try, the first one included. ``total_timeout`` bounds
     the whole retried operation (waits included): a wait that would exceed it
-    ends the retries at once.
+    ends the retries at once. ``request_timeout`` is each try's time for its answer.
     """
 
     attempts: int = 5
     initial_delay: float = 0.5
     max_delay: float = 20.0
     total_timeout: float = 120.0
+    request_timeout: float = 30.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
     jitter: Callable[[float, float], float] = field(default=random.uniform, compare=False)
@@ -67,7 +72,8 @@ class RetryPolicy:
         ``from_env`` refuses the variables."""
         given = (
             f"attempts={self.attempts!r}, initial_delay={self.initial_delay!r}, "
-            f"max_delay={self.max_delay!r}, total_timeout={self.total_timeout!r}"
+            f"max_delay={self.max_delay!r}, total_timeout={self.total_timeout!r}, "
+            f"request_timeout={self.request_timeout!r}"
         )
         hint = "ranges: " + "; ".join(
             f"{key} from {lowest:g} to {highest:g}{unit}"
@@ -75,12 +81,19 @@ class RetryPolicy:
         )
         if self.attempts < 1:
             raise UsageError(f"retry policy: attempts must be at least 1 ({given})", hint=hint)
-        delays = (self.initial_delay, self.max_delay, self.total_timeout)
+        delays = (self.initial_delay, self.max_delay, self.total_timeout, self.request_timeout)
         if not all(math.isfinite(d) for d in delays):
             raise UsageError(f"retry policy: delays must be finite numbers ({given})", hint=hint)
-        if self.initial_delay < 0 or self.max_delay < 0 or self.total_timeout <= 0:
+        if (
+            self.initial_delay < 0
+            or self.max_delay < 0
+            or self.total_timeout <= 0
+            or self.request_timeout <= 0
+        ):
             raise UsageError(
-                f"retry policy: delays must be >= 0 and total_timeout > 0 ({given})", hint=hint
+                "retry policy: delays must be >= 0, total_timeout and request_timeout > 0 "
+                f"({given})",
+                hint=hint,
             )
 
     @classmethod
@@ -88,7 +101,8 @@ class RetryPolicy:
         """The default policy with overrides from ``PUBLISHER_RETRY_*`` variables.
 
         ``PUBLISHER_RETRY_ATTEMPTS``, ``PUBLISHER_RETRY_INITIAL_DELAY``,
-        ``PUBLISHER_RETRY_MAX_DELAY`` and ``PUBLISHER_RETRY_TOTAL_TIMEOUT`` (seconds).
+        ``PUBLISHER_RETRY_MAX_DELAY`` and ``PUBLISHER_RETRY_TOTAL_TIMEOUT`` (seconds), and
+        ``PUBLISHER_REQUEST_TIMEOUT`` (seconds).
         Each must lie in its range (``ENV_RANGES``); anything else, NaN and infinity
         included, is a ``UsageError`` naming the variable and the range.
         """

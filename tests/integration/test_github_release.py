@@ -399,6 +399,32 @@ def test_cli_gh_release_to_an_api_that_never_answers_is_told_apart_and_bounded(
     assert "PUBLISHER_RETRY_TOTAL_TIMEOUT" in said, said
 
 
+def test_cli_gh_release_waits_for_an_answer_as_long_as_publisher_request_timeout_says(
+    tmp_path: Path,
+) -> None:
+    """PUBLISHER_REQUEST_TIMEOUT is each request's time for its answer (rounded up to whole
+    seconds for the GitHub API), however long the total time the retries may take."""
+    notes = tmp_path / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n\nDigests here.\n", encoding="utf-8")
+    with Silent() as silent:
+        env = {
+            "GITHUB_API_URL": f"http://{silent.host}",
+            "GITHUB_TOKEN": GH_TOKEN,
+            "GITHUB_REPOSITORY": GH_REPO,
+            "PUBLISHER_RETRY_ATTEMPTS": "1",
+            "PUBLISHER_RETRY_TOTAL_TIMEOUT": "600",
+            "PUBLISHER_REQUEST_TIMEOUT": "1.5",
+        }
+        started = time.monotonic()
+        result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
+        took = time.monotonic() - started
+        assert silent.accepted.is_set()
+    assert result.exit_code == 15, result.output + result.stderr
+    assert took < 20, took
+    said = " ".join(result.stderr.split())
+    assert "no answer within 2 s" in said, said
+
+
 def test_an_api_that_never_answers_is_retried_as_the_retry_policy_says(streams) -> None:
     """Each attempt at an API that never answers waits the request's time limit; the
     attempts are the retry policy's, and the error counts them."""

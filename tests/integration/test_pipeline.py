@@ -704,13 +704,17 @@ def test_the_lower_of_two_releases_at_once_records_only_the_tags_it_holds(
         "stall", method="PUT", path=r"/manifests/v1\.1\.0-php-", stall_seconds=600, times=None
     )
     front.add(held)  # every first pin of v1.1.0, written at once: none of them lands
-    lower = stack.start(  # (held back for as long as v1.2.0 takes: 30 s a try)
+    lower = stack.start(  # (held back for as long as v1.2.0 takes: 5 s a try)
         "release",
         "v1.1.0",
         "--no-smoke",
         "--notes-dir",
         str(stack.notes_dir),
-        env={"PUBLISHER_RETRY_ATTEMPTS": "20", "PUBLISHER_RETRY_TOTAL_TIMEOUT": "600"},
+        env={
+            "PUBLISHER_RETRY_ATTEMPTS": "100",
+            "PUBLISHER_RETRY_TOTAL_TIMEOUT": "600",
+            "PUBLISHER_REQUEST_TIMEOUT": "5",
+        },
     )
     log = stack.root / "run.log"
     try:

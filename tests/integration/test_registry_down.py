@@ -16,9 +16,9 @@ rerun once the registry is back completes the release.
 
 A registry that hangs (``hang``: it takes each request and never answers) is judged
 down the same way once the first request has spent its attempts on answers that did not
-come within the time limit (a fixed 30 s: two attempts here, to keep the test short);
-before, each request spent its own attempts, the tag list read after the floating tags
-too (another two times 30 s).
+come within the time limit (``PUBLISHER_REQUEST_TIMEOUT``, 30 s by default, 5 s and two
+attempts here, to keep the test short); before, each request spent its own attempts, the
+tag list read after the floating tags too (another two times the limit).
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ pytestmark = pytest.mark.integration
 
 LINES = ("8.1", "8.2", "8.3", "8.5", "8.4")
 ATTEMPTS = 3
-#: The attempts against a registry that hangs: each waits the answer time limit, 30 s.
+#: The attempts against a registry that hangs: each waits the answer time limit.
 HUNG_ATTEMPTS = 2
+#: That limit (``PUBLISHER_REQUEST_TIMEOUT``), seconds.
+HUNG_LIMIT = 5
 #: Waits long enough that every write of a group has sent its first request before the
 #: first to fail has spent its attempts, however loaded the machine.
 RETRIES = {
@@ -97,6 +99,8 @@ def test_a_registry_down_while_the_tags_are_written_costs_one_operation_s_retrie
     digests = world.seed("v2.0.0", LINES, ("linux/amd64",))
     attempts = HUNG_ATTEMPTS if action == "hang" else ATTEMPTS
     world.env = {**world.env, **RETRIES, "PUBLISHER_RETRY_ATTEMPTS": str(attempts)}
+    if action == "hang":
+        world.env["PUBLISHER_REQUEST_TIMEOUT"] = str(HUNG_LIMIT)
     outage = Outage(action, status=503, trigger=start)
     fronts[down].add(outage)
 
@@ -108,7 +112,7 @@ def test_a_registry_down_while_the_tags_are_written_costs_one_operation_s_retrie
     failing = {
         "status": "kept failing (HTTP 503)",
         "reset": "connection failed",
-        "hang": "connection failed: no answer within 30 s",
+        "hang": f"connection failed: no answer within {HUNG_LIMIT} s",
     }[action]
     assert failing in said and f"after {attempts} attempts" in said, said
     assert "Traceback" not in out and "internal error" not in out, out

@@ -63,6 +63,10 @@ def assert_usage_error(result, *words: str) -> None:
         ("PUBLISHER_RETRY_TOTAL_TIMEOUT", "\uff11\uff10"),  # full-width 10
         ("PUBLISHER_RETRY_ATTEMPTS", "+3"),  # int() reads 3
         ("PUBLISHER_RETRY_MAX_DELAY", "1e1"),  # float() reads 10.0
+        ("PUBLISHER_REQUEST_TIMEOUT", "0"),
+        ("PUBLISHER_REQUEST_TIMEOUT", "0.5"),  # below a second: no registry answers so soon
+        ("PUBLISHER_REQUEST_TIMEOUT", "601"),
+        ("PUBLISHER_REQUEST_TIMEOUT", "30s"),
     ],
 )
 def test_retry_variables_outside_their_range_are_usage_errors(name, value):
@@ -81,10 +85,12 @@ def test_retry_variables_in_range_are_taken():
             "PUBLISHER_RETRY_INITIAL_DELAY": "0",
             "PUBLISHER_RETRY_MAX_DELAY": "3600",
             "PUBLISHER_RETRY_TOTAL_TIMEOUT": " 86400 ",
+            "PUBLISHER_REQUEST_TIMEOUT": "2.5",
         }
     )
     assert (policy.attempts, policy.initial_delay, policy.max_delay) == (100, 0.0, 3600.0)
     assert policy.total_timeout == 86400.0
+    assert policy.request_timeout == 2.5 and RetryPolicy.from_env({}).request_timeout == 30.0
 
 
 @pytest.mark.parametrize(

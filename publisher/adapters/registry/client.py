@@ -103,18 +103,20 @@ class RegistryClient:
         plain_http: bool = False,
         credentials: Credentials | None = None,
         retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         output: Output | None = None,
         name: str | None = None,
         username_env: str | None = None,
         password_env: str | None = None,
     ) -> None:
+        retry = retry or RetryPolicy()
         self.transport = Transport(
             host,
             plain_http=plain_http,
             credentials=credentials,
-            retry=retry or RetryPolicy(),
-            timeout=timeout,
+            retry=retry,
+            # each request's time for its answer: the run's (PUBLISHER_REQUEST_TIMEOUT)
+            timeout=retry.request_timeout if timeout is None else timeout,
             output=output,
             name=name,
             username_env=username_env,
