@@ -1044,7 +1044,7 @@ class _BuildahSession:
         else:
             for check, seen in zip(checks, found, strict=True):
                 if seen is None:
-                    self.silent[shlex.join(check)] = EMPTY_RUN_TRIES
+                    self.silent[smoke_rules.check_name(check)] = EMPTY_RUN_TRIES
         failed = (
             replace(result, stderr=without_buildah_trailer(result.stderr))
             if not result.ok

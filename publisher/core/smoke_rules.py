@@ -264,7 +264,18 @@ MACHINE_CHECK = [
 PHP_V = ("php", "-v")
 PHP_M = ("php", "-m")
 FPM_T = ("php-fpm", "-t")
-IMAGE_CHECKS: tuple[tuple[str, ...], ...] = (PHP_V, PHP_M, FPM_T, tuple(MACHINE_CHECK))
+MACHINE = tuple(MACHINE_CHECK)
+IMAGE_CHECKS: tuple[tuple[str, ...], ...] = (PHP_V, PHP_M, FPM_T, MACHINE)
+#: How a check is called in what publisher says (the command, but for the machine's).
+_CHECK_NAMES = {MACHINE: "uname -m and php_uname('m')"}
+
+
+def check_name(argv: Iterable[str]) -> str:
+    """``argv``'s name in what publisher says: ``php -v``, ``php-fpm -t``, ..."""
+    words = tuple(argv)
+    return _CHECK_NAMES.get(words, shlex.join(words))
+
+
 #: The start of the lines that frame each check's output in ``checks_script``'s output.
 CHECK_MARK = "publisher-smoke-check"
 
@@ -287,7 +298,9 @@ def checks_script(checks: Iterable[Iterable[str]], mark: str) -> str:
     naming ``mark`` (a word the image cannot guess) and its index: its stdout as it came,
     then its stderr (kept apart: ``php -m`` lists modules on one, startup errors on the
     other), then its exit status. One process in the image instead of one per check."""
-    lines = ["exec 3>&1"]
+    checks = [tuple(argv) for argv in checks]
+    # a script's first line is what an echoed command shows of it: the checks it runs
+    lines = ["# the checks: " + "; ".join(check_name(argv) for argv in checks), "exec 3>&1"]
     for index, argv in enumerate(checks):
         command = shlex.join(argv)
         lines += [
