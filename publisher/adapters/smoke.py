@@ -362,13 +362,25 @@ def port_taken_error(image: str, port: int, holders: list[str]) -> CommandError:
     )
 
 
-def _not_the_image(runner: Runner, result: Completed, what: str) -> None:
-    """A check that failed for a limit of the machine its output names (``limit_met``:
-    threads and processes; buildah refusing a container's open-files limit) raises that
-    error: every image would fail it alike, and nothing is wrong with this one."""
-    limited = limit_met(result, what, runner.output.redact)
-    if limited is not None:
-        raise limited
+def _in_the_image(
+    runner: Runner,
+    argv: list[str],
+    what: str,
+    *,
+    timeout: float,
+    stdin: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Completed:
+    """A check run in the image (``argv``: the engine's command), failing or not; one that
+    failed for a limit of the machine its output names (``limit_met``: threads and
+    processes; buildah refusing a container's open-files limit) raises that error: every
+    image would fail it alike, and nothing is wrong with this one."""
+    result = runner.run(argv, env=env, check=False, timeout=timeout, stdin=stdin, what=what)
+    if not result.ok:
+        limited = limit_met(result, what, runner.output.redact)
+        if limited is not None:
+            raise limited
+    return result
 
 
 def proc_net_from_start_output(output: str) -> str:
@@ -1084,21 +1096,17 @@ class _BuildahSession:
     def _run(self, argv: Sequence[str], timeout: float, stdin: str | None) -> Completed:
         """One ``buildah run`` of ``argv`` in the container (in a PID namespace of its own
         when one can be made); a failure of buildah's own, not the image's, is raised."""
-        what = f"buildah run {argv[0]} ({self.platform})"
         run = buildah_run_argv(
             self.name, list(argv), isolation=self.tester.isolation, buildah=self.buildah
         )
-        result = self.runner.run(
+        return _in_the_image(
+            self.runner,
             [self.unshare, *PID_NAMESPACE, *run] if self.unshare else run,
-            env=self.env,
-            check=False,
+            f"buildah run {argv[0]} ({self.platform})",
             timeout=timeout,
             stdin=stdin,
-            what=what,
+            env=self.env,
         )
-        if not result.ok:
-            _not_the_image(self.runner, result, what)
-        return result
 
     def probe(self) -> tuple[tuple[int, str] | None, str]:
         return self._probe
@@ -1277,25 +1285,19 @@ class _DockerSession:
         self, argv: list[str], timeout: float = EXEC_TIMEOUT, stdin: str | None = None
     ) -> Completed:
         if self.exited and stdin is None:
-            what = f"docker run {argv[0]} ({self.platform})"
-            result = self.runner.run(
+            return _in_the_image(
+                self.runner,
                 docker_check_argv(self.image, self.platform, self.name, argv, docker=self.docker),
-                check=False,
+                f"docker run {argv[0]} ({self.platform})",
                 timeout=timeout,
-                what=what,
             )
-        else:
-            what = f"docker exec {argv[0]} ({self.platform})"
-            result = self.runner.run(
-                docker_exec_argv(self.name, argv, docker=self.docker, stdin=stdin is not None),
-                check=False,
-                timeout=timeout,
-                stdin=stdin,
-                what=what,
-            )
-        if not result.ok:
-            _not_the_image(self.runner, result, what)
-        return result
+        return _in_the_image(
+            self.runner,
+            docker_exec_argv(self.name, argv, docker=self.docker, stdin=stdin is not None),
+            f"docker exec {argv[0]} ({self.platform})",
+            timeout=timeout,
+            stdin=stdin,
+        )
 
     def checks(self, checks: Sequence[Sequence[str]]) -> list[Completed]:
         """Each check, one ``docker exec`` (or ``docker run --rm``) at a time."""

@@ -369,12 +369,9 @@ def test_the_github_api_s_proxy_that_fails_is_named_with_its_variable(
     assert len(proxy.requests) == 1  # not retried
 
 
-def test_cli_gh_release_to_an_api_that_never_answers_is_told_apart_and_bounded(
-    tmp_path: Path,
-) -> None:
-    """An API that accepts the connection and never answers is said as that (its tip is
-    about the server, not the network to it), not as a failed connection; and
-    PUBLISHER_RETRY_TOTAL_TIMEOUT bounds the run, as it does a registry's."""
+def _gh_release_to_a_silent_api(tmp_path: Path, **settings: str) -> tuple[Any, float, str]:
+    """`publisher gh-release` against an API that takes each connection and never answers,
+    with the ``PUBLISHER_*`` ``settings``: its result, how long it took and the API's host."""
     notes = tmp_path / "v2.0.0.md"
     notes.write_text("# v2.0.0\n\nDigests here.\n", encoding="utf-8")
     with Silent() as silent:
@@ -382,20 +379,33 @@ def test_cli_gh_release_to_an_api_that_never_answers_is_told_apart_and_bounded(
             "GITHUB_API_URL": f"http://{silent.host}",
             "GITHUB_TOKEN": GH_TOKEN,
             "GITHUB_REPOSITORY": GH_REPO,
-            "PUBLISHER_RETRY_ATTEMPTS": "3",
-            "PUBLISHER_RETRY_INITIAL_DELAY": "0",
-            "PUBLISHER_RETRY_TOTAL_TIMEOUT": "1",
+            **settings,
         }
         started = time.monotonic()
         result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
         took = time.monotonic() - started
         assert silent.accepted.is_set()
+    return result, took, silent.host
+
+
+def test_cli_gh_release_to_an_api_that_never_answers_is_told_apart_and_bounded(
+    tmp_path: Path,
+) -> None:
+    """An API that accepts the connection and never answers is said as that (its tip is
+    about the server, not the network to it), not as a failed connection; and
+    PUBLISHER_RETRY_TOTAL_TIMEOUT bounds the run, as it does a registry's."""
+    result, took, host = _gh_release_to_a_silent_api(
+        tmp_path,
+        PUBLISHER_RETRY_ATTEMPTS="3",
+        PUBLISHER_RETRY_INITIAL_DELAY="0",
+        PUBLISHER_RETRY_TOTAL_TIMEOUT="1",
+    )
     assert result.exit_code == 15, result.output + result.stderr
     assert took < 10, took
     said = " ".join(result.stderr.split())
     assert "no answer within 1 s" in said, said
     assert "the connection failed" not in said, said
-    assert f"{silent.host} accepted the connection but did not answer in time" in said, said
+    assert f"{host} accepted the connection but did not answer in time" in said, said
     assert "PUBLISHER_RETRY_TOTAL_TIMEOUT" in said, said
 
 
@@ -404,25 +414,17 @@ def test_cli_gh_release_waits_for_an_answer_as_long_as_publisher_request_timeout
 ) -> None:
     """PUBLISHER_REQUEST_TIMEOUT is each request's time for its answer (rounded up to whole
     seconds for the GitHub API), however long the total time the retries may take."""
-    notes = tmp_path / "v2.0.0.md"
-    notes.write_text("# v2.0.0\n\nDigests here.\n", encoding="utf-8")
-    with Silent() as silent:
-        env = {
-            "GITHUB_API_URL": f"http://{silent.host}",
-            "GITHUB_TOKEN": GH_TOKEN,
-            "GITHUB_REPOSITORY": GH_REPO,
-            "PUBLISHER_RETRY_ATTEMPTS": "1",
-            "PUBLISHER_RETRY_TOTAL_TIMEOUT": "600",
-            "PUBLISHER_REQUEST_TIMEOUT": "1.5",
-        }
-        started = time.monotonic()
-        result = CliRunner().invoke(main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=env)
-        took = time.monotonic() - started
-        assert silent.accepted.is_set()
+    result, took, host = _gh_release_to_a_silent_api(
+        tmp_path,
+        PUBLISHER_RETRY_ATTEMPTS="1",
+        PUBLISHER_RETRY_TOTAL_TIMEOUT="600",
+        PUBLISHER_REQUEST_TIMEOUT="1.5",
+    )
     assert result.exit_code == 15, result.output + result.stderr
     assert took < 20, took
     said = " ".join(result.stderr.split())
     assert "no answer within 2 s" in said, said
+    assert f"{host} accepted the connection but did not answer in time" in said, said
 
 
 def test_an_api_that_never_answers_is_retried_as_the_retry_policy_says(streams) -> None:
