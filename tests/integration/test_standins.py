@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from publisher.adapters.builders import BuilderName
 from publisher.adapters.localregistry import LocalRegistry
@@ -174,6 +175,23 @@ def test_push_for_config_serves_the_bases_a_stand_in_matrix_names(
     real = config_module.load(ROOT / "matrix.yaml", {})
     with pytest.raises(CommandError, match="not a stand-in matrix"):
         standins.push_for_config(real, standin_registry.host, runner=quiet_runner())
+
+
+def test_push_for_config_makes_each_line_s_bases_for_the_platforms_it_builds(
+    tmp_path: Path, fresh_registry: Callable[..., LocalRegistry]
+) -> None:
+    """A line narrowed to linux/amd64 gets a one-platform stand-in; the others both."""
+    text = (ROOT / "examples/offline/matrix.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    data["lines"] = [{"php": "8.3", "platforms": ["linux/amd64"]}, {"php": "8.4"}]
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(yaml.safe_dump(data), encoding="utf-8")
+    cfg = config_module.load(matrix, {})
+    registry = fresh_registry()
+    refs = standins.push_for_config(cfg, registry.host, runner=quiet_runner())
+    assert sorted(_children(registry.host, refs["8.3"])) == ["linux/amd64"]
+    assert sorted(_children(registry.host, refs["8.4"])) == ["linux/amd64", "linux/arm64"]
+    forget_images(registry.host)
 
 
 def test_the_example_script_pushes_and_prints_the_references(
