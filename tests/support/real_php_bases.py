@@ -1,13 +1,18 @@
 """The real-PHP STAND-IN bases (Debian's PHP packages, made with mmdebstrap), made in a
-process of their own while the rest of the suite runs.
+process of their own while the rest of the suite runs, and the matrix they are made for.
 
-Made from nothing they take minutes (about 17 on the shared 2-core machine: arm64 runs
-Debian's package scripts under QEMU, mostly on one core), which test_real_php spent first,
-with nothing else running. A run that collects test_real_php starts this process as
+The suite releases examples/real-php as documented but for one thing (``write_matrix``):
+PHP 8.2 (bookworm) builds linux/amd64 alone, PHP 8.4 (trixie) both platforms. Each arm64
+base runs Debian's package scripts under QEMU, minutes on one core in every CI run from
+nothing; one line on both platforms shows the release on real PHP under emulation, and
+8.2's amd64 image is still built, smoke-tested and run as a developer runs it.
+
+Made from nothing the three bases take minutes, which test_real_php spent first, with
+nothing else running. A run that collects test_real_php starts this process as
 collection ends (``tests/conftest.py``); it makes the bases into publisher's cache exactly
-as the tests would (``standins.push_for_config`` on examples/real-php/matrix.yaml, pushed
-to a throwaway registry), and test_real_php waits for it before its first test, then finds
-them cached. Where the cache holds them already, the process only finds them there.
+as the tests would (``standins.push_for_config`` on that matrix, pushed to a throwaway
+registry), and test_real_php waits for it before its first test, then finds them cached.
+Where the cache holds them already, the process only finds them there.
 
 It starts only as root with mmdebstrap and the registry on PATH (else test_real_php skips,
 or fails in CI, naming the tool, as before). Whatever becomes of it, test_real_php runs as
@@ -29,12 +34,33 @@ from pathlib import Path
 from publisher.adapters.runner import stop_children
 
 ROOT = Path(__file__).resolve().parents[2]
-MATRIX = ROOT / "examples/real-php/matrix.yaml"
+EXAMPLE = ROOT / "examples/real-php"
+#: The lines the suite builds for linux/amd64 alone (``write_matrix``).
+AMD64_ONLY = ("8.2",)
 #: How long test_real_php waits for the process (its own mmdebstrap calls allow 30 min each).
 WAIT = 3600
 
 _process: subprocess.Popen[bytes] | None = None
 _log: Path | None = None
+
+
+def write_matrix(directory: Path) -> Path:
+    """examples/real-php/matrix.yaml as the suite releases it, in ``directory``: its
+    Dockerfiles, template and stand-in sources (linked) the example's own, the lines of
+    ``AMD64_ONLY`` narrowed to linux/amd64."""
+    import yaml
+
+    data = yaml.safe_load((EXAMPLE / "matrix.yaml").read_text(encoding="utf-8"))
+    data["dockerfiles"] = str(EXAMPLE / data.get("dockerfiles", "dockerfiles"))
+    data["template"] = str((EXAMPLE / data["template"]).resolve())
+    data["lines"] = [
+        {**line, "platforms": ["linux/amd64"]} if line["php"] in AMD64_ONLY else line
+        for line in data["lines"]
+    ]
+    (directory / "standin").symlink_to(EXAMPLE / "standin", target_is_directory=True)
+    path = directory / "matrix.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
 
 
 def start() -> None:
@@ -129,9 +155,10 @@ def main() -> int:
     from tests.support.builds import quiet_runner
 
     signal.signal(signal.SIGTERM, _terminated)
-    config = config_module.load(MATRIX, {})
-    with LocalRegistry() as registry:
-        made = standins.push_for_config(config, registry.host, runner=quiet_runner())
+    with tempfile.TemporaryDirectory(prefix="real-php-matrix-") as directory:
+        config = config_module.load(write_matrix(Path(directory)), {})
+        with LocalRegistry() as registry:
+            made = standins.push_for_config(config, registry.host, runner=quiet_runner())
     for php, reference in sorted(made.items()):
         print(f"real-PHP STAND-IN base for PHP {php}: {reference}")
     return 0
