@@ -1072,13 +1072,13 @@ class _BuildahSession:
     def exec(
         self, argv: list[str], timeout: float = EXEC_TIMEOUT, stdin: str | None = None
     ) -> Completed:
-        """``buildah run``; again, after a short pause, when it printed nothing at all.
+        """``buildah run`` (the probe script stored, the server's start); again, after a
+        short pause, when it printed nothing at all.
 
         Under load, concurrent ``buildah run`` calls now and then exit 0 having
         passed on none of the command's output. Nothing on every one of
-        ``EMPTY_RUN_TRIES`` tries is what the image prints (``php-fpm -t`` says nothing
-        at FPM's ``log_level = warning``): that result is judged, and ``silent`` says
-        the check was run that many times.
+        ``EMPTY_RUN_TRIES`` tries is what the image prints: that result is judged, and
+        ``silent`` says the command was run that many times. The checks have ``checks``.
         """
         result = Completed(argv=(), returncode=0, stdout="", stderr="")
         for attempt in range(1, EMPTY_RUN_TRIES + 1):
