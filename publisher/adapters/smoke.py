@@ -989,7 +989,6 @@ def smoke_tester(
         render=Locations(config=config.source).command("render"),
     )
     tester.check()
-    plain = {registry.host: registry.plain_http for registry in config.registries}
 
     def run(image: Reference, platform: str, php: str, extensions: tuple[str, ...]) -> str:
         result = tester.test(
@@ -997,7 +996,7 @@ def smoke_tester(
             Platform.parse(platform),
             php_line=php,
             extensions=extensions,
-            plain_http=plain.get(image.domain, is_loopback(image.domain)),
+            plain_http=config.plain_http_for(image.domain),
         )
         return result.php_version
 

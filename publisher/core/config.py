@@ -206,7 +206,10 @@ class Registry:
     primary: bool = False
     username_env: str | None = None
     password_env: str | None = None
-    insecure: bool = False
+    #: ``insecure:`` as matrix.yaml sets it: True, plain HTTP; False, HTTPS even on
+    #: loopback (a tunnel to a registry that serves TLS); None (unset), plain HTTP on
+    #: loopback only, as docker does
+    insecure: bool | None = None
 
     @property
     def host(self) -> str:
@@ -214,8 +217,9 @@ class Registry:
 
     @property
     def plain_http(self) -> bool:
-        """Loopback registries are reached over HTTP, as docker does; others only if marked."""
-        return self.insecure or is_loopback(self.host)
+        """Plain HTTP when marked ``insecure: true``, HTTPS when marked ``false``; unmarked,
+        plain HTTP on loopback only."""
+        return is_loopback(self.host) if self.insecure is None else self.insecure
 
     def ref(self, tag: str | None = None, digest: str | None = None) -> Reference:
         return Reference(self.repository.domain, self.repository.path, tag, digest)
@@ -309,6 +313,14 @@ class Config:
     @property
     def secondaries(self) -> tuple[Registry, ...]:
         return tuple(r for r in self.registries if not r.primary)
+
+    def plain_http_for(self, host: str) -> bool:
+        """Whether ``host`` (a registry's, a base image's) is reached over plain HTTP: as the
+        configured registry on that host says, else on loopback only."""
+        for registry in self.registries:
+            if registry.host == host:
+                return registry.plain_http
+        return is_loopback(host)
 
     def line(self, php: str) -> Line:
         for line in self.lines:
@@ -1788,7 +1800,7 @@ class _Reader:
                     hint="write the registry's host first, e.g. docker.io/acme/php-fpm",
                 )
             primary = self.optional(entries, where, "primary", self.boolean, False)
-            insecure = self.optional(entries, where, "insecure", self.boolean, False)
+            insecure = self.optional(entries, where, "insecure", self.boolean, None)
             if insecure and https_only(repo.domain):
                 self.fail(
                     entries["insecure"][1],

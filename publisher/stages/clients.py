@@ -52,9 +52,7 @@ class ClientFactory:
 
     def for_base(self, config: Config, base: Reference) -> RegistryClient:
         """A read-only client for the registry that serves a base image."""
-        plain = is_loopback(base.domain) or any(
-            r.host == base.domain and r.plain_http for r in config.registries
-        )
+        plain = config.plain_http_for(base.domain)
         return self.for_host(base.domain, plain_http=plain, name="base")
 
     def for_host(

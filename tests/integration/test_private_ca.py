@@ -376,6 +376,39 @@ def test_preflight_warns_when_buildah_would_not_trust_what_publisher_trusts(
     assert alone.exit_code == 0 and "warning" not in alone.stderr, alone.output
 
 
+def test_a_tls_registry_on_loopback_is_reached_once_marked_insecure_false(
+    tls_registry: Callable[..., str],
+    registry: LocalRegistry,
+    repo: str,
+    write_matrix: Callable[..., Path],
+    bundle: Path,
+    tmp_path: Path,
+) -> None:
+    """A tunnel or a port-forward to a registry serving TLS is on loopback, where publisher
+    speaks plain HTTP unless told: the registry's 400 is told as such, with the setting that
+    mends it, and `insecure: false` makes the same checks pass over HTTPS."""
+    host = tls_registry("tunnel", ["127.0.0.1"])
+    push_raw(registry.url, f"{repo}-base", make_image(platforms=("linux/amd64",)), ["8.4"])
+    matrix = write_matrix(
+        tmp_path,
+        [("corp", f"{host}/{repo}", True)],
+        lines=("8.4",),
+        base_image=f"{registry.host}/{repo}-base:{{php}}",
+        platforms=("linux/amd64",),
+    )
+    plain = preflight(matrix, tmp_path, SSL_CERT_FILE=str(bundle))
+    assert plain.exit_code == 9, plain.output
+    said = " ".join(plain.stderr.split())
+    assert f"{host} serves HTTPS, and publisher spoke plain HTTP to it (HTTP 400)" in said, said
+    assert "unless matrix.yaml marks it `insecure: false`: mark it so" in said, said
+
+    text = matrix.read_text(encoding="utf-8")
+    matrix.write_text(text.replace("  primary: true\n", "  primary: true\n  insecure: false\n", 1))
+    assert "insecure: false" in matrix.read_text(encoding="utf-8")
+    tls = preflight(matrix, tmp_path, SSL_CERT_FILE=str(bundle))
+    assert tls.exit_code == 0, tls.output
+
+
 def test_a_release_building_with_buildah_warns_before_anything_else(
     tls_registry: Callable[..., str],
     outward: str,

@@ -1117,6 +1117,35 @@ def test_insecure_on_a_registry_that_serves_only_https_is_refused_at_the_key(rep
 
 
 @pytest.mark.parametrize(
+    ("host", "insecure", "plain"),
+    [
+        ("127.0.0.1:5000", None, True),  # loopback, unmarked: plain HTTP, as docker does
+        ("localhost:5001", None, True),
+        ("127.0.0.1:5000", "false", False),  # a tunnel to a registry serving TLS
+        ("localhost:5001", "false", False),
+        ("127.0.0.1:5000", "true", True),
+        ("registry.lan:5000", None, False),
+        ("registry.lan:5000", "false", False),
+        ("registry.lan:5000", "true", True),
+    ],
+)
+def test_insecure_false_makes_a_loopback_registry_speak_https(
+    host: str, insecure: str | None, plain: bool
+) -> None:
+    """Unmarked, a loopback registry is plain HTTP and any other HTTPS; `insecure` set either
+    way is what it says, on loopback too; a base image on that host goes the same way."""
+    marked = f"    insecure: {insecure}\n" if insecure else ""
+    text = GOOD.replace("    primary: true\n", f"    primary: true\n{marked}", 1).replace(
+        "docker.io/{namespace}/{image}", f"{host}/acme/php-fpm", 1
+    )
+    loaded = config.loads(text, source="m.yaml")
+    assert loaded.primary.plain_http is plain
+    assert loaded.plain_http_for(host) is plain
+    assert loaded.plain_http_for("127.0.0.2:5000") is True  # no registry of its own there
+    assert loaded.plain_http_for("mirror.example") is False
+
+
+@pytest.mark.parametrize(
     ("old", "new", "env", "said"),
     [
         ("namespace: acme", "namespace: ü", {}, "lowercase ASCII letters"),

@@ -27,7 +27,6 @@ from ...core.errors import CommandError, ToolMissingError
 from ...core.manifest import DOCKERFILE_LABEL
 from ...core.platforms import BuilderName, Platform
 from ...core.reference import Reference
-from ...resolve import is_loopback
 from ..runner import format_argv
 
 if TYPE_CHECKING:
@@ -215,7 +214,7 @@ class BuildRequest:
             release=release,
             created=created,
             revision=revision,
-            base_plain_http=is_loopback(base.domain),
+            base_plain_http=config.plain_http_for(base.domain),
             target_plain_http=primary.plain_http,
             credentials=credentials,
             cache=cache,

@@ -144,6 +144,12 @@ POLICY_HINTS = {
     "rule": "the registry refuses this operation by a rule of its own (the credentials are not "
     "the cause): the reason it gave says which; have its operator change that rule, then rerun",
 }
+#: What a server's 400 says to a plain-HTTP request on its TLS port (Go's net/http, which
+#: the distribution registry serves with; nginx).
+_TLS_PORT_SAYS = (
+    b"Client sent an HTTP request to an HTTPS server",
+    b"plain HTTP request was sent to HTTPS port",
+)
 #: What a manifest of each media type is, in words.
 MANIFEST_KINDS = {
     OCI_INDEX: "an OCI image index",
@@ -1812,6 +1818,19 @@ class Transport:
                 "over 64 MiB to a registry whose upload session announces them (a Range "
                 "header): use a registry that takes monolithic uploads, as the distribution "
                 "API requires, or have its operator allow them",
+            )
+        if status == 400 and self.plain_http and any(s in reply.body for s in _TLS_PORT_SAYS):
+            marked = "insecure: true" if not is_loopback(self.api_host) else None
+            return self.error(
+                RegistryError,
+                f"{what}: {self.api_host} serves HTTPS, and publisher spoke plain HTTP to it "
+                f"(HTTP 400){suffix}",
+                status=status,
+                hint=f"remove `{marked}` from its registry's entry in matrix.yaml"
+                if marked
+                else "publisher speaks plain HTTP to a registry on loopback unless matrix.yaml "
+                "marks it `insecure: false`: mark it so (a tunnel or a port-forward to a "
+                "registry that serves TLS), then rerun",
             )
         return self.error(
             RegistryError,
