@@ -4,17 +4,16 @@
 #
 #   release-notes.sh sync   before publishing: bring release-notes/ (size history,
 #                           earlier notes) from the default branch into the checkout,
-#                           so the new notes build on the newest history; with
-#                           RELEASE_TAG (republish.yml), a record of it the default
-#                           branch lacks is taken from its open notes branch
-#                           release-notes/$RELEASE_TAG (not merged yet)
+#                           so the new notes build on the newest history; a
+#                           record of RELEASE_TAG the default branch lacks is taken
+#                           from its open notes branch release-notes/$RELEASE_TAG
+#                           (not merged yet: a rerun, a republish)
 #   release-notes.sh pr     after publishing: commit release-notes/ on the branch
 #                           release-notes/$RELEASE_TAG and open (or update) a pull
 #                           request into the default branch
 #
 # Environment: GH_TOKEN (the job's GITHUB_TOKEN; used by git through gh's credential
-# helper, never written to disk), DEFAULT_BRANCH, and RELEASE_TAG for `pr` (and for
-# `sync` in republish.yml).
+# helper, never written to disk), DEFAULT_BRANCH, and RELEASE_TAG (needed by `pr`).
 set -euo pipefail
 
 : "${GH_TOKEN:?GH_TOKEN must hold the job token}"

@@ -168,18 +168,29 @@ def _suggest(text: str) -> str | None:
 
 def _explain(text: str) -> str:
     """Why ``text`` is not a release tag, with a valid tag it may mean."""
-    prefix = f"release tag {_short(text)!r} is not valid: "
+    return f"release tag {_short(text)!r} is not valid: {_reason(text)}"
+
+
+def _reason(text: str) -> str:
     if not text:
-        return prefix + "it is empty"
+        return "it is empty"
+    stripped = text.strip()
+    if not stripped:
+        return "it holds only blanks"
+    if stripped != text:  # a blank or a line break typed or pasted with it
+        meant = stripped if _valid(stripped) else _suggest(stripped)
+        if meant:
+            return f"it has blanks or line breaks around it (did you mean {meant!r}?)"
+        return f"it has blanks or line breaks around it; also, {_reason(stripped)}"
     suggestion = _suggest(text)
     tail = f" (did you mean {suggestion!r}?)" if suggestion else ""
     if text.startswith("v"):
-        return prefix + (_problem(text[1:]) or "it is not vMAJOR.MINOR.PATCH[-PRERELEASE]") + tail
+        return (_problem(text[1:]) or "it is not vMAJOR.MINOR.PATCH[-PRERELEASE]") + tail
     if text.startswith("V") or (text[0].isascii() and text[0].isdigit()):
         first = "it must start with a lowercase 'v'" if text[0] == "V" else "it must start with 'v'"
         other = _problem(text[1:] if text[0] == "V" else text)
-        return prefix + first + (f"; also, {other}" if other else "") + tail
-    return prefix + "it must start with 'v' followed by MAJOR.MINOR.PATCH" + tail
+        return first + (f"; also, {other}" if other else "") + tail
+    return "it must start with 'v' followed by MAJOR.MINOR.PATCH" + tail
 
 
 def _problem(body: str) -> str | None:

@@ -842,9 +842,23 @@ def nothing_to_republish(
         f"nothing to republish: {release.tag} has no release record "
         f"({shown_path(notes_mod.record_path(notes_dir, release.tag))}) and {config.primary.name} "
         f"({config.primary.repository.name}) holds none of its pins ({pins}); {said}",
-        hint="republish rebuilds a published release: run "
+        hint=_recorded_instead(notes_dir) + "republish rebuilds a published release: run "
         f"`{locations.command('release', release.tag)}` to publish it first (or check --notes-dir, --only and the primary registry)",
     )
+
+
+def _recorded_instead(notes_dir: Path, most: int = 3) -> str:
+    """The newest releases recorded in ``notes_dir``, for a tag that may be a typo: the
+    start of a tip ("" when none is, or the folder cannot be listed)."""
+    try:
+        recorded = sorted(map(parse_release, notes_mod.recorded_tags(notes_dir)), reverse=True)
+    except PublisherError:
+        return ""
+    if not recorded:
+        return ""
+    newest = ", ".join(r.tag for r in recorded[:most])
+    more = f" and {len(recorded) - most} older" if len(recorded) > most else ""
+    return f"check the tag: the releases recorded in {shown_path(notes_dir)} are {newest}{more}; "
 
 
 def republish_config(

@@ -277,6 +277,8 @@ def test_republish_of_a_release_never_published_is_refused(world: World, tmp_pat
     stack = world.stack
     tags, notes = world.tags(), world.notes()
     notes_dir = ["--notes-dir", str(stack.notes_dir)]
+    newest = ", ".join(sorted((p.stem for p in stack.notes_dir.glob("v*.json")), reverse=True))
+    assert newest, "the world has published releases"
     for argv in (
         ["republish", "v7.0.0", "--reason", "x", *notes_dir],
         ["republish", "v7.0.0", "--reason", "x", "--dry-run", *notes_dir],
@@ -287,6 +289,10 @@ def test_republish_of_a_release_never_published_is_refused(world: World, tmp_pat
         assert "nothing to republish" in result.stderr, result.stderr
         assert "; nothing was built or pushed" in result.stderr, result.stderr
         assert "publisher release v7.0.0" in result.stderr, result.stderr
+        # a typo of a tag is told what is recorded
+        said = " ".join(result.stderr.split())
+        assert "tip: check the tag: the releases recorded in " in said, said
+        assert f"{stack.notes_dir} are {newest}; republish rebuilds" in said, said
         assert "internal error" not in result.stderr
         assert no_build_ran(result), result.stdout
         # the release it names takes the lines this run was narrowed to

@@ -1203,8 +1203,8 @@ def test_sync_takes_the_record_of_a_republished_release_from_its_unmerged_notes_
     """A republish (RELEASE_TAG set) of a release whose notes pull request is still open:
     the default branch has no record of it, so ``sync`` takes its notes, record and pins
     file from the branch ``release-notes/vX.Y.Z``, and the republish keeps the lines it
-    does not rebuild as recorded. A record on the default branch wins; without
-    RELEASE_TAG (release.yml) the branch is not read."""
+    does not rebuild as recorded (a rerun of release.yml's publish job, its record). A
+    record on the default branch wins; without RELEASE_TAG the branch is not read."""
     require_tool("git")
     _log, env = fake_tools(tmp_path)
     env.update({"GH_TOKEN": "t", "DEFAULT_BRANCH": "main"})
@@ -1255,6 +1255,25 @@ def test_sync_takes_the_record_of_a_republished_release_from_its_unmerged_notes_
     assert not (merged / "v1.0.0.md").exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "job_id"), [("release.yml", "publish"), ("republish.yml", "republish")]
+)
+def test_the_notes_sync_of_each_publish_job_names_the_release_it_publishes(
+    name: str, job_id: str
+) -> None:
+    """``sync`` takes the record of the release from its notes branch (a pull request not
+    merged yet) only when told the release: a rerun of release.yml's publish job ("Re-run
+    failed jobs" once the package is public) keeps the record the first run wrote, as a
+    republish keeps the release's."""
+    steps = load(name)["jobs"][job_id]["steps"]
+    sync = next(s for s in steps if "release-notes.sh sync" in s.get("run", ""))
+    published = next(
+        s for s in steps if re.search(r"publisher publish |args=\(publish ", s.get("run", ""))
+    )
+    assert sync["env"].get("RELEASE_TAG"), sync
+    assert sync["env"]["RELEASE_TAG"] == published["env"]["RELEASE_TAG"]
+
+
 def test_a_rerun_of_failed_jobs_finds_the_digest_records_of_earlier_attempts() -> None:
     """Without a token, download-artifact asks the artifact service of the current attempt
     only: after "Re-run failed jobs" the legs that passed before (and were not run again)
@@ -1285,10 +1304,14 @@ CREDENTIALS_NEEDED = {
     "build": "primary",
     "check-public": "none",
     "release --local": "none",
+    "matrix": "primary",  # a new release's pins, or a republished one's with no record
+    "matrix --local": "none",
+    "republish-check": "primary",
 }
 COMMAND_RE = re.compile(
-    r"\bpublisher (release \"\$CHECK_TAG\" --local|preflight|publish|verify|check-public)\b"
-    r"|\bargs=\((build|publish) "
+    r"\bpublisher (release \"\$CHECK_TAG\" --local|matrix \"\$CHECK_TAG\" --github --local"
+    r"|preflight|publish|verify|check-public|matrix|republish-check)\b"
+    r"|\bargs=\((build|publish|matrix) "
 )
 
 
@@ -1300,8 +1323,8 @@ def credential_steps(workflows: dict[str, dict]) -> list[tuple[str, str, str, di
             for step in job.get("steps", []):
                 for m in COMMAND_RE.finditer(step.get("run", "")):
                     command = m[1] or m[2]
-                    if command.startswith("release "):
-                        command = "release --local"
+                    if command.endswith("--local"):
+                        command = command.split()[0] + " --local"
                     found.append((name, step.get("name", ""), command, step.get("env", {})))
     return found
 

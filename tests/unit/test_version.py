@@ -63,6 +63,12 @@ def test_semver_precedence(ordered):
         ("", "empty"),
         ("V1.0.0", "must start with a lowercase 'v' (did you mean 'v1.0.0'?)"),
         ("1.0", "must start with 'v'; also, it needs exactly three numbers"),
+        # blanks typed or pasted with it (a workflow_dispatch input, a copied tag)
+        ("v1.0.0 ", "it has blanks or line breaks around it (did you mean 'v1.0.0'?)"),
+        ("v1.0.0\n", "it has blanks or line breaks around it (did you mean 'v1.0.0'?)"),
+        (" 1.0 ", "it has blanks or line breaks around it (did you mean 'v1.0.0'?)"),
+        (" vx ", "around it; also, it needs exactly three numbers MAJOR.MINOR.PATCH, found 1"),
+        (" \t", "it holds only blanks"),
     ],
 )
 def test_bad_release_tags_are_refused_clearly(text, message):
