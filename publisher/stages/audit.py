@@ -528,7 +528,6 @@ class Auditor:
         that cannot be read is not judged."""
         releases = {f.release for f in findings if f.kind == rules.UNRECORDED}
         primary = self.primary
-        client, path = self.client(primary), primary.registry.repository.path
         pins = sorted(
             (tag, digest, parsed.release.tag)
             for tag, digest in held.items()
@@ -537,17 +536,8 @@ class Auditor:
 
         def built_as(pin: tuple[str, str, str]) -> str | None:
             tag, digest, _ = pin
-            try:
-                index = client.get_manifest_by_digest(path, digest)
-                images = [
-                    client.get_manifest_by_digest(path, child.digest)
-                    for child in index.children
-                    if not child.is_attestation
-                ]
-                names = {client.labels(path, image).get(VERSION_LABEL) for image in images}
-            except RegistryError:
-                return None
-            return next((name for name in sorted(n for n in names if n) if name != tag), None)
+            names = self.built_as(primary, digest)
+            return next((name for name in names or () if name != tag), None)
 
         said: dict[str, list[str]] = {}
         for (tag, _, release), name in zip(pins, in_parallel(built_as, pins), strict=True):
@@ -558,6 +548,34 @@ class Auditor:
             if finding.kind == rules.UNRECORDED and str(finding.release) in said:
                 words = f"on {primary.label}, {', '.join(said[str(finding.release)])}"
                 findings[at] = dataclasses.replace(finding, conflict=words)
+
+    def built_as(self, target: Target, digest: str) -> list[str] | None:
+        """The pins the images of the index ``digest`` in ``target``'s repository were
+        built as (their version labels, sorted; an image built before the label existed
+        names none), or None when they cannot be read."""
+        client, path = self.client(target), target.registry.repository.path
+        try:
+            index = client.get_manifest_by_digest(path, digest)
+            images = [
+                client.get_manifest_by_digest(path, child.digest)
+                for child in index.children
+                if not child.is_attestation
+            ]
+            names = {client.labels(path, image).get(VERSION_LABEL) for image in images}
+        except RegistryError:
+            return None
+        return sorted(n for n in names if n)
+
+    def rebuild_of_itself(self, finding: rules.Finding, target: Target) -> str | None:
+        """The PHP line of the pin ``finding`` says moved, when what it holds in
+        ``target``'s repository are images built as that very pin (their version labels):
+        the rebuild of a republish that stopped before writing its record. None otherwise."""
+        parsed = parse_scheme_tag(finding.tag)
+        if finding.kind != rules.MOVED or finding.actual is None or parsed is None:
+            return None
+        if parsed.php is None or self.built_as(target, finding.actual) != [finding.tag]:
+            return None
+        return parsed.php
 
     def _findings_or_error(
         self, target: Target, actual: dict[str, str], finished: set[str]
@@ -829,8 +847,18 @@ class Auditor:
             )
         if finding.kind == rules.INCOMPLETE:
             return
+        rebuilt = self.rebuild_of_itself(finding, target)
         self.client(target).tag(registry.repository.path, digest, finding.tag)
-        report.repaired.append(f"{target.label}: {finding.tag} -> {digest}")
+        # what the repair undid, a republish's rebuild, is said with the rerun making it again
+        undone = (
+            f" (it held {short_digest(finding.actual)}, a rebuild of {finding.tag} no record "
+            "names: a republish that stopped before writing its record? `"
+            + self.locations.command("republish", release, "--reason ...", "--only", rebuilt)
+            + "` makes it again)"
+            if rebuilt
+            else ""
+        )
+        report.repaired.append(f"{target.label}: {finding.tag} -> {digest}{undone}")
 
 
 def audit(

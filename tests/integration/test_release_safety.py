@@ -1467,3 +1467,62 @@ def test_a_release_names_a_newer_release_left_half_pinned_that_no_floating_tag_f
     assert tags["latest"] == tags["v1.1.0"], said
     assert "v1.2.0 did not finish writing its pins (hub holds v1.2.0-php-8.4" in said, said
     assert "release v1.2.0" in said, said
+
+
+def test_a_republish_killed_while_writing_its_pins_is_named_by_the_repair_that_undoes_it(
+    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """A republish of v1.0.0's PHP 8.4 is killed (SIGKILL) while it writes the pins on
+    ghcr: hub's pin holds the rebuilt image, ghcr's pin and every floating tag the old
+    one, and the record still names the old images. verify and audit name the rerun of
+    that republish beside the repair; `audit --repair` points hub's pin back, and says
+    it undid a rebuild of that pin and which republish makes it again, which does."""
+    stack = world.stack
+    ghcr = proxy_for(stack.secondary)
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    repo = world.own_repo("acme/pinkilled")
+    s = Stack(tmp_path / "s", stack.primary, ghcr.host, stack.bases, repo, env=env)
+    s.release("v1.0.0", "--no-smoke")
+    old = s.index_digests("v1.0.0")
+    notes = ["--notes-dir", str(s.notes_dir)]
+    only = ["--only", "8.4", "--no-smoke", *notes]
+    republish = ["republish", "v1.0.0", "--reason", "base fix", *only]
+    rebuilt = {"SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
+    pin = r"/manifests/v1\.0\.0-php-8\.4$"
+    ghcr.add(Fault("stall", method="PUT", path=pin, stall_seconds=300))
+    killed = s.start(*republish, env=rebuilt)
+    try:
+        assert wait_for(lambda: ghcr.faults[0].fired, timeout=300)
+        assert wait_for(
+            lambda: tag_map(s.primary, s.repo)["v1.0.0-php-8.4"] != old["8.4"], timeout=60
+        ), (s.root / "run.log").read_text()
+    finally:
+        kill_group(killed)
+    ghcr.clear()
+    hub, other = (skopeo_tag_map(world.skopeo, h, s.repo) for h in (s.primary, ghcr.host))
+    new = hub["v1.0.0-php-8.4"]
+    assert new != old["8.4"] == other["v1.0.0-php-8.4"] == hub["latest"] == other["latest"]
+
+    checked = s.run("verify", "v1.0.0", *notes)
+    assert checked.returncode == 12, checked.stdout + checked.stderr
+    assert "rerun that republish instead" in checked.stderr.split("tip:", 1)[1]
+    audit = s.run("audit", *notes)
+    assert audit.returncode == 12, audit.stdout + audit.stderr
+    assert "rerun that republish instead" in audit.stderr, audit.stderr
+
+    repaired = s.run("audit", "--repair", *notes)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    said = " ".join((repaired.stdout + repaired.stderr).split())
+    assert (
+        f"hub: v1.0.0-php-8.4 -> {old['8.4']} (it held {new[:19]}…, a rebuild of "
+        "v1.0.0-php-8.4 no record names: a republish that stopped before writing its "
+        "record? `publisher republish v1.0.0 --reason ... --only 8.4"
+    ) in said, said
+    assert skopeo_tag_map(world.skopeo, s.primary, s.repo)["v1.0.0-php-8.4"] == old["8.4"]
+
+    s.ok(*republish, env=rebuilt)  # makes it again: the same rebuild, recorded this time
+    assert s.index_digests("v1.0.0")["8.4"] == new
+    for host in (s.primary, ghcr.host):
+        tags = skopeo_tag_map(world.skopeo, host, s.repo)
+        assert tags["latest"] == tags["php-8.4"] == tags["v1.0.0-php-8.4"] == new
+    s.ok("verify", "v1.0.0", *notes)
