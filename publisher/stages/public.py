@@ -155,11 +155,11 @@ def fix_steps(config: Config, registry: Registry, rerun: str) -> str:
         return (
             f"The Docker Hub repository {path} is private. Once: open "
             f"https://hub.docker.com/repository/docker/{path}/settings, "
-            f"'Visibility settings' > Make public; then rerun `{rerun}`."
+            f"'Visibility settings' > Make public; then rerun `{rerun}` (or the failed job)."
         )
     return (
         f"Make the repository {path} on {host} readable without credentials in that "
-        f"registry's settings (anonymous pull), then rerun `{rerun}`."
+        f"registry's settings (anonymous pull), then rerun `{rerun}` (or the failed job)."
     )
 
 
