@@ -140,9 +140,10 @@ class RetryPolicy:
 
 
 #: A number as a user writes one for publisher (a setting, an option): ASCII digits, with a
-#: fraction for a number that need not be whole. Python's own reading also takes '1_0' as
-#: 10, '+3', blanks around it, other scripts' digits ('٥') and '1e3': none of them is how
-#: a count or a duration is written, and a typo is better refused than read.
+#: fraction for a number that need not be whole, and a minus sign before a negative one.
+#: Python's own reading also takes '1_0' as 10, '+3', blanks around it, other scripts'
+#: digits ('٥') and '1e3': none of them is how a count or a duration is written, and a
+#: typo is better refused than read.
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 
@@ -150,12 +151,16 @@ _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 def number_setting(text: str, kind: type[int] | type[float]) -> int | float:
     """``text`` read as a number of ``kind`` (``int``: a whole number), as publisher takes
     one from the environment (``PUBLISHER_RETRY_*``) or an option (``--jobs``); a
-    ``ValueError`` for any other spelling. The range is the caller's to check."""
-    if not (_WHOLE_NUMBER if kind is int else _NUMBER).fullmatch(text):
+    ``ValueError`` for any other spelling. The range is the caller's to check: a negative
+    number ('-5') is a number, refused by its range as '0' is, never "not a number"."""
+    digits = text.removeprefix("-")
+    if not (_WHOLE_NUMBER if kind is int else _NUMBER).fullmatch(digits):
         raise ValueError(text)
-    if kind is int and len(text.lstrip("0")) > 18:  # far past any range, and int() refuses
-        return 10**18  # more than 4300 digits
-    return kind(text)
+    if kind is int and len(digits.lstrip("0")) > 18:  # far past any range, and int() refuses
+        value: int | float = 10**18  # more than 4300 digits
+    else:
+        value = kind(digits)
+    return kind(0) - value if digits != text else value  # '-0' is 0, never -0.0
 
 
 #: The longest ``Retry-After`` taken as given (about 31 years; a longer one is cut to it).

@@ -78,6 +78,42 @@ def test_retry_variables_outside_their_range_are_usage_errors(name, value):
     assert err.hint is not None and name in err.hint and " to " in err.hint  # the range
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "hint"),
+    [
+        ("PUBLISHER_REQUEST_TIMEOUT", "-5", "a number from 1 to 600 seconds"),
+        ("PUBLISHER_RETRY_MAX_DELAY", "-1", "a number from 0 to 3600 seconds"),
+        ("PUBLISHER_RETRY_ATTEMPTS", "-3", "a whole number from 1 to 100"),
+        ("PUBLISHER_RETRY_INITIAL_DELAY", "-0.5", "a number from 0 to 600 seconds"),
+    ],
+)
+def test_a_negative_retry_setting_is_out_of_range_not_a_number_refused(name, value, hint):
+    """'-5' is a number: said out of range, as '0' is, with the range in the tip."""
+    with pytest.raises(UsageError) as caught:
+        RetryPolicy.from_env({name: value})
+    assert caught.value.message == f"{name}={value!r} is out of range"
+    assert caught.value.hint == f"set {name} to {hint}, or unset it"
+
+
+def test_a_negative_stay_up_window_is_out_of_range_too():
+    with pytest.raises(UsageError) as caught:
+        smoke_rules.stay_up({"PUBLISHER_SMOKE_STAY_UP": "-1"})
+    assert caught.value.message == "PUBLISHER_SMOKE_STAY_UP='-1' is out of range"
+
+
+@pytest.mark.parametrize("value", ["-0", "-00", "-0.0"])
+def test_a_minus_zero_is_zero(value):
+    """A sign before a zero delay changes nothing: taken as 0, never as -0.0."""
+    policy = RetryPolicy.from_env({"PUBLISHER_RETRY_INITIAL_DELAY": value})
+    assert str(policy.initial_delay) == "0.0"
+
+
+@pytest.mark.parametrize("value", ["-", "--1", "-+1", "- 1", "-x", "-1e1"])
+def test_a_minus_before_no_number_is_not_a_number(value):
+    with pytest.raises(UsageError, match="is not a number"):
+        RetryPolicy.from_env({"PUBLISHER_RETRY_MAX_DELAY": value})
+
+
 def test_retry_variables_in_range_are_taken():
     policy = RetryPolicy.from_env(
         {
