@@ -111,6 +111,7 @@ def audit_command(
             "digest first), the pins before the floating tags. A rerun of the same command "
             "audits again and repairs what is left"
         )
+    state.check_request_settings()
     cfg = state.load_config(config_path)
     output = state.output
     state.json_only(as_json)

@@ -131,6 +131,14 @@ class State:
 
         return RetryPolicy.from_env(self.env)
 
+    def check_request_settings(self) -> None:
+        """Read ``PUBLISHER_RETRY_*`` and ``PUBLISHER_REQUEST_TIMEOUT`` now (``retry``): every
+        command that asks a registry or GitHub calls this before anything else it reads,
+        says or starts, so a bad one is refused (exit 2) before a stage is announced, a
+        warning said, a builder probed or a throwaway registry started, and with --json as
+        the ``{"ok": false, "error": ...}`` of a failure before the command's first step."""
+        _ = self.retry
+
     @cached_property
     def runner(self) -> Runner:
         """Runs the tools (builders, smoke tests, local registries) with this environment."""

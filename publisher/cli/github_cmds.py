@@ -315,6 +315,7 @@ def gh_release_command(
         "tag, or creates it, and attaches the pins file"
     )
     version = parse_release(release)
+    state.check_request_settings()
     not_utf8 = utf8_problem(title or "")  # refused before the notes are read or GitHub asked
     if not_utf8:
         raise UsageError(

@@ -58,6 +58,7 @@ def check_public_command(
     from ..stages.public import check_public, public_error
 
     version = parse_release(release_tag)
+    state.check_request_settings()  # before the stage is announced
     state.json_only(as_json)
     cfg, record = state.load_published(scope, version)
     with state.output.step(f"Anonymous read of every pin of {version.tag}"):

@@ -58,6 +58,7 @@ def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
     """``publisher inspect REF`` without --offline (called from cli/core.py)."""
     from ..stages.inspect import Inspection, inspect_reference
 
+    state.check_request_settings()
     output = state.output
     state.json_only(as_json)
     # A mistake found before any request (a bad setting, matrix.yaml) is the usual
@@ -205,6 +206,7 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     from ..stages.verify import defects_error, existing_tags, show_report, verify_release
 
     version = parse_release(release)
+    state.check_request_settings()
     state.json_only(as_json)
     cfg, record = state.load_published(scope, version)
     clients = state.clients.configured(cfg)
@@ -237,7 +239,7 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
 @options.as_json(
     "Print the checks as a JSON list, the failed one last (ok: false, exit_code, error); "
     'a failure before the first check prints {"ok": false, "error": ...} (a bad option, '
-    "a missing or invalid matrix file)."
+    "a missing or invalid matrix file, a bad PUBLISHER_RETRY_* or PUBLISHER_REQUEST_TIMEOUT)."
 )
 @pass_state
 @handle_errors
@@ -269,6 +271,7 @@ def preflight_command(state: State, config_path: str, only: options.Only, as_jso
     """
     from ..stages.preflight import Check, ca_warning, preflight
 
+    state.check_request_settings()  # a bad one: the error object, not an empty list
     cfg = state.load_config(config_path, only)
     state.json_only(as_json)
     checks: list[Check] = []
@@ -277,9 +280,11 @@ def preflight_command(state: State, config_path: str, only: options.Only, as_jso
         state.output.warning(untrusted)
 
     def print_checks(failure: PublisherError | None = None) -> None:
-        if as_json:
+        # a failure before the first check prints no list: handle_errors prints its
+        # {"ok": false, "error": ...}, as for a bad option or matrix file
+        if as_json and (checks or failure is None):
             document = [c.to_dict() for c in checks]
-            if failure is not None and document:  # the failed check says it as every error
+            if failure is not None:  # the failed check says it as every error
                 document[-1]["error"] = failure.to_dict()
             state.output.print_text(json.dumps(document, indent=2))
 

@@ -246,6 +246,7 @@ def build_command(
         f"is. {rerun}"
     )
     version = parse_release(release)
+    state.check_request_settings()  # before the builder is probed
     legs = options.locations_of(config_path).command("matrix", version.tag)
     created = created_from_env(state.env)
     revision = revision_from_env(state.env)
@@ -474,6 +475,7 @@ def publish_command(
     from ..stages.release import published_lines
 
     version = parse_release(release)
+    state.check_request_settings()
     _check_json(as_json, dry_run)
     lines = only_lines(only)
     cfg = state.load_config(config_path)
@@ -607,6 +609,7 @@ def _release(
     if not dry_run:
         state.interrupted_hint = interrupted_hint(republish=reason is not None, rehearsal=local)
     version = parse_release(release_tag)
+    state.check_request_settings()  # before a warning, the builder's probe, a rehearsal's registries
     _check_json(as_json, dry_run)
     lines = only_lines(only)
     cfg = state.load_config(config_path)
@@ -894,6 +897,7 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     from ..stages.republish_check import check_bases, gone_hint
 
     state.output.quiet = True  # stdout is the key=value lines; workflow commands go to stderr
+    state.check_request_settings()
     cfg = state.load_config(config_path)
     result = check_bases(
         cfg,

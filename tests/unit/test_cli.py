@@ -616,6 +616,24 @@ def test_preflight_help_says_what_a_failure_before_the_first_check_prints(cli, t
 
 
 @pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("PUBLISHER_RETRY_ATTEMPTS", "x", "PUBLISHER_RETRY_ATTEMPTS='x' is not a whole number"),
+        ("PUBLISHER_RETRY_MAX_DELAY", "x", "PUBLISHER_RETRY_MAX_DELAY='x' is not a number"),
+        ("PUBLISHER_REQUEST_TIMEOUT", "0", "PUBLISHER_REQUEST_TIMEOUT='0' is out of range"),
+    ],
+)
+def test_preflight_json_of_a_bad_request_setting_is_the_error_object(cli, variable, value, said):
+    """Read before the first check: the {"ok": false, "error": ...} object, never an empty
+    list of checks (which has no error and no `.[-1].ok`)."""
+    result = cli("preflight", "--json", env={variable: value})
+    assert result.exit_code == 2, result.output
+    document = json.loads(result.stdout)
+    assert document["ok"] is False and document["error"]["message"] == said, document
+    assert document["error"]["exit_code"] == 2
+
+
+@pytest.mark.parametrize(
     ("args", "said", "usage"),
     [
         (("plan", "v1.0.0", "--bogus"), "No such option '--bogus'.", "plan [OPTIONS] RELEASE"),

@@ -183,6 +183,44 @@ def test_a_nan_retry_delay_stops_inspect_before_any_request(cli):
     assert "retrying" not in result.output
 
 
+_LEG = ("--php", "8.4", "--platform", "linux/amd64", "--digest-file", "{tmp}/d.json")
+_OFFLINE = ("--config", "examples/offline/matrix.yaml")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("inspect", "127.0.0.1:1/x/y:1"),
+        ("preflight",),
+        ("verify", "v1.0.0"),
+        ("audit",),
+        ("check-public", "v1.0.0"),
+        ("republish-check",),
+        ("gh-release", "v1.0.0", "--repo", "a/b", "--notes", "{tmp}/v1.0.0.md"),
+        ("build", "v1.0.0", *_LEG),
+        ("publish", "v1.0.0", "--digests", "{tmp}"),
+        ("publish", "v1.0.0", "--digests", "{tmp}", "--dry-run"),
+        ("release", "v1.0.0"),
+        ("release", "v1.0.0", "--dry-run"),
+        ("release", "v1.0.0", "--local", *_OFFLINE),
+        ("republish", "v1.0.0", "--reason", "CVE"),
+        ("republish", "v1.0.0", "--reason", "CVE", "--dry-run"),
+    ],
+)
+def test_a_bad_request_setting_is_refused_before_anything_is_said_or_started(cli, tmp_path, args):
+    """Every command that asks a registry (or GitHub) reads PUBLISHER_RETRY_* and
+    PUBLISHER_REQUEST_TIMEOUT first: no stage is announced, no warning said, no builder
+    probed and no throwaway registry started before the refusal (exit 2), its first line."""
+    (tmp_path / "v1.0.0.md").write_text("# v1.0.0\n\nnotes\n", encoding="utf-8")
+    env = {"PUBLISHER_RETRY_TOTAL_TIMEOUT": "x", "GITHUB_TOKEN": "t"}
+    result = cli(*(a.format(tmp=tmp_path) for a in args), env=env)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(
+        "error: usage error: PUBLISHER_RETRY_TOTAL_TIMEOUT='x' is not a number\n"
+    ), result.stderr
+    assert result.stdout == "", result.stdout
+
+
 # ---------------------------------------------------------- GITHUB_API_URL (item 2)
 
 
