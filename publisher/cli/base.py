@@ -168,10 +168,11 @@ class State:
         from ..core import config
 
         refuse_empty_config(path, self.env)
-        cfg = config.load(path, self.env)
+        named_by = config_named_by(self.env)
+        cfg = config.load(path, self.env, named_by=named_by)
         if every_line and cfg.narrowed_by:
             kept = {k: v for k, v in self.env.items() if k not in config.ENV_LINE_SELECTORS}
-            cfg = config.load(path, kept)
+            cfg = config.load(path, kept, named_by=named_by)
         lines = only_lines(only)
         if lines is not None:  # an empty --only is refused, never "all lines"
             cfg = cfg.select(lines, option="--only")
@@ -271,19 +272,11 @@ def refuse_empty_config(path: str, env: Mapping[str, str], *, has_option: bool =
     option or variable: never a read of the current directory, nor (click drops an
     empty variable) a silent fall back to matrix.yaml. ``has_option=False``: a command
     without --config (inspect), which reads only the variable."""
-    from click.core import ParameterSource
-
     from ..core.settings import setting_value
     from .options import CONFIG, CONFIG_ENV
 
-    ctx = click.get_current_context(silent=True)
-    source = ctx.get_parameter_source("config_path") if ctx is not None and has_option else None
     variable = env.get(CONFIG_ENV)
-    from_variable = not has_option or source in (
-        ParameterSource.ENVIRONMENT,
-        ParameterSource.DEFAULT,
-    )
-    if from_variable and variable is not None and not setting_value(variable):
+    if _config_from_variable(has_option) and variable is not None and not setting_value(variable):
         raise UsageError(
             f"{CONFIG_ENV} is set but empty",
             hint=f"set it to the matrix file, e.g. {CONFIG_ENV}={CONFIG}, or unset it to read "
@@ -295,8 +288,29 @@ def refuse_empty_config(path: str, env: Mapping[str, str], *, has_option: bool =
             hint=f"pass the matrix file, e.g. --config {CONFIG}, or leave --config out to read "
             f"./{CONFIG}",
         )
-    named = CONFIG_ENV if from_variable and variable else "--config"
+    named = config_named_by(env, has_option=has_option) or "--config"
     refuse_non_utf8_config(path, named, directory=has_option)  # inspect names no path of it
+
+
+def _config_from_variable(has_option: bool) -> bool:
+    """Whether the command's matrix path is PUBLISHER_CONFIG's, when it is set: --config
+    not given (click drops an empty variable, and takes the default then)."""
+    from click.core import ParameterSource
+
+    if not has_option:
+        return True
+    ctx = click.get_current_context(silent=True)
+    source = ctx.get_parameter_source("config_path") if ctx is not None else None
+    return source in (ParameterSource.ENVIRONMENT, ParameterSource.DEFAULT)
+
+
+def config_named_by(env: Mapping[str, str], *, has_option: bool = True) -> str | None:
+    """``PUBLISHER_CONFIG`` when it names the matrix file this command reads (set, and no
+    --config given: the option wins over it), else None. ``has_option``: as in
+    ``refuse_empty_config``."""
+    from .options import CONFIG_ENV
+
+    return CONFIG_ENV if _config_from_variable(has_option) and env.get(CONFIG_ENV) else None
 
 
 def refuse_non_utf8_config(path: str, named: str, *, directory: bool = True) -> None:

@@ -20,7 +20,15 @@ from ..core.settings import setting
 from ..core.sizes import human_size
 from ..core.version import parse_release
 from . import options
-from .base import State, handle_errors, main, pass_state, print_report, refuse_empty_config
+from .base import (
+    State,
+    config_named_by,
+    handle_errors,
+    main,
+    pass_state,
+    print_report,
+    refuse_empty_config,
+)
 
 if TYPE_CHECKING:
     from ..stages.inspect import Inspection
@@ -40,8 +48,9 @@ def _optional_config(state: State) -> Config | None:
 
     # not state.load_config: its refusal of a directory that is not UTF-8 is for the paths
     # under it, and inspect names none
+    named_by = config_named_by(state.env, has_option=False)  # a file it names: said so
     try:
-        return config.load(path, state.env)
+        return config.load(path, state.env, named_by=named_by)
     except PublisherError as exc:
         if exc.hint and "--config" in exc.hint:  # a tip for the commands that take it
             exc.hint = "inspect has no --config: " + (

@@ -26,6 +26,7 @@ from ..resolve import fs_text, is_digest, is_loopback, is_php_line, php_line_ord
 from . import reference
 from .errors import ConfigError, InvalidReferenceError, UsageError, file_error
 from .fileio import NotRegularFileError, dangling_link, read_prefix
+from .locations import DEFAULT_CONFIG
 from .platforms import Platform, did_you_mean
 from .reference import Reference
 from .settings import setting
@@ -395,55 +396,71 @@ MAX_MATRIX_BYTES = 1024 * 1024
 def load(
     path: str | os.PathLike[str],
     env: Mapping[str, str] | None = None,
+    *,
+    named_by: str | None = None,
 ) -> Config:
     """Load and validate ``path``; apply the overrides found in ``env``.
 
     ``env`` is the mapping to read ``PUBLISHER_*`` overrides from. Pass ``{}`` for
-    none; the CLI passes ``os.environ``.
+    none; the CLI passes ``os.environ``. ``named_by``: the variable that named ``path``
+    (``PUBLISHER_CONFIG``), None for --config or the default: a file that cannot be read
+    is said to be the one it names, the tip to correct it or unset it (it wins over
+    ./matrix.yaml, wherever the command runs), never to pass --config.
     """
     source = str(path)
+
+    def unread(problem: str, *, option: str, variable: str) -> ConfigError:
+        """The refusal of a file that cannot be read as a matrix file: its tip ``option``
+        when --config (or the default) named it, ``variable`` when ``named_by`` did."""
+        hint = variable if named_by else option
+        return ConfigError(problem, source=source, hint=hint, named_by=named_by)
+
+    unset = f"or unset it to read ./{DEFAULT_CONFIG}"
+    data_file = f"set {named_by} to the matrix file (not a data file), {unset}"
+    not_a_file = f"set {named_by} to the matrix file itself, {unset}"
     try:
         raw = read_prefix(path, MAX_MATRIX_BYTES)
         if len(raw) > MAX_MATRIX_BYTES:
-            raise ConfigError(
+            raise unread(
                 f"the file is larger than {MAX_MATRIX_BYTES // 1024} KiB; a matrix file is a "
                 "few kilobytes",
-                source=source,
-                hint="pass the matrix file with --config (not a data file)",
+                option="pass the matrix file with --config (not a data file)",
+                variable=data_file,
             )
         text = raw.decode("utf-8")
     except FileNotFoundError:
         dangling = dangling_link(path)
         if dangling:
-            raise ConfigError(
+            raise unread(
                 f"configuration file not found: {dangling}",
-                source=source,
-                hint="point the link at the matrix file, or pass the file itself with --config",
+                option="point the link at the matrix file, or pass the file itself with --config",
+                variable=f"point the link at the matrix file, or set {named_by} to the file "
+                f"itself, {unset}",
             ) from None
-        raise ConfigError(
+        raise unread(
             "configuration file not found" + _looked_in(Path(path)),
-            source=source,
-            hint="run from the repository root, or pass --config PATH",
+            option="run from the repository root, or pass --config PATH",
+            variable=f"correct {named_by}, {unset}",
         ) from None
     except IsADirectoryError:
-        raise ConfigError(
+        raise unread(
             "cannot read the configuration file: it is a directory",
-            source=source,
-            hint="pass the matrix file itself, e.g. --config matrix.yaml",
+            option="pass the matrix file itself, e.g. --config matrix.yaml",
+            variable=not_a_file,
         ) from None
     except (NotRegularFileError, NotADirectoryError) as exc:
-        raise ConfigError(
+        raise unread(
             f"cannot read the configuration file: {exc.strerror or exc}",
-            source=source,
-            hint="pass the matrix file itself, e.g. --config matrix.yaml",
+            option="pass the matrix file itself, e.g. --config matrix.yaml",
+            variable=not_a_file,
         ) from None
     except OSError as exc:  # no permission, an I/O error: a file it cannot use (exit 18)
         raise file_error(exc, "read the configuration file") from None
     except UnicodeDecodeError:
-        raise ConfigError(
+        raise unread(
             "cannot read the configuration file: it is not UTF-8 text",
-            source=source,
-            hint="pass the matrix file with --config (not a data file)",
+            option="pass the matrix file with --config (not a data file)",
+            variable=data_file,
         ) from None
     root = str(Path(path).resolve().parent)
     return loads(text, source=source, root=root, env=env or {})

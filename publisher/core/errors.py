@@ -139,7 +139,8 @@ class ConfigError(PublisherError):
     """matrix.yaml (or an environment override) is wrong.
 
     ``source``/``line``/``column`` locate the problem (1-based); ``field`` is the
-    dotted path of the offending value, e.g. ``lines[2].php``.
+    dotted path of the offending value, e.g. ``lines[2].php``. ``named_by``: the variable
+    that named ``source`` (``PUBLISHER_CONFIG names /x.yaml: ...``), where it is to act.
     """
 
     exit_code = 3
@@ -154,6 +155,7 @@ class ConfigError(PublisherError):
         column: int | None = None,
         field: str | None = None,
         hint: str | None = None,
+        named_by: str | None = None,
     ) -> None:
         self.problem = message
         self.source = source
@@ -163,6 +165,8 @@ class ConfigError(PublisherError):
         where = ""
         if source:
             where = shown_path(source)
+            if named_by:
+                where = f"{named_by} names {where}"
             if line is not None:
                 where += f":{line}"
                 if column is not None:

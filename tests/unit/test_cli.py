@@ -633,6 +633,49 @@ def test_preflight_json_of_a_bad_request_setting_is_the_error_object(cli, variab
     assert document["error"]["exit_code"] == 2
 
 
+def test_a_missing_file_publisher_config_names_is_said_to_come_from_it(cli, tmp_path):
+    """A stale PUBLISHER_CONFIG: the message names the variable, and the tip says to correct
+    or unset it (running from the repository root changes nothing: the variable wins)."""
+    gone = tmp_path / "gone.yaml"
+    for args in (("verify", "v1.0.0"), ("plan", "v1.0.0"), ("inspect", "127.0.0.1:1/x/y:1")):
+        result = cli(*args, env={"PUBLISHER_CONFIG": str(gone)})
+        assert result.exit_code == 3, result.output
+        said = " ".join(result.stderr.split())
+        assert (
+            f"error: configuration error: PUBLISHER_CONFIG names {gone}: configuration file "
+            "not found tip: correct PUBLISHER_CONFIG, or unset it to read ./matrix.yaml"
+        ) in said, said
+        assert "--config" not in said and "repository root" not in said, said
+    document = json.loads(
+        cli("verify", "v1.0.0", "--json", env={"PUBLISHER_CONFIG": str(gone)}).stdout
+    )
+    assert document["error"]["source"] == str(gone), document
+    # --config wins over the variable: a --config missing is said as before
+    given = cli("plan", "v1.0.0", "--config", str(gone), env={"PUBLISHER_CONFIG": "matrix.yaml"})
+    assert given.exit_code == 3, given.output
+    said = " ".join(given.stderr.split())
+    assert f"{gone}: configuration file not found" in said and "pass --config PATH" in said, said
+    assert "PUBLISHER_CONFIG" not in said, said
+
+
+def test_a_publisher_config_naming_a_link_to_nowhere_or_a_directory_says_to_correct_it(
+    cli, tmp_path
+):
+    link = tmp_path / "link.yaml"
+    link.symlink_to(tmp_path / "nowhere.yaml")
+    result = cli("plan", "v1.0.0", env={"PUBLISHER_CONFIG": str(link)})
+    assert result.exit_code == 3, result.output
+    said = " ".join(result.stderr.split())
+    assert f"PUBLISHER_CONFIG names {link}: configuration file not found:" in said, said
+    assert "point the link at the matrix file, or set PUBLISHER_CONFIG to the file itself" in said
+    assert "--config" not in said, said
+    result = cli("plan", "v1.0.0", env={"PUBLISHER_CONFIG": str(tmp_path)})
+    assert result.exit_code == 3, result.output
+    said = " ".join(result.stderr.split())
+    assert f"PUBLISHER_CONFIG names {tmp_path}: cannot read the configuration file" in said, said
+    assert "set PUBLISHER_CONFIG to the matrix file itself" in said and "--config" not in said
+
+
 @pytest.mark.parametrize(
     ("args", "said", "usage"),
     [
