@@ -258,7 +258,9 @@ def render_command(state: State, config_path: str, check: bool, as_json: bool) -
 
     --json prints {"ok", "template", "lines": [{"php", "path", "state"}], "leftovers"}
     on stdout, the state of each line being current, written, changed (with "diff",
-    the start of the diff) or missing; a failed check adds "error" and exits 3. Its
+    the start of the diff, a list of at most 13 lines: its two header lines, at most 10
+    more, then one saying how many more there are) or missing; a failed check adds
+    "error" and exits 3. Its
     paths (the template, each line's and each leftover's Dockerfile) are absolute.
 
     \b

@@ -219,6 +219,22 @@ def test_render_json_has_exactly_the_members_the_readme_names(cli, tmp_path):
     assert {line["state"] for line in failed["lines"]} == {"missing"}
 
 
+def test_render_json_diff_is_said_a_list_of_lines_with_its_bound(cli, tmp_path):
+    """`diff` is the start of the diff as a list of lines: the README and --help say so, and
+    how many at most (its two header lines, DIFF_EXCERPT_LINES, one saying how many more)."""
+    from publisher.core import render
+
+    most = 2 + render.DIFF_EXCERPT_LINES + 1
+    said = f"a list of at most {most} lines"
+    row = " ".join(_command_row("render").split())
+    assert said in row, row
+    assert f"at most {render.DIFF_EXCERPT_LINES} more, each cut at {render.DIFF_LINE_WIDTH}" in row
+    assert said in " ".join(cli("render", "--help").output.split())
+    committed = "".join(f"RUN step {n}\n" for n in range(40))
+    rendered = "".join(f"RUN other {n}\n" for n in range(40))
+    assert len(render.diff_excerpt(committed, rendered)) == most
+
+
 @pytest.mark.parametrize(
     ("command", "members", "nested"),
     [
