@@ -602,6 +602,23 @@ def floating_apart(found: Mapping[str, Mapping[str, str | None]]) -> str | None:
     return "the registries now disagree on these floating tags:\n  - " + "\n  - ".join(differ)
 
 
+def floating_left(
+    registries: Sequence[Registry],
+    found: Sequence[Sequence[pp.TagMove]],
+    written: Sequence[pp.TagMove],
+) -> dict[str, dict[str, str | None]]:
+    """The floating tags of each registry (name -> tag -> digest) as far as a run that
+    stopped moving them knows, without a request: where they were read (``found``: per
+    registry, in matrix order, where they were and must go), but the moves it saw
+    confirmed since (``written``)."""
+    held = {
+        r.name: {m.tag: m.old for m in moves} for r, moves in zip(registries, found, strict=True)
+    }
+    for move in written:
+        held[move.registry][move.tag] = move.new
+    return held
+
+
 @dataclass(frozen=True)
 class PinsApart:
     """The pins of some releases that the registries do not hold alike (``pins_apart``)."""
@@ -2135,7 +2152,7 @@ class Publisher:
                 if stop.stopping():  # a write the stop cut short: the interruption says it
                     self._leave_apart(found, self.floating_written[before:])
                     raise
-                left = self._left_behind(exc)
+                left = self._left_behind(exc, found, self.floating_written[before:])
                 if refused_as_immutable(exc):  # a rerun meets the same refusal
                     left.hint = f"{IMMUTABLE_TIP} the same command"
                 raise left from None
@@ -2257,13 +2274,7 @@ class Publisher:
         request made as it stops, said with the interruption (``stop.leave``) as a failure
         there says them (``floating_apart``), and the moves still under way."""
         registries = list(self.config.registries)
-        held = {
-            r.name: {m.tag: m.old for m in moves}
-            for r, moves in zip(registries, found, strict=True)
-        }
-        for move in written:
-            held[move.registry][move.tag] = move.new
-        words = floating_apart(held)
+        words = floating_apart(floating_left(registries, found, written))
         if words is None:
             return
         done = set(written)
@@ -2276,22 +2287,38 @@ class Publisher:
             )
         stop.leave(words)
 
-    def _left_behind(self, exc: PublisherError) -> PublisherError:
-        """``exc`` with the tags that now differ between the registries (best effort)."""
+    def _left_behind(
+        self,
+        exc: PublisherError,
+        found: Sequence[Sequence[pp.TagMove]],
+        written: Sequence[pp.TagMove],
+    ) -> PublisherError:
+        """``exc`` (a failure while moving the floating tags) with the tags that now differ
+        between the registries: read again, or, when a registry cannot be read (the one
+        that failed is unreachable), as far as this run knows (``floating_left`` of
+        ``found`` and the moves it saw confirmed, ``written``). Its tip keeps what the
+        error advises (a registry to reach, credentials to mend) and adds the rerun."""
+        maps: Mapping[str, Mapping[str, str | None]]
         try:
-            maps = {}
+            read: dict[str, dict[str, str]] = {}
             listed = self.list_tags()
             for registry in self.config.registries:
                 client = self.client(registry)
                 names = [t for t in listed[registry.name] if planning.is_floating_tag(t)]
-                maps[registry.name] = tag_digests(client, registry.repository.path, names)
+                read[registry.name] = tag_digests(client, registry.repository.path, names)
+            maps, known = read, ""
         except PublisherError:
-            return exc
+            maps = floating_left(self.config.registries, found, written)
+            known = (
+                "\n(as this run left them, from the writes it saw confirmed: not every "
+                "registry could be read again)"
+            )
         apart = floating_apart(maps)
         if apart is None:
             return exc
-        exc.message = f"{exc.message}\n{apart}"
+        exc.message = f"{exc.message}\n{apart}{known}"
         exc.args = (exc.message,)
+        advice = f"{exc.hint}; then " if exc.hint else ""
         rerun = (
             "rerun the same command (it recomputes the floating tags from the pins on every "
             "registry)"
@@ -2302,16 +2329,16 @@ class Publisher:
         repair = f"`{self.options.locations.command('audit', '--repair')}`"
         if self.options.republish_reason is not None:
             exc.hint = (
-                f"{rerun}: {self.release.tag}'s record still names the images this republish "
-                f"replaces until the rerun writes it, so {repair} would not finish it"
+                f"{advice}{rerun}: {self.release.tag}'s record still names the images this "
+                f"republish replaces until the rerun writes it, so {repair} would not finish it"
             )
         elif self.record is None:
             exc.hint = (
-                f"{rerun}: {self.release.tag} has no record yet, which {repair} would need, "
-                "so only the rerun finishes it"
+                f"{advice}{rerun}: {self.release.tag} has no record yet, which {repair} would "
+                "need, so only the rerun finishes it"
             )
         else:
-            exc.hint = f"{rerun}, or run {repair}"
+            exc.hint = f"{advice}{rerun}, or run {repair}"
         return exc
 
     def verify_tags(self, indexes: Mapping[str, LineIndex]) -> list[notes_mod.FloatingFacts]:

@@ -12,7 +12,10 @@ registry is judged down: the others fail at once with the same error, and a late
 request (that tag list) after its one attempt.
 The run still fails after the configured number of attempts (exit 7, the registry
 named), moves no floating tag on the registry that is down, writes no notes, and a
-rerun once the registry is back completes the release.
+rerun once the registry is back completes the release. Down while the floating tags move
+(the other registry's moved), the error lists the floating tags the registries now
+disagree on, as the run left them (the one down cannot be read again), and its tip keeps
+the error's own advice and adds the rerun that moves them alike.
 
 A registry that hangs (``hang``: it takes each request and never answers) is judged
 down the same way once the first request has spent its attempts on answers that did not
@@ -74,10 +77,18 @@ def floating_tags(host: str, repo: str) -> dict[str, str]:
         ("hub", PINS, "reset", len(LINES), 0),  # the primary's five pins, connections broken
         # php-8.1 ... php-8.5 and latest; then the tags are listed, to say which now differ
         ("ghcr", FLOATING, "status", len(LINES) + 1, 1),
+        ("ghcr", FLOATING, "reset", len(LINES) + 1, 1),  # its connections broken
         ("ghcr", PINS, "hang", len(LINES), 0),  # no answer to its five pins
         ("ghcr", FLOATING, "hang", len(LINES) + 1, 1),
     ],
-    ids=["pins-503", "primary-pins-reset", "floating-503", "pins-hung", "floating-hung"],
+    ids=[
+        "pins-503",
+        "primary-pins-reset",
+        "floating-503",
+        "floating-reset",
+        "pins-hung",
+        "floating-hung",
+    ],
 )
 def test_a_registry_down_while_the_tags_are_written_costs_one_operation_s_retries(
     tmp_path: Path,
@@ -122,6 +133,21 @@ def test_a_registry_down_while_the_tags_are_written_costs_one_operation_s_retrie
     assert outage.since == attempts + writes - 1 + later, (outage.since, out)
     assert out.count("another request to it is being retried: waiting for its end") == writes - 1
     assert "also not written" not in out, out  # the same error, not said again per tag
+    if start == FLOATING:
+        # hub's floating tags moved with its pins, the one down's did not: the error
+        # lists which now differ where (as this run left them: ghcr cannot be read
+        # again), and its tip says a rerun moves them alike, the registry's own advice kept.
+        listed = said.split("the registries now disagree on these floating tags:\n", 1)[1]
+        for tag in ("latest", *(f"php-{php}" for php in LINES)):
+            assert f"  - {tag}: hub sha256:" in listed and ", ghcr sha256:" in listed, listed
+        tip = said.split("tip: ", 1)[1]
+        advice = {
+            "status": "the registry is having trouble",
+            "reset": f"check that {fronts[down].host} is reachable",
+            "hang": f"{fronts[down].host} accepted the connection but did not answer in time",
+        }[action]
+        assert tip.startswith(advice), tip
+        assert "; then rerun the same command (it recomputes the floating tags" in tip, tip
     # No floating tag moved: on any registry while pins were left to write, on the one
     # down when the floating tags were being moved (the others' move with their pins).
     for name in registries if start == PINS else [down]:
