@@ -77,12 +77,18 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
     return write_atomic_set({Path(path): text})[0]
 
 
+#: The temporary file ``write_atomic_set`` writes ``NAME`` to beside it, before renaming
+#: it into place: ``.NAME.XXXXXXXX.tmp`` (mkstemp's eight random letters, digits or _).
+_STAGED = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
+
+
 def write_atomic_set(files: dict[Path, str]) -> list[Path]:
     """Write several files as one: every text goes to a temporary file beside its target
     first (where a full disk or a quota shows), and only once all are written are they
     renamed into place. A failure leaves every target as it was: never some of the
     set new and the rest old or missing. An OSError names the target, not the
-    temporary file."""
+    temporary file. A run killed meanwhile leaves its temporary files
+    (``remove_unfinished_writes`` removes them)."""
     staged: list[tuple[str, Path]] = []
     try:
         for target, text in files.items():
@@ -115,6 +121,33 @@ def write_atomic_set(files: dict[Path, str]) -> list[Path]:
                 os.unlink(tmp)
         raise
     return list(files)
+
+
+def remove_unfinished_writes(
+    directory: Path, of: Callable[[str], bool] | None = None
+) -> list[Path]:
+    """Remove from ``directory`` the temporary files ``write_atomic_set`` left there when a
+    run was killed while writing (``.NAME.XXXXXXXX.tmp``), of the names ``NAME`` that ``of``
+    accepts (every name without it). Only for a directory no other run writes into now
+    (one the caller holds the lock of, or its own): a file of that shape is then never
+    another run's, about to be renamed into place. Nothing else is touched (a file named
+    otherwise, what is not a regular file); one that cannot be removed stays, as does
+    everything in a directory that cannot be listed. Returns the files removed."""
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        match = _STAGED.fullmatch(name)
+        if match is None or (of is not None and not of(match.group("name"))):
+            continue
+        path = directory / name
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def _naming(exc: OSError, target: Path) -> OSError:
@@ -946,14 +979,16 @@ def lock_in_place(
 @contextlib.contextmanager
 def directory_locked(
     directory: str | os.PathLike[str], waiting: Callable[[], None] | None = None
-) -> Iterator[None]:
+) -> Iterator[bool]:
     """Hold an exclusive ``flock`` on ``directory`` itself (opened read-only, so no lock
     file appears in it) while the block runs: two runs that read a file in it, change it
     and write it back take turns, neither dropping what the other wrote. ``waiting`` is
     called once before waiting for another holder (to say so). Where there is no
     ``flock`` (no fcntl, a file system refusing it) or the directory cannot be opened,
-    the block runs unguarded, as before."""
+    the block runs unguarded, as before. Gives whether the lock is held (what only the
+    holder may do, removing what another run may be writing, is left undone when not)."""
     fd = None
+    held = False
     if can_flock():
         with contextlib.suppress(OSError):
             fd = os.open(directory, os.O_RDONLY | _CLOEXEC | getattr(os, "O_DIRECTORY", 0))
@@ -961,7 +996,8 @@ def directory_locked(
         if fd is not None:
             with contextlib.suppress(OSError):  # a file system refusing flock: unguarded
                 flock(fd, waiting=waiting)
-        yield
+                held = True
+        yield held
     finally:
         if fd is not None:
             os.close(fd)  # (the lock goes with it)

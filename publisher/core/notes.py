@@ -47,6 +47,7 @@ from .fileio import (
     read_text,
     require_directory,
 )
+from .pins import file_name as pins_file_name
 from .plan import LATEST, RegistryPlan, release_pins
 from .platforms import Platform
 from .schema import Shape, is_newer
@@ -282,6 +283,18 @@ def _is_php_line(text: str) -> bool:
 
 def size_history_path(notes_dir: str | Path) -> Path:
     return Path(notes_dir) / HISTORY_FILE
+
+
+def written_by_a_release(name: str) -> bool:
+    """Whether ``name`` is a file a release writes into its notes directory: its notes
+    (``vX.Y.Z.md``), its record (``vX.Y.Z.json``), its pins file (``vX.Y.Z.env``), or the
+    size history."""
+    tag, dot, _ = name.rpartition(".")
+    return name == HISTORY_FILE or (
+        bool(dot)
+        and is_release_tag(tag)
+        and name in (f"{tag}.md", f"{tag}.json", pins_file_name(tag))
+    )
 
 
 def load_size_history(notes_dir: str | Path) -> SizeHistory:

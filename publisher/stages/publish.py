@@ -77,7 +77,12 @@ from ..core.errors import (
     shown_path,
     threads_limited,
 )
-from ..core.fileio import counted, directory_locked, write_atomic_set
+from ..core.fileio import (
+    counted,
+    directory_locked,
+    remove_unfinished_writes,
+    write_atomic_set,
+)
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import REASON, Locations
 from ..core.platforms import Platform
@@ -2674,7 +2679,10 @@ class Publisher:
 
         Another run writing its notes into the same directory (another tag) reads and
         rewrites the size history too: each does it holding an exclusive ``flock`` on the
-        directory (``directory_locked``), so that neither drops the other's sizes."""
+        directory (``directory_locked``), so that neither drops the other's sizes. Holding
+        it, no other run is writing there: the temporary files of notes a run killed
+        while writing them left (``remove_unfinished_writes``) are removed first, never
+        committed with the notes."""
         notes_dir = self.options.notes_dir
 
         def waiting() -> None:
@@ -2684,7 +2692,9 @@ class Publisher:
                 "notes)"
             )
 
-        with directory_locked(notes_dir, waiting):
+        with directory_locked(notes_dir, waiting) as held:
+            if held:
+                remove_unfinished_writes(notes_dir, notes_mod.written_by_a_release)
             return self._write_notes(facts, keep=keep, taken=taken)
 
     def _write_notes(

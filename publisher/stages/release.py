@@ -38,7 +38,7 @@ from ..core.errors import (
     out_of_room,
     shown_path,
 )
-from ..core.fileio import counted, ensure_writable
+from ..core.fileio import counted, ensure_writable, remove_unfinished_writes
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import REASON, Locations
 from ..core.notes import check_size_history, higher_stable_recorded, rehearsed_backport
@@ -500,9 +500,8 @@ def keep_records(pending: Path, digests_dir: Path, names: Iterable[str]) -> None
                 os.replace(pending / name, digests_dir / name)
     except OSError as exc:
         raise file_error(exc, "keep the digest records") from None
+    remove_unfinished_writes(pending)  # write_atomic's, of a run killed meanwhile
     with contextlib.suppress(OSError):
-        for leftover in pending.glob(".*.tmp"):  # write_atomic's, of a run killed meanwhile
-            leftover.unlink()
         pending.rmdir()
 
 

@@ -9,17 +9,27 @@ stops with some of its pins written and others not. Then:
   finished release;
 * ``verify`` and ``audit`` name the unfinished release;
 * a rerun finishes it, and only then do the floating tags move to it.
+
+A release killed (SIGKILL) while it writes its notes, every temporary file written and
+none renamed into place yet, leaves them in the notes directory: the rerun writes the
+notes and removes them, so that a ``git add release-notes`` never commits them.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.integration.test_record_scope import World, make_world
 from tests.support.faultproxy import Fault
 from tests.support.publishing import tag_map
@@ -155,3 +165,55 @@ def test_a_first_release_stopped_in_its_pins_is_named_by_audit_until_rerun(
     done = world.run("audit", matrix=matrix)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 release matches its record on every registry" in done.stdout
+
+
+#: ``python -c KILLED_WRITING_NOTES ARGS...``: ``publisher ARGS...`` that gets SIGKILL as
+#: it renames the first temporary file written in the directory KILL_IN into place.
+KILLED_WRITING_NOTES = """
+import os, runpy, signal, sys
+
+def hook(event, args):
+    if event == "os.rename" and os.path.dirname(os.fsdecode(args[0])) == os.environ["KILL_IN"]:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+sys.addaudithook(hook)
+sys.argv = ["publisher", *sys.argv[1:]]
+runpy.run_module("publisher", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_a_release_killed_while_writing_its_notes_leaves_no_temporary_file_past_its_rerun(
+    tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Any
+) -> None:
+    world = make_world(tmp_path, write_matrix, hub=registry.host, ghcr=second_registry.host)
+    lines = ("8.3", "8.4")
+    matrix = world.matrix("matrix.yaml", lines=lines, platforms=("linux/amd64",))
+    world.publish("v1.0.0", matrix, lines, ("linux/amd64",))
+    published = sorted(p.name for p in world.notes.iterdir())
+    digests = str(world.seed("v1.1.0", lines, ("linux/amd64",)))
+    args = ["publish", "v1.1.0", "--digests", digests, "--no-smoke", "--config", str(matrix)]
+
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITING_NOTES, *args],
+        cwd=world.root,
+        env={**world.env, "PYTHONPATH": str(ROOT), "KILL_IN": str(world.notes)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    left = sorted(set(os.listdir(world.notes)) - set(published))
+    staged = [re.fullmatch(r"\.(.+)\.[a-z0-9_]{8}\.tmp", name) for name in left]
+    assert [m.group(1) if m else None for m in staged] == [
+        "size-history.json",
+        "v1.1.0.env",
+        "v1.1.0.json",
+        "v1.1.0.md",
+    ], left
+
+    rerun = world.run(*args[:-2], matrix=matrix)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert sorted(p.name for p in world.notes.iterdir()) == sorted(
+        [*published, "v1.1.0.env", "v1.1.0.json", "v1.1.0.md"]
+    )

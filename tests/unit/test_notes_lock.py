@@ -4,6 +4,10 @@
 writes it back while it holds an exclusive ``flock`` on the notes directory itself:
 another run caught in between (here the test, holding that lock as such a run does)
 never has its release's sizes dropped, and no lock file appears in the directory.
+
+Holding that lock, it removes the temporary files of notes a run killed while writing
+them left (``.v1.0.0.md.XXXXXXXX.tmp``), and nothing else; never while another run holds
+the lock (it may be writing its own), nor where the lock cannot be taken.
 """
 
 from __future__ import annotations
@@ -34,25 +38,89 @@ def facts(release: str, size: int) -> notes_mod.ReleaseFacts:
     return release_facts([dataclasses.replace(line, platforms=(sized,))], release)
 
 
+def publisher(notes: Path, err: io.StringIO | None = None) -> Publisher:
+    """v1.0.0's publish stage, writing its notes into ``notes``."""
+    return Publisher(
+        acme_config(lines=("8.4",), registries=("hub",)),
+        parse_release("v1.0.0"),
+        {},
+        Output(env={}, stream=io.StringIO(), err_stream=err or io.StringIO()),
+        PublishOptions(notes_dir=notes, jobs=1),
+    )
+
+
+#: The notes files v1.0.0's stage writes.
+WRITTEN = ["size-history.json", "v1.0.0.env", "v1.0.0.json", "v1.0.0.md"]
+#: What runs killed while writing their notes left (write_atomic_set's temporary files:
+#: v1.0.0's own, an older release's, the size history's), mode 0600, part of a text.
+KILLED = [
+    ".v1.0.0.json.fvk0417y.tmp",
+    ".v1.0.0.md._fh87es3.tmp",
+    ".v0.9.0.env.a1b2c3d4.tmp",
+    ".size-history.json.zz9_0xqw.tmp",
+]
+#: What is not such a file: another program's, named otherwise, or not a release's notes.
+OTHERS = [
+    ".draft.md.abcdefgh.tmp",
+    ".v1.0.0.json.tmp",
+    ".v1.0.0.json.abc.tmp",
+    "v1.0.0.json.abcdefgh.tmp",
+    ".v1.0.0.md.abcdefgh.tmp.swp",
+    "notes.tmp",
+]
+
+
+def leave(notes: Path, names: list[str]) -> None:
+    for name in names:
+        fd = os.open(notes / name, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, b'{"schema": 1, "rel')
+        os.close(fd)
+
+
+def test_the_temporary_files_of_notes_a_killed_run_was_writing_are_removed_nothing_else(
+    tmp_path: Path,
+) -> None:
+    notes = tmp_path / "release-notes"
+    notes.mkdir()
+    leave(notes, KILLED + OTHERS)
+    (notes / ".v1.1.0.md.dirdirdi.tmp").mkdir()  # not a file: not write_atomic_set's
+    publisher(notes).write_notes(facts("v1.0.0", 1_000))
+    assert sorted(os.listdir(notes)) == sorted([*WRITTEN, *OTHERS, ".v1.1.0.md.dirdirdi.tmp"])
+
+
+def test_without_the_directory_s_lock_no_temporary_file_is_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the lock cannot be taken (a file system refusing flock), another run may be
+    writing its notes now: their temporary files stay."""
+    notes = tmp_path / "release-notes"
+    notes.mkdir()
+    leave(notes, KILLED)
+
+    def refuse(fd: int, operation: int) -> None:
+        raise OSError(37, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", refuse)
+    publisher(notes).write_notes(facts("v1.0.0", 1_000))
+    assert sorted(os.listdir(notes)) == sorted([*WRITTEN, *KILLED])
+
+
 def test_a_run_writing_its_notes_waits_for_another_that_is_rewriting_the_size_history(
     tmp_path: Path,
 ) -> None:
     notes = tmp_path / "release-notes"
     notes.mkdir()
     err = io.StringIO()
-    stage = Publisher(
-        acme_config(lines=("8.4",), registries=("hub",)),
-        parse_release("v1.0.0"),
-        {},
-        Output(env={}, stream=io.StringIO(), err_stream=err),
-        PublishOptions(notes_dir=notes, jobs=1),
-    )
+    stage = publisher(notes, err)
     history = notes_mod.size_history_path(notes)
     other = os.open(notes, os.O_RDONLY)
     try:
         fcntl.flock(other, fcntl.LOCK_EX)
         # the other run (v1.1.0) read the history (there is none yet) before this one writes
         theirs = notes_mod.load_size_history(notes) if history.exists() else notes_mod.SizeHistory()
+        # and is writing it, as write_atomic_set does: to a temporary file beside it
+        staged = notes / ".size-history.json.k3p9_x2m.tmp"
+        staged.write_text(theirs.with_release(facts("v1.1.0", 2_000)).to_json(), encoding="utf-8")
         failed: list[BaseException] = []
 
         def write() -> None:
@@ -70,8 +138,9 @@ def test_a_run_writing_its_notes_waits_for_another_that_is_rewriting_the_size_hi
         assert f"waiting for another run writing its notes in {notes} to finish" in (
             err.getvalue()
         ), err.getvalue()
-        # the other run writes what it read, with its own release's sizes, then lets go
-        history.write_text(theirs.with_release(facts("v1.1.0", 2_000)).to_json(), encoding="utf-8")
+        # the other run renames what it wrote into place (never removed meanwhile), then
+        # lets go
+        os.replace(staged, history)
     finally:
         os.close(other)
     writer.join(30)
