@@ -27,7 +27,7 @@ from ..core.errors import (
     file_error,
     shown_path,
 )
-from ..core.locations import REASON, Locations
+from ..core.locations import REASON
 from ..core.platforms import Platform
 from ..core.version import parse_release
 from . import options
@@ -73,17 +73,32 @@ def created_from_env(env: dict[str, str]) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def unstamped_republish(tag: str, locations: Locations) -> str:
-    """The warning of a republish without SOURCE_DATE_EPOCH, said before it builds (and by
-    its dry run): each image is stamped with the time of its build, so each rebuilt line
-    gets new digests and is republished, whether or not its base moved."""
+def unstamped(tag: str, run: str | None, *, republish: bool = False) -> str:
+    """The warning of a run by hand that builds images without SOURCE_DATE_EPOCH, said
+    before it builds: each image is stamped with the time of its build, so no rebuild
+    gives it back. A ``republish`` (said by its dry run too) then gets new digests for
+    each line it rebuilds and republishes it, whether or not its base moved; a release's
+    images (``release``, a ``build`` leg) are those a later republish, stamped with the
+    release commit's time, can never tell unchanged. ``run``: the command to run again
+    with it set (None: ``export`` it)."""
+    if republish:
+        what = (
+            "each line rebuilt gets new digests and is republished even when its base did "
+            "not move, unless the builder's cache gives back the earlier build whole (a "
+            "rebuild gives the published images for sure only at the release commit's time)"
+        )
+    else:
+        what = (
+            f"{tag}'s images can never be rebuilt identically: a later republish cannot tell "
+            "a line whose base did not move, and republishes it with new digests (a rebuild "
+            "gives the published images only when both are stamped with the release "
+            "commit's time)"
+        )
+    epoch = f"SOURCE_DATE_EPOCH=$(git log -1 --format=%ct {tag})"
+    how = f"`{epoch} {run}`" if run else f"`export {epoch}` before building"
     return (
         "SOURCE_DATE_EPOCH is not set: every image is stamped with the time it is built, so "
-        "each line rebuilt gets new digests and is republished even when its base did not "
-        "move, unless the builder's cache gives back the earlier build whole (a rebuild "
-        "gives the published images for sure only at the release commit's time). "
-        f"Set it to that time: `SOURCE_DATE_EPOCH=$(git log -1 --format=%ct {tag}) "
-        f"{locations.command('republish', tag, REASON)}`"
+        f"{what}. Set it to that time: {how}"
     )
 
 
@@ -213,7 +228,10 @@ def build_command(
     gives it; not for a republish's leg (`--rebuild` of a published release), which
     builds the release's commit whatever matrix.yaml says now. An image built on a
     STAND-IN base (labelled dev.publisher.stand-in=true) is refused before it is pushed
-    (exit 3) unless matrix.yaml says `stand_in: true`.
+    (exit 3) unless matrix.yaml says `stand_in: true`. Without SOURCE_DATE_EPOCH
+    (the workflow's legs set it to the release commit's time) the image is stamped
+    with the time it is built, which no rebuild gives back: a warning says so before
+    building.
 
     \b
     Examples:
@@ -308,6 +326,8 @@ def build_command(
         # a published release's leg rebuilt is a republish's: it builds the release's
         # commit, so a base gone is not tipped as a new release's (base_digest to pin)
         republish = version if rebuild and record is not None else None
+        if not (published or created):  # (the workflows' legs set it)
+            state.output.warning(unstamped(version.tag, None, republish=republish is not None))
         bases = (
             {}
             if published
@@ -645,8 +665,11 @@ def _release(
         from ..core.smoke_rules import stay_up
 
         stay_up(state.env)
-    if reason is not None and not local and not settings.created:
-        state.output.warning(unstamped_republish(version.tag, locations))
+    if not (local or settings.created or (dry_run and reason is None)):
+        run = ("republish", version.tag, REASON) if reason is not None else ("release", version.tag)
+        state.output.warning(
+            unstamped(version.tag, locations.command(*run), republish=reason is not None)
+        )
     # every line of matrix.yaml, before --only and the environment's selection: the next
     # release's lines, and those advice about the default line may name
     whole = state.load_config(config_path, every_line=True) if cfg.narrowed_by else cfg
@@ -785,7 +808,12 @@ def release_command(state: State, release_tag: str, **given: Any) -> None:
     base tag was removed from its registry (a line past its end) stops it before
     any build (exit 5); the tip gives the line's last base to pin by digest
     (`base_digest` in matrix.yaml, then `publisher render`), read from the label
-    of the line's published image, or says to leave the line out.
+    of the line's published image, or says to leave the line out. Run without
+    SOURCE_DATE_EPOCH (not a rehearsal, nor a dry run), every image is stamped
+    with the time it is built, so no rebuild ever gives it back and a later
+    republish republishes each line whether or not its base moved: a warning
+    says so before building. By hand, as the workflow's legs set it:
+    `SOURCE_DATE_EPOCH=$(git log -1 --format=%ct vX.Y.Z) publisher release ...`.
 
     \b
     Examples:

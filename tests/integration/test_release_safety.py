@@ -10,7 +10,8 @@ test released to would make its new release a rerun, taking that test's images u
 * a republish of a release that was never published is refused (exit 2) before
   any build or push, for ``republish``, its dry run and ``publish --reason``;
 * a republish whose rebuild gives the published images says that nothing
-  changed and records no history entry;
+  changed and records no history entry; a release (or a build leg) run by hand
+  without SOURCE_DATE_EPOCH, whose images no rebuild gives back, warns before it builds;
 * a corrupt or misshapen ``size-history.json`` is a located error (exit 3)
   before anything is built or pushed, never an internal error after the tags moved;
 * ``publish --dry-run`` refuses missing digest records as the real run does, and
@@ -387,6 +388,50 @@ def test_a_republish_that_rebuilds_identical_images_says_the_pin_it_puts_back(
         assert stack.notes("v1.0.0")["history"] == [] == notes["history"]
     finally:
         world.copy(f"{ghcr}@{tags[1]['v1.0.0-php-8.3']}", f"{ghcr}:v1.0.0-php-8.3")
+
+
+def test_a_release_or_a_leg_built_by_hand_without_source_date_epoch_warns_before_building(
+    world: World, tmp_path: Path
+) -> None:
+    """Without SOURCE_DATE_EPOCH every image is stamped with the time it is built: a
+    release by hand then publishes images no rebuild gives back, so a later republish
+    (stamped with the release commit's time, as it is told to be) republishes a line
+    whose base did not move. The release says so before building (its dry run does
+    not), naming the command with the variable set, as a republish by hand does; so does
+    a build leg run by hand. With it set, nothing is said."""
+    stack = world.stack
+    unset = {"SOURCE_DATE_EPOCH": "", "PUBLISHER_PLATFORMS": "linux/amd64"}
+    repo = world.own_repo("acme/unstamped")
+    s = Stack(tmp_path / "s", stack.primary, stack.secondary, stack.bases, repo=repo, env=unset)
+    notes = ("--notes-dir", str(s.notes_dir))
+    warned = (
+        "warning: SOURCE_DATE_EPOCH is not set: every image is stamped with the time it is "
+        "built, so v6.0.0's images can never be rebuilt identically: a later republish cannot "
+        "tell a line whose base did not move, and republishes it with new digests"
+    )
+    dry = s.ok("release", "v6.0.0", "--only", "8.4", "--dry-run", *notes)
+    assert "SOURCE_DATE_EPOCH" not in dry.stderr, dry.stderr
+    released = s.ok("release", "v6.0.0", "--only", "8.4", "--no-smoke", *notes)
+    said = " ".join(released.stderr.split())
+    assert said.count(warned) == 1, said
+    assert said.index(warned) < said.index("Build 1 image with buildah"), said
+    assert (
+        "Set it to that time: `SOURCE_DATE_EPOCH=$(git log -1 --format=%ct v6.0.0) publisher "
+        "release v6.0.0 --only 8.4`"
+    ) in said, said
+    # What it warns of: the republish, stamped as it should be, finds 8.4 changed.
+    epoch = {"SOURCE_DATE_EPOCH": "1767225600"}
+    again = s.ok("republish", "v6.0.0", "--reason", "weekly", "--no-smoke", *notes, env=epoch)
+    assert "SOURCE_DATE_EPOCH" not in again.stderr, again.stderr
+    history: Any = s.notes("v6.0.0")["history"]
+    assert [[c["php"] for c in entry["changes"]] for entry in history] == [["8.4"]], history
+
+    digest_file = str(tmp_path / "legs" / "8.4-linux-amd64.json")
+    leg = ("build", "v6.1.0", "--php", "8.4", "--platform", "linux/amd64")
+    built = s.ok(*leg, "--digest-file", digest_file)
+    said = " ".join(built.stderr.split())
+    assert said.count(warned.replace("v6.0.0", "v6.1.0")) == 1, said
+    assert "`export SOURCE_DATE_EPOCH=$(git log -1 --format=%ct v6.1.0)` before building" in said
 
 
 # --------------------------------------------------------------------------- size history
