@@ -24,7 +24,7 @@ import pytest
 import requests
 
 from publisher.adapters.localregistry import free_port
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require_tool
 from tests.integration.conftest import BasicAuthRegistry
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.images import OCI_INDEX, make_image, push_raw, raw_delete_manifest
@@ -544,6 +544,90 @@ def _tags_of(world: World, repos: dict[str, str]) -> dict[str, dict[str, str]]:
             for tag in listed
         }
     return found
+
+
+def test_a_backport_released_by_hand_as_the_readme_says_merges_its_notes_cleanly(
+    world: World,
+) -> None:
+    """A backport released by hand from its branch wrote its size history from the
+    branch's, without the releases published since the branch was cut, and its notes
+    committed there conflicted in size-history.json when the branch was merged into the
+    default one (taking the default branch's notes first too). The README says what the
+    workflow's `release-notes.sh` does: take the default branch's release-notes/ first,
+    commit the notes on the default branch; every release's sizes are kept, and the
+    backport's branch still merges cleanly."""
+    git_tool = require_tool("git")
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    take = "git checkout main -- release-notes"
+    assert (
+        f"it first takes the default branch's `release-notes/` (`{take}` on the backport's "
+        "branch, `main` being the default branch, pulled first)"
+    ) in readme, "README: a backport by hand"
+    assert (
+        "commits them on the default branch (`git switch main`, which keeps the new notes, then "
+        "`git add release-notes` and commit), not on the backport's branch"
+    ) in readme, "README: a backport by hand"
+    ident = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid"}
+    env = {**world.env, **ident, "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x.invalid"}
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [git_tool, *args], cwd=world.root, env=env, capture_output=True, text=True, timeout=60
+        )
+
+    def ok(*args: str) -> None:
+        done = git(*args)
+        assert done.returncode == 0, (args, done.stdout + done.stderr)
+
+    def release(tag: str) -> None:  # published, and its notes committed
+        world.publish(tag, matrix, ("8.4",), ("linux/amd64",))
+        ok("add", "release-notes")
+        ok("commit", "-q", "-m", tag)
+
+    matrix = world.matrix("matrix.yaml", lines=("8.4",), platforms=("linux/amd64",))
+    ok("init", "-q", "-b", "main")
+    ok("add", "matrix.yaml")
+    ok("commit", "-q", "-m", "matrix")
+    release("v1.0.0")
+    ok("branch", "release-1.0")
+    release("v1.1.0")
+
+    # The branch's own notes: the merge conflicts in the size history.
+    ok("checkout", "-q", "-b", "as-it-was", "release-1.0")
+    release("v1.0.1")
+    ok("checkout", "-q", "main")
+    conflicted = git("merge", "--no-edit", "as-it-was")
+    assert conflicted.returncode != 0, conflicted.stdout
+    assert "CONFLICT (content): Merge conflict in release-notes/size-history.json" in (
+        conflicted.stdout
+    ), conflicted.stdout
+    ok("merge", "--abort")
+
+    # Taken from the default branch first, committed on the backport's branch: the same.
+    ok("checkout", "-q", "-b", "taken", "release-1.0")
+    ok(*take.split()[1:])
+    release("v1.0.2")
+    ok("checkout", "-q", "main")
+    conflicted = git("merge", "--no-edit", "taken")
+    assert "Merge conflict in release-notes/size-history.json" in conflicted.stdout
+    ok("merge", "--abort")
+
+    # As the README says: the default branch's notes first, committed there.
+    ok("checkout", "-q", "release-1.0")
+    ok(*take.split()[1:])
+    world.publish("v1.0.3", matrix, ("8.4",), ("linux/amd64",))
+    ok("switch", "-q", "main")
+    ok("add", "release-notes")
+    ok("commit", "-q", "-m", "v1.0.3")
+    (world.root / "fix.txt").write_text("a backport's fix\n", encoding="utf-8")
+    ok("switch", "-q", "release-1.0")
+    ok("add", "fix.txt")
+    ok("commit", "-q", "-m", "fix")
+    ok("switch", "-q", "main")
+    ok("merge", "--no-edit", "release-1.0")
+    sizes = json.loads((world.notes / "size-history.json").read_text(encoding="utf-8"))
+    assert sorted(sizes["releases"]) == ["v1.0.0", "v1.0.3", "v1.1.0"]
+    assert (world.notes / "v1.0.3.json").exists() and (world.root / "fix.txt").exists()
 
 
 def test_a_backport_after_one_registry_s_repository_moved_compares_the_releases_both_hold(
