@@ -881,7 +881,9 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     whose base moved, comma-separated; a line past its end of life that
     matrix.yaml does not mark `frozen: true` too, once, when its base moved
     after the release: its last update), `frozen=` (lines that can never
-    change: `frozen: true`, or an official image that no longer updates) and
+    change: `frozen: true` past the line's end, or an official image that no
+    longer updates; a line marked before its end is asked as any other, with a
+    warning that the mark comes too early) and
     `gone=` (lines whose base no longer exists: not rebuilt, since a rebuild
     could not pull it) on stdout, and nothing else there; also as step outputs
     in GitHub Actions; the weekly schedule republishes only the moved lines, and

@@ -80,15 +80,47 @@ class Status:
     note: str | None
 
 
+def _order(php: str) -> tuple[int, ...]:
+    """A line's place among lines: 8.10 after 8.9."""
+    return tuple(map(int, php.split(".")))
+
+
+def beyond_table(php: str) -> bool:
+    """Whether ``php`` is newer than every line of :data:`TABLE` (a line php.net has not
+    listed when publisher was written: no official image of it, most likely, yet)."""
+    return php not in TABLE and _order(php) > max(map(_order, TABLE))
+
+
+def _image_ended(line: PhpLine, today: datetime.date) -> bool:
+    return line.image_updates_ended is not None and today >= line.image_updates_ended
+
+
+def frozen_early(php: str, today: datetime.date, *, frozen: bool) -> bool:
+    """Whether matrix.yaml's ``frozen: true`` on ``php`` comes before the line's end: php.net
+    still supports it on ``today`` (its last day included) and the official image still
+    updates it. Such a line is judged as one not marked: its base still moves, and
+    republish-check still asks it (README, "PHP lifecycle": mark a line frozen after the
+    first weekly run past its end, not before)."""
+    line = TABLE.get(php)
+    return (
+        frozen
+        and line is not None
+        and today <= line.security_until
+        and not _image_ended(line, today)
+    )
+
+
 def status(php: str, today: datetime.date, *, frozen: bool = False) -> Status:
-    """Where ``php`` stands on ``today``; ``frozen`` is the matrix's ``frozen: true``."""
+    """Where ``php`` stands on ``today``; ``frozen`` is the matrix's ``frozen: true``,
+    which counts from the line's end on (:func:`frozen_early`)."""
     line = TABLE.get(php)
     if line is None:
         return Status(
             php, False, frozen, False, f"PHP {php} is frozen in matrix.yaml" if frozen else None
         )
+    frozen = frozen and not frozen_early(php, today, frozen=frozen)
     eol = today > line.security_until
-    ended = line.image_updates_ended is not None and today >= line.image_updates_ended
+    ended = _image_ended(line, today)
     base_frozen = frozen or ended or eol
     security_only = not eol and today > line.active_until
     parts: list[str] = []
@@ -101,12 +133,9 @@ def status(php: str, today: datetime.date, *, frozen: bool = False) -> Status:
         parts.append(f"the official image stopped updating it on {line.image_updates_ended}{last}")
     elif eol:
         parts.append("the official image no longer updates it")
-    # php.net is the source of what the table says, not of matrix.yaml's frozen: a line
-    # frozen while php.net still supports it fully is named without it
-    source = f" — source: {SOURCE}" if parts else ""
-    if frozen and not ended:  # said after what php.net says, or alone naming the line
-        parts.append("frozen in matrix.yaml" if parts else f"PHP {php} is frozen in matrix.yaml")
-    note = "; ".join(parts) + source if parts else None
+    if frozen and not ended:  # past its end (frozen_early): said after what php.net says
+        parts.append("frozen in matrix.yaml")
+    note = "; ".join(parts) + f" — source: {SOURCE}" if parts else None
     return Status(php, eol, base_frozen, security_only, note)
 
 
@@ -125,16 +154,48 @@ UNFROZEN_ADVICE = (
     "republish waits for its base), or drop it"
 )
 
+#: When to mark a line frozen, in the README's order ("PHP lifecycle"): after the first
+#: weekly republish past its end (``{day}``), which rebuilds it once more if its base moved,
+#: not before. Said by the notice before the end and by the advice after it.
+AFTER_THE_WEEKLY_RUN = (
+    "once the first weekly republish past {day} has run (republish.yml: it rebuilds the "
+    "line once more if republish-check finds its base moved since the release)"
+)
 
-def advised(php: str, today: datetime.date, *, frozen: bool = False) -> str | None:
+
+def advised(
+    php: str, today: datetime.date, *, frozen: bool = False, asked: bool = False
+) -> str | None:
     """:func:`warning`, with :data:`UNFROZEN_ADVICE` before its source when matrix.yaml
-    does not mark the line frozen yet: the note says what to do, not only what happened."""
+    does not mark the line frozen yet: the note says what to do, not only what happened.
+    A plan says to wait for the first weekly republish past the line's end first
+    (:data:`AFTER_THE_WEEKLY_RUN`); ``asked``: said by republish-check of a line whose base
+    it found to be the one the release holds, where no republish is left to wait for."""
     note = warning(php, today, frozen=frozen)
     if note is None or frozen:
         return note
     source = f" — source: {SOURCE}"
     head = note.removesuffix(source)
-    return f"{head}: {UNFROZEN_ADVICE}{source}"
+    wait = "" if asked else AFTER_THE_WEEKLY_RUN.format(day="its end") + ", "
+    return f"{head}: {wait}{UNFROZEN_ADVICE}{source}"
+
+
+def frozen_too_early(php: str, today: datetime.date, *, frozen: bool) -> str | None:
+    """The warning about matrix.yaml's ``frozen: true`` on ``php`` before the line's end
+    (:func:`frozen_early`), in the README's words; None otherwise."""
+    if not frozen_early(php, today, frozen=frozen):
+        return None
+    line = TABLE[php]
+    left = _days_left(line, today)
+    when = "" if left is None else " (today)" if left == 0 else f" (in {counted(left, 'day')})"
+    return (
+        f"PHP {php} is marked frozen: true in matrix.yaml before its end: php.net supports it "
+        f"until {line.security_until}{when}, and the official image updates it until then, so "
+        "it is judged as a line that still updates (republish-check asks its base, and a "
+        "republish rebuilds it when that moved); mark a line frozen: true after the first "
+        "weekly republish past its end has run, not before: remove frozen: true from it "
+        f"until then — source: {SOURCE}"
+    )
 
 
 #: How long before a line's end of security support plans and releases say it is coming.
@@ -160,11 +221,9 @@ def ending_soon(php: str, today: datetime.date, *, frozen: bool = False) -> str 
     when = "today" if left == 0 else f"in {counted(left, 'day')}"
     return (
         f"PHP {php}'s security support ends on {line.security_until} ({when}), and the "
-        "official image stops updating it after that day: then, once the first weekly "
-        "republish past that day has run (republish.yml: it rebuilds the line once more if "
-        "republish-check finds its base moved since the release), mark the line frozen: "
-        "true in matrix.yaml, or drop it "
-        f"— source: {SOURCE}"
+        "official image stops updating it after that day: then, "
+        f"{AFTER_THE_WEEKLY_RUN.format(day='that day')}, mark the line frozen: true in "
+        f"matrix.yaml, or drop it — source: {SOURCE}"
     )
 
 
@@ -184,7 +243,7 @@ def ending_notice(
         return soon
     # neither frozen (latest stops) nor dropped (matrix.yaml would not load) until
     # default_line names another
-    return _default_line_ending(soon, TABLE[php], list(lines))
+    return _default_line_ending(soon, TABLE[php], list(lines), today)
 
 
 @dataclass(frozen=True)
@@ -237,10 +296,15 @@ def written(published_at: str, republished: Iterable[str] = ()) -> Written | Non
 def support(php: str, day: datetime.date, *, event: str = "release") -> str | None:
     """A release notes' line: the support ``php`` has on ``day`` (the day the notes were
     written, by the ``event``: the release or its newest republish) and until when, marked
-    when it ends within :data:`NOTICE_DAYS`; None when the line is unknown or past its end
-    (:func:`warning` says that)."""
+    when it ends within :data:`NOTICE_DAYS`; for a line :data:`TABLE` lacks, that its dates
+    are not there; None when the line is past its end (:func:`warning` says that)."""
     line = TABLE.get(php)
-    if line is None or day > line.security_until:
+    if line is None:
+        return (
+            f"PHP {php} support: its dates are not in publisher's table of PHP lines "
+            f"(publisher/core/lifecycle.py), so they are not given here — source: {SOURCE}"
+        )
+    if day > line.security_until:
         return None
     if day <= line.active_until:
         text = f"active until {line.active_until}, security fixes until {line.security_until}"
@@ -279,18 +343,16 @@ def matrix_warnings(
     found: list[str] = []
     for php, frozen in lines:
         if php not in TABLE:
-            newest = max(TABLE, key=lambda known: tuple(map(int, known.split("."))))
             found.append(
                 f"PHP {php} is not in publisher's table of PHP lines ({', '.join(TABLE)}; "
                 f"publisher/core/lifecycle.py): its end of life is not checked"
-                + (
-                    "; add it there when php.net lists it"
-                    if tuple(map(int, php.split("."))) > tuple(map(int, newest.split(".")))
-                    else ""
-                )
+                + ("; add it there when php.net lists it" if beyond_table(php) else "")
                 + f" — source: {SOURCE}"
             )
             continue
+        early = frozen_too_early(php, today, frozen=frozen)
+        if early:
+            found.append(early)
         past = advised(php, today, frozen=frozen)
         soon = ending_notice(
             php,
@@ -311,21 +373,18 @@ def matrix_warnings(
     return found
 
 
-def _default_line_ending(notice: str, line: PhpLine, lines: list[tuple[str, bool]]) -> str:
+def _default_line_ending(
+    notice: str, line: PhpLine, lines: list[tuple[str, bool]], today: datetime.date
+) -> str:
     """:func:`ending_soon`'s ``notice`` about the default line: first hand ``latest`` to a
     line of ``lines`` that still updates after ``line``'s end, by name, newest first."""
     after = line.security_until + datetime.timedelta(days=1)
-    moving = [
-        php
-        for php, frozen in lines
-        if php != line.php and not status(php, after, frozen=frozen).base_frozen
-    ]
-    moving.sort(key=lambda php: tuple(map(int, php.split("."))), reverse=True)
+    offer = _offered([(php, frozen) for php, frozen in lines if php != line.php], after, today)
     head = notice.removesuffix(f" — source: {SOURCE}")
     first = (
         f"first set default_line in matrix.yaml to a line that still updates after that day "
-        f"({', '.join(moving)})"
-        if moving
+        f"({offer})"
+        if offer
         else "first add a line php.net supports longer to matrix.yaml, and make it default_line"
     )
     return (
@@ -346,8 +405,7 @@ def _default_line_advice(
     line past its end), that one must be added first. ``kept``: the default line of a
     published release, which keeps it; ``default_line`` and ``lines`` are then the next
     release's (matrix.yaml's), the only ones a change can reach."""
-    moving = [php for php, frozen in lines if not status(php, today, frozen=frozen).base_frozen]
-    moving.sort(key=lambda php: tuple(map(int, php.split("."))), reverse=True)
+    offer = _offered(lines, today, today)
     if kept is None:
         head = (
             f"latest and each release's vX.Y.Z follow the default line {default_line}, whose "
@@ -365,10 +423,48 @@ def _default_line_advice(
             )
             + ": for the next release, set default_line in matrix.yaml to a line that still does"
         )
-    if moving:
-        return f"{head} ({', '.join(moving)})"
+    if offer:
+        return f"{head} ({offer})"
     return (
         f"{head}; none of these lines does: add a line php.net still supports to matrix.yaml "
         "(and to publisher/core/lifecycle.py when publisher does not know it yet), render and "
         f"commit its Dockerfile, and make it default_line — source: {SOURCE}"
     )
+
+
+def _offered(lines: list[tuple[str, bool]], on: datetime.date, today: datetime.date) -> str | None:
+    """The ``(php, frozen)`` lines of ``lines`` a default line may be handed to, as advice
+    names them: those :data:`TABLE` knows to still update on ``on``, newest first, then any
+    of them whose security support ends within :data:`NOTICE_DAYS` of ``today``, said so;
+    lines the table lacks come last, apart: whether they update is not known (a line newer
+    than the table may have no official image yet), so none is offered first. None when the
+    table knows none that still updates."""
+    known = sorted(
+        (
+            php
+            for php, frozen in lines
+            if php in TABLE and not status(php, on, frozen=frozen).base_frozen
+        ),
+        key=_order,
+        reverse=True,
+    )
+    if not known:
+        return None
+    lasting = [php for php in known if _days_left(TABLE[php], today) is None]
+    said = [", ".join(lasting)] if lasting else []
+    for php in known:
+        left = _days_left(TABLE[php], today)
+        if left is not None:
+            when = "today" if left == 0 else f"in {counted(left, 'day')}"
+            said.append(
+                f"{php}{' too' if lasting else ''}, though its security support ends on "
+                f"{TABLE[php].security_until} ({when})"
+            )
+    unknown = sorted((php for php, _ in lines if php not in TABLE), key=_order, reverse=True)
+    if unknown:
+        said.append(
+            f"not {', '.join(unknown)}, which publisher's table of PHP lines does not know "
+            f"(whether {'it still updates' if len(unknown) == 1 else 'they still update'} is "
+            "not checked)"
+        )
+    return "; ".join(said)

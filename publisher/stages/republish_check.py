@@ -43,9 +43,11 @@ class BaseCheck:
     #: either: pinning it cannot keep them; drop them, or move them to a base that exists.
     lost: tuple[str, ...] = ()
     #: The details that say what to change in matrix.yaml (a line past its end it does not
-    #: mark ``frozen: true``): warnings, where the others are information.
+    #: mark ``frozen: true``, or one it marks before its end): warnings, where the others
+    #: are information.
     advised: tuple[str, ...] = ()
-    #: A notice per line of the release, in matrix.yaml and not marked ``frozen: true``, whose
+    #: A notice per line of the release, in matrix.yaml and not marked ``frozen: true`` (or
+    #: marked before its end, ``lifecycle.frozen_early``), whose
     #: security support ends within ``lifecycle.NOTICE_DAYS`` (as ``plan`` warns): the day,
     #: and what to change in matrix.yaml once the first weekly run past it has run. Not
     #: details: a line's base is as its detail says, whatever its end.
@@ -87,14 +89,16 @@ def check_bases(
     names (``repository_moved``): no command republishes it from this matrix.yaml.
     A line whose base no longer exists is ``gone``, not moved: its rebuild could not pull
     the base, and a failed leg would hold back the republish of every other line.
-    A line matrix.yaml marks ``frozen: true`` is not asked about. One past its end of
+    A line matrix.yaml marks ``frozen: true`` is not asked about, from the day after its
+    end (marked before, its base still gets the official image's builds: it is asked as a
+    line not marked, and its detail, a warning, says the mark comes too early). One past its end of
     life (or whose official image stopped) that matrix.yaml does not mark yet is still
     asked: a base that moved after the release was published (the official image's last
     builds, up to the end's day) is rebuilt once more, as any moved base, instead of
     leaving the release on the base before it; one that did not move, or is gone, is
     ``frozen``.
-    A line of the release that matrix.yaml has, not marked ``frozen: true``, whose
-    security support ends within ``lifecycle.NOTICE_DAYS`` of ``day`` gets a notice in
+    A line of the release that matrix.yaml has, not marked ``frozen: true`` (or marked
+    before its end), whose security support ends within ``lifecycle.NOTICE_DAYS`` of ``day`` gets a notice in
     ``ending``, worded as ``plan``'s warning: marking it frozen waits for its end.
     ``locations``: the --config and --notes-dir a republish it tips carries.
     """
@@ -125,7 +129,8 @@ def check_bases(
         known = configured.get(php)
         marked = bool(known and known.frozen)
         state = lifecycle.status(php, day, frozen=marked)
-        note = lifecycle.advised(php, day, frozen=marked)
+        # said once its base is asked: what is left to wait for is said with it (last_update)
+        note = lifecycle.advised(php, day, frozen=marked, asked=True)
         if state.base_frozen and (marked or known is None):
             if known is None:  # dropped from matrix.yaml already: nothing to change there
                 note = state.note
@@ -162,7 +167,15 @@ def check_bases(
             return "frozen", f"PHP {php}: can never change ({note})"
         return "same", f"PHP {php}: base {ref} unchanged ({current})"
 
-    found = in_parallel(compare, record.lines)
+    def judged(line: LineFacts) -> tuple[str, str]:
+        """``compare``'s answer, with the warning about a line marked frozen before its
+        end (asked as a line that still updates: its base still moves)."""
+        kind, detail = compare(line)
+        known = configured.get(line.php)
+        early = lifecycle.frozen_too_early(line.php, day, frozen=bool(known and known.frozen))
+        return kind, f"{detail}; {early}" if early else detail
+
+    found = in_parallel(judged, record.lines)
     lines = [line.php for line in record.lines]
     moved = tuple(php for php, (kind, _) in zip(lines, found, strict=True) if kind == "moved")
     frozen = tuple(php for php, (kind, _) in zip(lines, found, strict=True) if kind == "frozen")
@@ -172,16 +185,22 @@ def check_bases(
     lost = tuple(php for php, (kind, _) in zip(lines, found, strict=True) if kind == "lost")
     details = tuple(detail for _, detail in found)
     # A line matrix.yaml has, past its end, not marked frozen: its detail (moved or frozen)
-    # carries lifecycle.UNFROZEN_ADVICE, what to change there.
+    # carries lifecycle.UNFROZEN_ADVICE, what to change there; one marked frozen before its
+    # end says to remove the mark until then.
     unmarked = {
         php
         for php, known in configured.items()
         if not known.frozen and lifecycle.advised(php, day) is not None
     }
+    early = {
+        php
+        for php, known in configured.items()
+        if lifecycle.frozen_early(php, day, frozen=known.frozen)
+    }
     advised = tuple(
         detail
         for php, (kind, detail) in zip(lines, found, strict=True)
-        if php in unmarked and kind in ("moved", "frozen")
+        if (php in unmarked and kind in ("moved", "frozen")) or php in early
     )
     matrix = [(ln.php, ln.frozen) for ln in config.lines]
     ending = tuple(

@@ -422,7 +422,8 @@ def test_a_line_near_its_end_is_a_notice_on_the_run_s_page_and_changes_no_output
         "Lines near the end of their security support\n\n"
         f"- {notices[0].removeprefix('::notice::')}\n\n"
     ), ending
-    # marked frozen, 8.2 ends as planned: nothing more to say
+    # marked frozen before its end, 8.2 still updates: still asked (never "can never
+    # change"), its notice kept, and a warning that the mark comes too early
     marked = write_matrix(
         tmp_path,
         [("hub", world.repository, True)],
@@ -432,9 +433,48 @@ def test_a_line_near_its_end_is_a_notice_on_the_run_s_page_and_changes_no_output
         line_overrides={"8.1": {"frozen": True}, "8.2": {"frozen": True}},
     )
     argv = ["republish-check", "--config", str(marked), "--notes-dir", str(notes)]
-    frozen = _at(monday, "UTC", *argv, env=env)
-    assert frozen.startswith("release=v1.0.0\nchanged=false\nlines=\nfrozen=8.1,8.2\n")
-    assert "::notice::" not in frozen, frozen
+    early = _at(monday, "UTC", *argv, env=env)
+    assert early.startswith("release=v1.0.0\nchanged=false\nlines=\nfrozen=8.1\n"), early
+    assert [line for line in early.splitlines() if line.startswith("::notice::")] == notices
+    assert "PHP 8.2: can never change" not in early
+    (warned,) = [line for line in early.splitlines() if line.startswith("::warning::")]
+    assert warned.startswith("::warning::PHP 8.2: base") and "unchanged" in warned
+    assert (
+        "; PHP 8.2 is marked frozen: true in matrix.yaml before its end: php.net supports it "
+        "until 2026-12-31 (in 24 days)"
+    ) in warned
+    assert "mark a line frozen: true after the first weekly republish past its end" in warned
+
+
+def test_a_line_marked_frozen_before_its_end_is_still_rebuilt_when_its_base_moves(
+    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
+) -> None:
+    """PHP 8.2 marked frozen: true on 2026-12-06, 25 days before its end: its base still
+    gets the official image's security builds. republish-check called it "can never
+    change" and never asked its base; it asks it, offers it when it moved, and warns that
+    the mark comes too early. From the day after its end, frozen: true is as marked."""
+    world = _published(
+        tmp_path,
+        registry,
+        write_matrix,
+        lines=("8.2", "8.4"),
+        moved=("8.2",),
+        published_at="2026-11-02T10:00:00Z",
+        line_overrides={"8.2": {"frozen": True}},
+    )
+    marked = load(world.matrix, {})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    clients = ClientFactory(env, Output(env=env, stream=io.StringIO(), err_stream=io.StringIO()))
+    early = check_bases(marked, world.notes, clients, today=datetime.date(2026, 12, 6))
+    assert (early.moved, early.frozen) == (("8.2",), ())
+    assert early.details[0].startswith(f"PHP 8.2: base {world.path_of('8.2')}:8.2-fpm-alpine moved")
+    assert "can never change" not in early.details[0]
+    assert "PHP 8.2 is marked frozen: true in matrix.yaml before its end" in early.details[0]
+    assert early.advised == (early.details[0],)
+    assert early.ending and early.ending[0].startswith("PHP 8.2's security support ends")
+    after = check_bases(marked, world.notes, clients, today=datetime.date(2027, 1, 1))
+    assert (after.moved, after.frozen, after.advised) == ((), ("8.2",), ())
+    assert after.details[0].startswith("PHP 8.2: can never change (PHP 8.2 reached end of life")
 
 
 def test_a_line_is_asked_until_its_end_and_after_it_until_marked_frozen(

@@ -282,7 +282,10 @@ def _published_v1(tmp_path, default_line: str, lines: dict[str, tuple[str, ...]]
 @pytest.mark.parametrize(
     ("day", "updating"),
     [
-        (datetime.date(2026, 12, 4), "8.5, 8.4, 8.3, 8.2"),
+        (
+            datetime.date(2026, 12, 4),
+            "8.5, 8.4, 8.3; 8.2 too, though its security support ends on 2026-12-31 (in 27 days)",
+        ),
         # past PHP 8.2's end (2026-12-31) the official image no longer updates it either
         (datetime.date(2027, 1, 18), "8.5, 8.4, 8.3"),
     ],

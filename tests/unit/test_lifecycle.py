@@ -29,18 +29,18 @@ def test_end_of_life_and_frozen_bases() -> None:
     assert lifecycle.warning("8.2", D(2026, 11, 30)) is None  # still updating: no warning
     assert lifecycle.status("8.2", D(2027, 1, 1)).end_of_life
     assert lifecycle.warning("8.4", D(2026, 11, 30)) is None
-    frozen = lifecycle.status("8.4", D(2026, 11, 30), frozen=True)
-    assert frozen.base_frozen and "frozen in matrix.yaml" in (frozen.note or "")
-    # a line frozen while still supported: the warning plans print names it, without
-    # php.net as its source (php.net says nothing of it: matrix.yaml froze it)
-    assert frozen.note == "PHP 8.4 is frozen in matrix.yaml"
-    # frozen past its security support's active phase: php.net's facts keep their source
-    security = lifecycle.status("8.3", D(2026, 11, 30), frozen=True).note or ""
-    assert security.startswith("PHP 8.3 receives security fixes only, until 2027-12-31; ")
-    assert security.endswith(
-        "frozen in matrix.yaml — source: https://www.php.net/supported-versions.php"
+    # a line frozen while still supported still updates (frozen_too_early warns of it)
+    early = lifecycle.status("8.4", D(2026, 11, 30), frozen=True)
+    assert not early.base_frozen and early.note is None
+    assert lifecycle.warning("8.4", D(2026, 11, 30), frozen=True) is None
+    # frozen past its end: php.net's facts keep their source, matrix.yaml's mark after them
+    frozen = lifecycle.status("8.2", D(2027, 1, 1), frozen=True)
+    assert frozen.base_frozen and frozen.note == (
+        "PHP 8.2 reached end of life on 2026-12-31 (no security fixes); the official image "
+        "no longer updates it; frozen in matrix.yaml — source: "
+        "https://www.php.net/supported-versions.php"
     )
-    assert lifecycle.warning("8.4", D(2026, 11, 30), frozen=True) == frozen.note
+    assert lifecycle.warning("8.2", D(2027, 1, 1), frozen=True) == frozen.note
     unknown = lifecycle.status("9.9", D(2026, 1, 1), frozen=True).note
     assert unknown == "PHP 9.9 is frozen in matrix.yaml"
     assert lifecycle.status("9.9", D(2026, 1, 1)).note is None  # unknown: no claim
@@ -55,7 +55,10 @@ def test_a_line_leaving_security_support_within_90_days_is_announced() -> None:
     assert "(today)" in (lifecycle.ending_soon("8.2", D(2026, 12, 31)) or "")
     assert lifecycle.ending_soon("8.2", D(2027, 1, 1)) is None  # past it: warning() says so
     assert lifecycle.warning("8.2", D(2027, 1, 1)) is not None
-    assert lifecycle.ending_soon("8.2", D(2026, 11, 30), frozen=True) is None  # already frozen
+    # frozen before its end, it still updates: the notice stays (with frozen_too_early's)
+    assert lifecycle.ending_soon("8.2", D(2026, 11, 30), frozen=True) == lifecycle.ending_soon(
+        "8.2", D(2026, 11, 30)
+    )
     assert "(in 30 days)" in (lifecycle.ending_soon("8.1", D(2025, 12, 1)) or "")
     assert lifecycle.ending_soon("9.9", D(2026, 11, 30)) is None  # unknown: no claim
 
@@ -75,7 +78,8 @@ def test_the_notice_of_a_line_ending_soon_is_plan_s_warning_about_it() -> None:
         == lifecycle.ending_soon("8.2", day)
         == lifecycle.matrix_warnings(lines, "8.4", day)[0]
     )
-    assert lifecycle.ending_notice("8.2", day, frozen=True, default_line="8.2") is None
+    early = lifecycle.ending_notice("8.2", day, frozen=True, default_line="8.2", lines=lines)
+    assert early == noted  # marked before its end, it still updates until then
     assert lifecycle.ending_notice("8.4", day, default_line="8.4", lines=lines) is None
 
 
@@ -139,8 +143,11 @@ def test_the_matrix_warnings_on_one_day() -> None:
     assert today[1].startswith("PHP 8.2's security support ends on 2026-12-31 (in 31 days)")
     on_81 = lifecycle.matrix_warnings(lines, "8.1", D(2026, 11, 30))
     assert on_81[1].startswith("latest and each release's vX.Y.Z follow the default line 8.1")
-    # the lines that still update are named, newest first
-    assert on_81[1].endswith("to a line that still does (8.5, 8.4, 8.3, 8.2)")
+    # the lines that still update are named, newest first, one ending soon said so
+    assert on_81[1].endswith(
+        "to a line that still does (8.5, 8.4, 8.3; 8.2 too, though its security support ends "
+        "on 2026-12-31 (in 31 days))"
+    )
     next_year = lifecycle.matrix_warnings(lines, "8.4", D(2027, 1, 1))
     assert [text[:24] for text in next_year] == [
         "PHP 8.1 reached end of l",
@@ -149,8 +156,10 @@ def test_the_matrix_warnings_on_one_day() -> None:
     # 8.2 is not marked frozen yet: the warning says what to change; 8.1 is, so it does not
     assert "mark the line frozen: true in matrix.yaml" not in next_year[0]
     assert next_year[1].endswith(
-        "the official image no longer updates it: mark the line frozen: true in matrix.yaml "
-        "(its published images stay, and no republish waits for its base), or drop it"
+        "the official image no longer updates it: once the first weekly republish past its "
+        "end has run (republish.yml: it rebuilds the line once more if republish-check finds "
+        "its base moved since the release), mark the line frozen: true in matrix.yaml (its "
+        "published images stay, and no republish waits for its base), or drop it"
         " — source: " + lifecycle.SOURCE
     )
     marked = lifecycle.matrix_warnings([("8.2", True)], "8.4", D(2027, 1, 1))
@@ -188,12 +197,15 @@ def test_a_default_line_past_its_end_when_every_line_is_gets_advice_it_can_follo
         "lines does: add a line php.net still supports to matrix.yaml"
     ), advice
     assert "publisher/core/lifecycle.py" in advice and "make it default_line" in advice
-    # the day before 8.5's end, 8.5 still updates: it is the one named
+    # on 8.5's last day, 8.5 still updates: it is the one named, with its end
     before = lifecycle.matrix_warnings(lines, "8.4", D(2029, 12, 31))
-    assert any(text.endswith("to a line that still does (8.5)") for text in before), before
-    # a line publisher's table lacks (a newer one, unchecked) counts as one that may update
+    said_85 = (
+        "to a line that still does (8.5, though its security support ends on 2029-12-31 (today))"
+    )
+    assert any(text.endswith(said_85) for text in before), before
+    # a line publisher's table lacks (a newer one, unchecked) is not offered in its place
     newer = lifecycle.matrix_warnings([*lines, ("9.0", False)], "8.4", D(2030, 1, 1))
-    assert any(text.endswith("to a line that still does (9.0)") for text in newer), newer
+    assert "that still does; none of these lines does: add a line" in newer[4], newer
 
 
 def test_a_published_release_s_default_line_advice_is_about_the_next_release() -> None:
@@ -208,8 +220,8 @@ def test_a_published_release_s_default_line_advice_is_about_the_next_release() -
     assert still[1] == (
         "a published release keeps its default line, here 8.1, whose base no longer updates; "
         "matrix.yaml's default_line, which the next release takes, is 8.1 too: for the next "
-        "release, set default_line in matrix.yaml to a line that still does (8.5, 8.4, 8.3, "
-        "8.2)"
+        "release, set default_line in matrix.yaml to a line that still does (8.5, 8.4, 8.3; "
+        "8.2 too, though its security support ends on 2026-12-31 (in 28 days))"
     )
     other = lifecycle.matrix_warnings(
         recorded, "8.1", D(2030, 1, 1), upcoming=("8.5", [("8.5", False)])
@@ -233,3 +245,95 @@ def test_the_offline_rehearsal_says_about_each_line_what_the_real_matrix_does() 
     for day in (D(2026, 12, 3), D(2027, 1, 1), D(2030, 1, 1)):
         assert line_warnings(offline, day) == line_warnings(real, day), day
     assert lifecycle.UNFROZEN_ADVICE not in " ".join(line_warnings(offline, D(2026, 12, 3)))
+
+
+#: When to mark a line frozen, as the README orders it (said before the end and after it).
+AFTER_THE_WEEKLY_RUN = (
+    "once the first weekly republish past {} has run (republish.yml: it rebuilds the line "
+    "once more if republish-check finds its base moved since the release), mark the line "
+    "frozen: true in matrix.yaml"
+)
+
+
+def test_the_advice_past_a_line_s_end_waits_for_the_first_weekly_run_as_the_readme_does() -> None:
+    """README: let the first weekly republish past a line's end run, then mark it frozen:
+    true, not before. From the day after the end, plans said to mark it at once; they say
+    it in the README's order, in the words of the notice before the end."""
+    lines = [("8.2", False), ("8.4", False)]
+    before = lifecycle.ending_soon("8.2", D(2026, 12, 5)) or ""
+    assert AFTER_THE_WEEKLY_RUN.format("that day") in before
+    for day in (D(2027, 1, 1), D(2027, 1, 2), D(2027, 6, 1)):
+        said = lifecycle.matrix_warnings(lines, "8.4", day)
+        assert said == [
+            "PHP 8.2 reached end of life on 2026-12-31 (no security fixes); the official image "
+            "no longer updates it: " + AFTER_THE_WEEKLY_RUN.format("its end") + " (its "
+            "published images stay, and no republish waits for its base), or drop it — "
+            "source: " + lifecycle.SOURCE
+        ], said
+    # republish-check, which found the base to be the release's, has no run to wait for
+    asked = lifecycle.advised("8.2", D(2027, 1, 4), asked=True) or ""
+    assert "once the first weekly" not in asked
+    assert asked.endswith(lifecycle.UNFROZEN_ADVICE + " — source: " + lifecycle.SOURCE)
+
+
+def test_a_line_frozen_before_its_end_is_told_so_and_still_updates() -> None:
+    """frozen: true on a line php.net still supports was accepted without a word, and the
+    line's notice of its end vanished: it is a warning in the README's words, and the line
+    is judged as one that still updates until its end (its base still moves)."""
+    day = D(2026, 12, 6)
+    said = lifecycle.matrix_warnings([("8.2", True), ("8.4", False)], "8.4", day)
+    assert said[0] == (
+        "PHP 8.2 is marked frozen: true in matrix.yaml before its end: php.net supports it "
+        "until 2026-12-31 (in 25 days), and the official image updates it until then, so it "
+        "is judged as a line that still updates (republish-check asks its base, and a "
+        "republish rebuilds it when that moved); mark a line frozen: true after the first "
+        "weekly republish past its end has run, not before: remove frozen: true from it "
+        "until then — source: " + lifecycle.SOURCE
+    )
+    assert said[1].startswith("PHP 8.2's security support ends on 2026-12-31 (in 25 days)")
+    assert len(said) == 2, said
+    assert not lifecycle.status("8.2", day, frozen=True).base_frozen
+    # its last day is still before its end; the day after, frozen: true is as it should be
+    last = lifecycle.frozen_too_early("8.2", D(2026, 12, 31), frozen=True) or ""
+    assert "until 2026-12-31 (today)" in last
+    assert lifecycle.frozen_too_early("8.2", D(2027, 1, 1), frozen=True) is None
+    assert lifecycle.status("8.2", D(2027, 1, 1), frozen=True).base_frozen
+    assert lifecycle.matrix_warnings([("8.2", True)], "8.4", D(2027, 1, 1)) == [
+        "PHP 8.2 reached end of life on 2026-12-31 (no security fixes); the official image "
+        "no longer updates it; frozen in matrix.yaml — source: " + lifecycle.SOURCE
+    ]
+    # far from its end: no days counted; a line the table lacks is frozen as marked
+    far = lifecycle.frozen_too_early("8.4", day, frozen=True) or ""
+    assert "php.net supports it until 2028-12-31, and the official" in far
+    assert lifecycle.frozen_too_early("8.1", day, frozen=True) is None  # past its end
+    assert lifecycle.frozen_too_early("9.9", day, frozen=True) is None
+    assert lifecycle.status("9.9", day, frozen=True).base_frozen
+
+
+def test_the_next_default_line_offered_is_one_the_table_knows_to_last() -> None:
+    """A line newer than the table (8.6, before php.net lists it: no official image yet)
+    was offered first as the next default line, and 8.2, ending in 25 days, as a good one:
+    the table's lines that still update come first, newest first, one ending soon is said
+    so, and a line the table lacks is named apart, never offered."""
+    day = D(2026, 12, 6)
+    lines = [("8.1", True), ("8.2", False), ("8.3", False), ("8.4", False), ("8.5", False)]
+    lines.append(("8.6", False))
+    on_81 = lifecycle.matrix_warnings(lines, "8.1", day)
+    assert on_81[1].endswith(
+        "set default_line in matrix.yaml to a line that still does (8.5, 8.4, 8.3; 8.2 too, "
+        "though its security support ends on 2026-12-31 (in 25 days); not 8.6, which "
+        "publisher's table of PHP lines does not know (whether it still updates is not "
+        "checked))"
+    ), on_81
+    on_82 = lifecycle.matrix_warnings(lines, "8.2", day)
+    assert "it is the default line" in on_82[1]
+    assert "still updates after that day (8.5, 8.4, 8.3; not 8.6, which" in on_82[1], on_82
+    # only a line ending soon still updates: offered, and said so
+    alone = lifecycle.matrix_warnings([("8.1", True), ("8.2", False)], "8.1", day)
+    assert alone[1].endswith(
+        "to a line that still does (8.2, though its security support ends on 2026-12-31 "
+        "(in 25 days))"
+    ), alone
+    # a line the table lacks is never the one offered: with no other, one is to be added
+    newer = lifecycle.matrix_warnings([("8.1", True), ("8.6", False)], "8.1", day)
+    assert "none of these lines does: add a line php.net still supports" in newer[1], newer

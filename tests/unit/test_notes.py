@@ -484,6 +484,24 @@ def test_notes_say_each_line_s_support_on_the_day_of_publishing() -> None:
     assert on_the_day is not None and "(the day of this release)" in on_the_day
 
 
+def test_notes_say_a_line_the_table_lacks_has_no_support_dates_here() -> None:
+    """A line newer than publisher's table (8.6 before php.net lists it) had a section with
+    no support line at all, where every other line has one: it says its dates are not in
+    the table."""
+    base = facts()
+    line_86 = dataclasses.replace(base.lines[0], php="8.6", php_version="8.6.0")
+    text = notes.release_markdown(
+        dataclasses.replace(base, lines=(base.lines[0], line_86)), HISTORY
+    )
+    section_86 = text.split("## PHP 8.6")[1]
+    assert (
+        "- PHP 8.6 support: its dates are not in publisher's table of PHP lines "
+        "(publisher/core/lifecycle.py), so they are not given here — source: "
+        "https://www.php.net/supported-versions.php"
+    ) in section_86, section_86
+    assert "⚠" not in section_86
+
+
 def test_a_republish_s_notes_say_each_line_s_support_on_the_day_of_the_republish() -> None:
     """Published on 2026-12-04, republished on 2027-01-05, after PHP 8.2's end: the notes
     the republish rewrites mark 8.2 past its end and give 8.4 the support it has that day,
