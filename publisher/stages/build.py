@@ -28,6 +28,7 @@ from ..adapters.output import Output
 from ..adapters.registry import RegistryClient
 from ..adapters.runner import format_argv, tmpdir_full
 from ..adapters.smoke import rehearsal_hint
+from ..core import lifecycle
 from ..core.config import Config, Line
 from ..core.errors import (
     ConfigError,
@@ -531,7 +532,9 @@ def base_gone_hint(
     exc: PublisherError, ref: Reference, config: Config, php: str, clients: ClientFactory
 ) -> str | None:
     """The tip for ``exc``, met by a new release (a build leg, its preflight) reading
-    ``ref``, PHP ``php``'s base. When the registry lacks its tag (a line past its end, its
+    ``ref``, PHP ``php``'s base. When the registry lacks its tag of a line newer than
+    publisher's table that has no published image: there is no image for it yet, so leave
+    it out until there is one. Of another line (a line past its end, its
     tag removed; not a base pinned by digest, nor a repository gone): pin the line's last
     base by digest in matrix.yaml, which the committed Dockerfile then names too, or leave
     the line out. The digest is read from the line's published image (``last_base``)
@@ -569,6 +572,17 @@ def base_gone_hint(
             f"release a tag push starts), or drop it from {shown_path(config.source)}"
             if others
             else f"drop it from {shown_path(config.source)}"
+        )
+    if built is None and lifecycle.beyond_table(php):
+        # never published, and newer than every line php.net had listed: not a tag removed
+        # past the line's end, but one not made yet
+        base = config.line(php).base
+        official = (base.domain, base.path) == ("docker.io", "library/php")
+        return (f"{exc.hint}; " if exc.hint else "") + (
+            f"PHP {php} is newer than every line publisher's table knows "
+            "(publisher/core/lifecycle.py) and has no published image: there is no "
+            + ("official image for it" if official else f"image for it at {base}")
+            + f" yet, most likely; leave the line out until there is one: {only}"
         )
     if built is not None and not built.of_line:
         # its digest is another image's: pinned on this base, a build would pull that one

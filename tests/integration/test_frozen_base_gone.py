@@ -152,6 +152,38 @@ def test_a_line_never_published_is_tipped_where_to_find_its_base_digest(
     assert "buildah build" not in said, said
 
 
+def test_a_line_newer_than_the_table_without_a_base_yet_is_told_to_wait_for_one(
+    world: World, tmp_path: Path
+) -> None:
+    """PHP 8.7, newer than every line publisher's table knows and never published, has no
+    base yet: preflight stops (exit 5, before any build) as for any missing base, but its
+    tip was the one for a tag removed past a line's end (pin the digest of its published
+    images, which do not exist). It says there is no image for it yet: leave it out until
+    there is one."""
+    stack = Stack(
+        tmp_path / "s",
+        world.hub.host,
+        world.ghcr.host,
+        world.bases.host,
+        "acme/php-fpm",
+        ("8.4", "8.7"),
+        ONE_PLATFORM,
+    )
+    result = stack.run("preflight")
+    said = result.stdout + result.stderr
+    assert result.returncode == 5, said
+    assert "PHP 8.7 base " in said and "tag '8.7-fpm-alpine' not found" in said, said
+    tip = " ".join(said.split("tip: ", 1)[1].split())
+    assert "past its end" not in tip and "base_digest" not in tip, tip
+    assert "publisher inspect" not in tip, tip
+    assert (
+        "PHP 8.7 is newer than every line publisher's table knows (publisher/core/lifecycle.py) "
+        "and has no published image: there is no image for it at docker.io/stand-in/php:"
+        "8.7-fpm-alpine yet, most likely; leave the line out until there is one: release the "
+        "other lines (`--only 8.4`"
+    ) in tip, tip
+
+
 def test_a_line_whose_base_matrix_yaml_changed_is_not_tipped_the_old_base_s_digest(
     world: World, tmp_path: Path
 ) -> None:
