@@ -81,8 +81,36 @@ ENV_LINE_SELECTORS = (ENV_LINES, ENV_PLATFORMS)
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _EXTENSION_RE = re.compile(r"[a-z0-9_]+")
-#: NAME or NAME-VERSION: numbers joined by dots, then maybe a stability (6.3.1RC1, 1.0.0beta2).
-_PECL_RE = re.compile(r"[a-z0-9_]+(-[0-9]+(\.[0-9]+)*([A-Za-z]+[0-9]*)?)?")
+#: A PECL version: numbers joined by dots, each without a leading zero (``06.3.0`` is no
+#: PECL release), then maybe a stability and its number (6.3.1RC1, 1.0.0beta2).
+_PECL_VERSION_RE = re.compile(r"((?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*)([A-Za-z]*)([0-9]*)")
+#: NAME or NAME-VERSION (the version as _PECL_VERSION_RE reads it, a stability's number
+#: only after a stability).
+_PECL_RE = re.compile(
+    r"[a-z0-9_]+(-(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*(?:[A-Za-z]+[0-9]*)?)?"
+)
+#: The same, numbers with leading zeros allowed: what is refused as no PECL version.
+_PECL_PADDED_RE = re.compile(r"[a-z0-9_]+-[0-9]+(\.[0-9]+)*([A-Za-z]+[0-9]*)?")
+#: Where a stability stands in PECL's ordering (PHP's version_compare) against the release
+#: of the same numbers (""); one it does not name comes before them all.
+_PECL_STABILITY = {"dev": 0, "alpha": 1, "a": 1, "beta": 2, "b": 2, "rc": 3, "": 4, "pl": 5, "p": 5}
+
+
+def pecl_version_key(version: str) -> tuple[tuple[int, ...], int, int]:
+    """A PECL version (as ``_PECL_RE`` takes it) as a key in PECL's ordering: its numbers,
+    then its stability (``6.3.0RC1`` before ``6.3.0``, before ``6.3.0pl1``), then the
+    stability's number. A number of 10 digits or more counts as 10**10 (past any minimum;
+    int() refuses thousands of digits)."""
+    match = _PECL_VERSION_RE.fullmatch(version)
+    assert match is not None, version
+    numbers, stability, number = match.groups()
+    return (
+        tuple(int(n) if len(n) < 10 else 10**10 for n in numbers.split(".")),
+        _PECL_STABILITY.get(stability.lower(), -1),
+        int(number) if number and len(number) < 10 else 10**10 if number else 0,
+    )
+
+
 _PACKAGE_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9+._-]*(?:[<>=~]{1,2}[a-zA-Z0-9+._-]+)?")
 _CONFIGURE_FLAG_RE = re.compile(r"--[a-z0-9][a-z0-9-]*(?:=[A-Za-z0-9/._,:-]+)?")
 
@@ -1700,16 +1728,15 @@ class _Reader:
             rule = PECL_MINIMUM.get(name)
             if rule is None or key < rule[0] or not version:
                 continue
-            # a number of 10 digits or more is past any minimum (and int() refuses thousands)
-            given = tuple(
-                int(n) if len(n) < 10 else 10**10 for n in re.findall(r"\d+", version)[:3]
-            )
-            if given < rule[1]:
+            given = pecl_version_key(version)
+            if given < pecl_version_key(".".join(map(str, rule[1]))):
                 shown = ".".join(map(str, rule[1]))
+                before = f" (PECL orders {package} before {shown})" if given[0] == rule[1] else ""
                 self.fail(
                     self._item_node(value.node, "pecl", package),
                     f"{value.path}.pecl",
-                    f"PHP {php} needs {name} {shown} or newer; {package} does not build against it",
+                    f"PHP {php} needs {name} {shown} or newer; {package} does not build against "
+                    f"it{before}",
                     hint=f"write {name}-{shown} or newer in "
                     + (f"{where}.extensions.pecl" if own else f"{value.path}.pecl"),
                 )
@@ -1736,6 +1763,15 @@ class _Reader:
         packages: list[str] = []
         for i, item in enumerate(node.value):
             value = self.string(item, f"{path}[{i}]")
+            if not _PECL_RE.fullmatch(value) and _PECL_PADDED_RE.fullmatch(value):
+                name, _, version = value.partition("-")
+                self.fail(
+                    item,
+                    f"{path}[{i}]",
+                    f"{value!r} is no PECL version: PECL writes a version's numbers without "
+                    "leading zeros",
+                    hint=f"write {name}-{re.sub(r'(?<![0-9])0+(?=[0-9])', '', version)}",
+                )
             if not _PECL_RE.fullmatch(value):
                 self.fail(item, f"{path}[{i}]", f"{value!r} is not a valid pecl package", hint)
             name = value.partition("-")[0]

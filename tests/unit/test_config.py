@@ -524,6 +524,38 @@ def test_an_unversioned_or_newer_pecl_package_is_left_to_pecl() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "version", ["6.3.0RC1", "6.3.0rc2", "6.3.0alpha1", "6.3.0beta3", "6.3.0dev"]
+)
+def test_a_pre_release_of_the_oldest_version_that_builds_is_refused_as_older(version) -> None:
+    """By PECL's ordering (PHP's version_compare) 6.3.0RC1 comes before 6.3.0, which PHP 8.5
+    needs: it was accepted, its numbers alone compared."""
+    err = error_for(_PHP85.replace("redis-6.3.0", f"redis-{version}"))
+    assert (err.line, err.column, err.field) == (7, 42, "lines[1].extensions.pecl")
+    assert f"PHP 8.5 needs redis 6.3.0 or newer; redis-{version} does not build against it" in (
+        err.message
+    )
+    assert f"PECL orders redis-{version} before 6.3.0" in err.message
+    # a release after it, or a pre-release of a later one, is fine
+    for later in ("6.3.0pl1", "6.3.1RC1", "6.3.0.1", "6.4.0alpha1"):
+        pecl = config.loads(_PHP85.replace("redis-6.3.0", f"redis-{later}"))
+        assert pecl.line("8.5").extensions.pecl == (f"redis-{later}",)
+
+
+@pytest.mark.parametrize(
+    ("written", "fixed"), [("redis-06.3.0", "redis-6.3.0"), ("apcu-5.01.24", "apcu-5.1.24")]
+)
+def test_a_pecl_version_with_a_leading_zero_is_no_pecl_version(written, fixed) -> None:
+    """redis-06.3.0 was rendered as written, `pecl install redis-06.3.0`, no PECL release."""
+    err = error_for(replace("pecl: [redis-6.1.0]", f"pecl: [{written}]"))
+    assert (err.line, err.column, err.field) == (24, 10, "extensions.pecl[0]")
+    assert err.message.endswith(
+        f"{written!r} is no PECL version: PECL writes a version's numbers without leading zeros"
+    )
+    assert err.hint == f"write {fixed}"
+    assert config.loads(replace("pecl: [redis-6.1.0]", "pecl: [redis-6.0.10]"))
+
+
 def test_two_lines_built_from_one_base_image_are_refused() -> None:
     err = error_for(replace('image: "php:{php}-fpm-alpine"', 'image: "php:8.4-fpm-alpine"'))
     assert (err.field, err.line) == ("base.image", 17)
