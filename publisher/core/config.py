@@ -758,6 +758,35 @@ def https_only(domain: str) -> bool:
 
 _EXTENSION_KEYS = ("install", "configure", "pecl")
 
+#: A line's extensions, in words and as the key holding them (the tips of ``_misplaced``).
+_LINE_EXTENSIONS_HINT = (
+    "write it in the line's extensions mapping, e.g. `extensions: {install: [bcmath], pecl: "
+    "[redis-6.3.0]}`: a line's extensions replace the top-level ones whole (write the others "
+    "again, or merge the top-level mapping with <<)"
+)
+
+
+def _misplaced(key: str, *, line: bool) -> tuple[str, str] | None:
+    """Where ``key``, unknown at a line (``line``) or at the top level, belongs, when it is
+    one written outside its mapping: (what the error says after "unknown key", its tip).
+    None when it is no such key (``did_you_mean`` may still know a typo of one)."""
+    whose = "the line's extensions" if line else "extensions"
+    if key in _EXTENSION_KEYS:
+        return (
+            f"it belongs under {whose} (extensions.{key})",
+            _LINE_EXTENSIONS_HINT
+            if line
+            else "write it in the extensions mapping, e.g. `extensions: {install: [bcmath], "
+            "pecl: [redis-6.3.0]}`",
+        )
+    if line and key == "base":
+        return (
+            "did you mean 'base_image'?",
+            "a line names its base as base_image: IMAGE (the top level's base.image), e.g. "
+            "base_image: php:{php}-fpm-bookworm; base.mirror is the top level's alone",
+        )
+    return None
+
 
 def _short_tag(tag: str) -> str:
     """A YAML tag as written: ``!!binary`` for the standard ones, a local ``!foo`` as is."""
@@ -1072,9 +1101,12 @@ class _Reader:
         allowed: tuple[str, ...],
         *,
         ignored_prefix: str | None = None,
+        belongs: str | None = None,
     ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         """A mapping's entries by key (merge keys applied), refusing unknown and
-        repeated keys; keys starting with ``ignored_prefix`` are read and left out."""
+        repeated keys; keys starting with ``ignored_prefix`` are read and left out.
+        ``belongs``: ``top`` or ``line``, the mapping of matrix.yaml read, whose unknown
+        keys written outside the mapping they belong to are told where (``_misplaced``)."""
         if not isinstance(node, yaml.MappingNode):
             self.fail(
                 node,
@@ -1107,6 +1139,9 @@ class _Reader:
                 ignored.add(key)
                 continue
             if key not in allowed:
+                moved = _misplaced(key, line=belongs == "line") if belongs else None
+                if moved is not None:
+                    self.fail(key_node, where, f"unknown key {key!r}; {moved[0]}", hint=moved[1])
                 self.fail(
                     key_node,
                     where,
@@ -1511,7 +1546,9 @@ class _Reader:
 
     def config(self, root_node: yaml.Node, root: str, env: Mapping[str, str]) -> Config:
         self.refuse_tagged_collections(root_node)
-        top = self.mapping(root_node, "", self.top_keys(), ignored_prefix=FREE_KEY_PREFIX)
+        top = self.mapping(
+            root_node, "", self.top_keys(), ignored_prefix=FREE_KEY_PREFIX, belongs="top"
+        )
         for required in ("registries", "lines", "default_line"):
             if required not in top:
                 self.fail(
@@ -1567,7 +1604,9 @@ class _Reader:
         seen: dict[str, yaml.Node] = {}
         for i, line_node in enumerate(lines_node.value):
             where = f"lines[{i}]"
-            entries = self.mapping(line_node, where, tuple(key.field for key in line_keys))
+            entries = self.mapping(
+                line_node, where, tuple(key.field for key in line_keys), belongs="line"
+            )
             if "php" not in entries:
                 self.fail(
                     line_node,

@@ -104,6 +104,66 @@ def test_typo_key_gets_a_suggestion_and_location():
     assert str(err).startswith("matrix.yaml:14:1: platfroms:")
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "where", "field", "said", "tip"),
+    [
+        # a line's extension keys belong in its extensions mapping
+        (
+            '  - php: "8.10"\n',
+            '  - php: "8.10"\n    pecl: [redis-6.3.0]\n',
+            (34, 5),
+            "lines[2].pecl",
+            "unknown key 'pecl'; it belongs under the line's extensions (extensions.pecl)",
+            "write it in the line's extensions mapping, e.g. `extensions: {install: [bcmath], "
+            "pecl: [redis-6.3.0]}`",
+        ),
+        (
+            "    size_budget_mb: 500\n",
+            "    install: [bcmath]\n",
+            (30, 5),
+            "lines[0].install",
+            "unknown key 'install'; it belongs under the line's extensions (extensions.install)",
+            "a line's extensions replace the top-level ones whole",
+        ),
+        (
+            "    size_budget_mb: 500\n",
+            "    configure: {gd: [--with-jpeg]}\n",
+            (30, 5),
+            "lines[0].configure",
+            "unknown key 'configure'; it belongs under the line's extensions (extensions.configure)",
+            "`extensions: {",
+        ),
+        # a line's base is base_image, not a base: mapping
+        (
+            "    size_budget_mb: 500\n",
+            "    base: {image: php:8.3-fpm-bookworm}\n",
+            (30, 5),
+            "lines[0].base",
+            "unknown key 'base'; did you mean 'base_image'?",
+            "a line names its base as base_image: IMAGE (the top level's base.image)",
+        ),
+        # at the top level, the extension keys belong under extensions too
+        (
+            "packages: [icu-libs]\n",
+            "packages: [icu-libs]\npecl: [apcu-5.1.24]\n",
+            (26, 1),
+            "pecl",
+            "unknown key 'pecl'; it belongs under extensions (extensions.pecl)",
+            "write it in the extensions mapping",
+        ),
+    ],
+)
+def test_a_key_written_outside_the_mapping_it_belongs_to_is_told_where_it_goes(
+    old: str, new: str, where: tuple[int, int], field: str, said: str, tip: str
+) -> None:
+    """pecl: or install: on a line (under extensions:), base: on a line (base_image): an
+    unknown key with no suggestion, though where it belongs is known."""
+    err = error_for(replace(old, new))
+    assert (err.line, err.column, err.field) == (*where, field)
+    assert err.message.endswith(f"{field}: {said}"), err.message
+    assert tip in (err.hint or ""), err.hint
+
+
 def test_typo_in_nested_key():
     err = error_for(replace("    primary: true", "    primray: true"))
     assert err.field == "registries[0].primray" and "did you mean 'primary'" in str(err)
