@@ -11,6 +11,7 @@ Pure: reads one file, no subprocess, no network.
 from __future__ import annotations
 
 import contextlib
+import decimal
 import os
 import re
 import unicodedata
@@ -1027,6 +1028,28 @@ class _Reader:
             )
         self.fail(node, path, problem, hint=f"write {decimal}")
 
+    def refuse_yaml_1_2_number(self, node: yaml.Node, path: str) -> None:
+        """Refuse a plain (unquoted, untagged) scalar that YAML 1.2 reads as a number and
+        YAML 1.1 (PyYAML, which reads matrix.yaml) as a string: an exponent without a point
+        or without its sign (``1e3``, ``.5e3``, ``1e+3``). Refused as a string, it would be
+        told to lose quotes it does not have; the error says how each reads it, and the
+        number to write in digits. Quoted or tagged ``!!str``, it is a string to every reader."""
+        if not isinstance(node, yaml.ScalarNode) or node.style is not None or node.tag != _STR_TAG:
+            return
+        text = str(node.value)
+        mark = node.start_mark
+        written = "" if mark is None or mark.buffer is None else mark.buffer[mark.pointer :]
+        written = re.sub(r"^&\S+\s+", "", written)  # an anchor first: `&budget 1e3`
+        if not _YAML_1_2_FLOAT.fullmatch(text) or not written.startswith(text):
+            return  # not such a number, or tagged by hand
+        self.fail(
+            node,
+            path,
+            f"{text} is a number written as YAML readers disagree on: YAML 1.1 "
+            f"{_yaml_1_1_reads(node)}, YAML 1.2 as {float(text):g}",
+            hint=f"write {format(decimal.Decimal(text), 'f')}",
+        )
+
     # -- typed accessors
 
     def pairs(self, node: yaml.MappingNode, path: str) -> list[tuple[yaml.Node, yaml.Node]]:
@@ -2006,6 +2029,7 @@ def _same_image(a: Reference, b: Reference) -> bool:
 def _at_least(minimum: float, maximum: float | None = None, meaning: str = "") -> Read:
     def read(reader: _Reader, node: yaml.Node, path: str) -> float:
         reader.refuse_leading_zero(node, path)
+        reader.refuse_yaml_1_2_number(node, path)
         untagged = reader.as_untagged(node, path)
         return reader.number(untagged, path, minimum=minimum, maximum=maximum, meaning=meaning)
 

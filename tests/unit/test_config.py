@@ -744,13 +744,17 @@ def test_a_tagged_number_is_refused_as_its_untagged_text_is(tag: str, text: str)
     # int() and float() take 0o17 and 7e2; YAML does not: untagged they are strings
     untagged = error_for(replace("size_budget_mb: 700", f"size_budget_mb: {text}"))
     tagged = error_for(replace("size_budget_mb: 700", f"size_budget_mb: {tag} {text}"))
-    assert "expected a number, found a string" in str(untagged)
+    if "e" in text:  # a number to YAML 1.2, a string to YAML 1.1, untagged: said so
+        assert "YAML 1.1 reads it as a string, YAML 1.2 as" in str(untagged)
+    else:
+        assert "expected a number, found a string" in str(untagged)
+        assert untagged.hint == config.NUMBER_HINT
     assert (
         f"expected a number, found {text!r} (tagged {tag}: YAML reads it untagged as a "
         "string)" in str(tagged)
     )
     assert (tagged.line, tagged.column, tagged.field) == (19, 17, "size_budget_mb")
-    assert tagged.hint == untagged.hint == config.NUMBER_HINT
+    assert tagged.hint == config.NUMBER_HINT
 
 
 #: What each reader makes of a whole number written with a leading zero, as tagged.
@@ -830,6 +834,31 @@ def test_a_yaml_1_1_spelling_is_read_as_yaml_1_1_reads_it(text: str) -> None:
     """As the README says: YAML 1.2 reads these as strings, no reader as another number."""
     cfg = config.loads(GOOD.replace("size_budget_mb: 700", f"size_regression_percent: {text}"))
     assert cfg.size_regression_percent == float(yaml.safe_load(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "number"), [("1e3", "1000"), ("1.5E3", "1500"), (".5e3", "500"), ("1e+3", "1000")]
+)
+def test_a_number_yaml_1_1_reads_as_a_string_is_not_told_to_lose_its_quotes(
+    text: str, number: str
+) -> None:
+    """`size_budget_mb: 1e3` was "found a string ('1e3')", its tip "write a number without
+    quotes", though it has none: YAML 1.1 (PyYAML) reads it as a string, YAML 1.2 as a
+    number; the error says so, and the number to write."""
+    err = error_for(replace("size_budget_mb: 700", f"size_budget_mb: {text}"))
+    assert (err.line, err.column, err.field) == (19, 17, "size_budget_mb")
+    assert err.message.endswith(
+        f"size_budget_mb: {text} is a number written as YAML readers disagree on: YAML 1.1 "
+        f"reads it as a string, YAML 1.2 as {float(number):g}"
+    ), err.message
+    assert err.hint == f"write {number}"
+    assert "quotes" not in err.message + (err.hint or "")
+    # quoted, it is a string to every reader: refused as any string is
+    quoted = error_for(replace("size_budget_mb: 700", f'size_budget_mb: "{text}"'))
+    assert quoted.hint == "write a number without quotes, e.g. 500"
+    # with a point and a signed exponent, YAML 1.1 reads it as a number too
+    cfg = config.loads(replace("size_budget_mb: 700", "size_budget_mb: 1.0e+3"))
+    assert cfg.lines[1].size_budget_bytes == 1000 * 1000 * 1000
 
 
 @pytest.mark.parametrize("quoted", ['"017"', "'017'", "!!str 0o17", "!!str 017"])
