@@ -2015,6 +2015,15 @@ class _Reader:
                         hint="keep one entry for it",
                     )
                 flags = self.string_list(value_node, where, _CONFIGURE_FLAG_RE, "configure flags")
+                if not flags:  # `docker-php-ext-configure gd ;` would configure nothing
+                    self.fail(
+                        value_node,
+                        where,
+                        "an empty list of flags configures nothing",
+                        hint=f"give {ext} the flags its ./configure takes, e.g. gd: "
+                        "[--with-jpeg], or remove its configure entry (docker-php-ext-install "
+                        "builds it with its defaults)",
+                    )
                 configure.append((ext, flags))
         return Extensions(install=install, configure=tuple(configure), pecl=pecl)
 

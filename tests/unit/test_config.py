@@ -366,6 +366,22 @@ def test_bad_digest_and_extension_configure():
     assert "configured but not in extensions.install" in str(err)
 
 
+@pytest.mark.parametrize("flags", ["[]", "\n      []"])
+def test_an_extension_configured_with_no_flag_is_refused_where_it_is_written(flags) -> None:
+    """`configure: {gd: []}` rendered `docker-php-ext-configure gd ;`, a call that configures
+    nothing, in every image: refused at the empty list, its tip to give flags or drop it."""
+    err = error_for(replace("    gd: [--with-jpeg]", f"    gd: {flags}"))
+    assert err.field == "extensions.configure.gd"
+    assert (err.line, err.column) == ((23, 9) if flags == "[]" else (24, 7))
+    assert err.message.endswith(
+        "extensions.configure.gd: an empty list of flags configures nothing"
+    )
+    assert err.hint == (
+        "give gd the flags its ./configure takes, e.g. gd: [--with-jpeg], or remove its "
+        "configure entry (docker-php-ext-install builds it with its defaults)"
+    )
+
+
 def test_env_overrides_are_explicit_and_validated():
     cfg = config.loads(
         GOOD, env={"PUBLISHER_LINES": "8.4,8.10", "PUBLISHER_BASE_MIRROR": "127.0.0.1:5000"}
