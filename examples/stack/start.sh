@@ -39,8 +39,8 @@
 #   DOCKER                      the docker CLI, a path or a command on PATH (default docker;
 #                               blanks around it aside)
 #
-# Exit status: 0 started; 17 cannot proceed (the message says what failed and what
-# to do; also a lock of this stack another user holds that no start touches for a minute); 2 invalid setting (or an argument: there are none but --help, alone); 3 missing or broken pins file; 10 docker or compose
+# Exit status: 0 started (and still running 2 s on); 17 cannot proceed (the message says what
+# failed and what to do; also a PHP-FPM that stopped as soon as it started, or a lock of this stack another user holds that no start touches for a minute); 2 invalid setting (or an argument: there are none but --help, alone); 3 missing or broken pins file; 10 docker or compose
 # missing (DOCKER naming no executable file; compose older than 2.8.0; a docker config folder
 # docker may not read, which makes it load no plugin), or the docker engine does not answer (within 10 s), refuses this user, or
 # went away during a pull, a lookup, the build or compose up, or left compose up waiting past
@@ -1721,37 +1721,7 @@ start() {  # start IMAGE BUILD(true|false)
     || { hung; was=; }
   was=$(printf '%s\n' "$was" | sed -n 1p)
   composed up --detach --no-build --pull never php || up_failed $?
-  # Another platform than the engine's runs under emulation, and an engine without it
-  # shows that only once the container runs: it stops at once (exec format error).
-  if [ "$platform" != "$engine_platform" ]; then
-    sleep 2
-    compose ps --all --quiet php >"$work/ps.out" 2>/dev/null || :  # not in $(): its deadline exits
-    container=$(sed -n 1p "$work/ps.out")
-    # Restarted (restart: unless-stopped) counts: between two restarts it is running.
-    state=$(engine "$docker" inspect --format '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}' "$container") \
-      || state=
-    case $state in
-      '' | 'running 0 '*) ;;
-      *)
-        restarts=${state#* } how="docker says ${state%% *}"
-        if [ "${restarts%% *}" != 0 ]; then how="$how, restarted ${restarts%% *} times"; fi
-        if [ "${state##* }" != 0 ]; then how="$how, exit status ${state##* }"; fi
-        esc=$(printf '\033')  # terminal sequences in the log (ESC [ 2 K) are not shown
-        compose logs --no-color --no-log-prefix --tail 5 php >"$work/logs.out" 2>&1 || :
-        said=$(LC_ALL=C sed "s/$esc\[[0-9;]*[A-Za-z]//g" "$work/logs.out" | LC_ALL=C grep -v '^[[:space:]]*$' | tail -n 1 | LC_ALL=C tr -d '[:cntrl:]')
-        # No restart loop left behind: the container goes (its last line is said below).
-        compose rm --stop --force php >/dev/null 2>&1 || :
-        native=
-        case $engine_platform in
-          linux/amd64 | linux/arm64)  # linux/arm, linux/386: no value either tool takes
-            native=", or set PHP_IMAGE_PLATFORM=$engine_platform"
-            [ "$platform_from" != DOCKER_DEFAULT_PLATFORM ] || native="$native (or unset DOCKER_DEFAULT_PLATFORM, which gave $platform)" ;;
-          *) engine_platform="$engine_platform, which no PHP-FPM image is built for" ;;
-        esac
-        fail 17 "PHP-FPM ($platform) stopped as soon as it started ($how)${said:+: $said}
-start: fix: this docker engine is $engine_platform: $platform images run under emulation (Docker Desktop has it; Linux: docker run --privileged --rm tonistiigi/binfmt --install ${platform#linux/})$native" ;;
-    esac
-  fi
+  stopped_at_once "$1"
   # PMA_IMAGE set: phpMyAdmin too (compose.yaml's profile pma), pulled by compose when it is
   # not here (its own pull policy: --pull never is PHP-FPM's alone), PHP-FPM left as it is.
   if [ -n "${PMA_IMAGE:-}" ]; then
@@ -1765,6 +1735,66 @@ start: fix: this docker engine is $engine_platform: $platform images run under e
   fi
   prune_superseded
   exit 0
+}
+
+# stopped_at_once IMAGE: exit 17 when PHP-FPM, which compose just started from IMAGE, stopped
+# as soon as it started (a Dockerfile or a configuration it fails on; another platform than
+# the engine's on an engine without emulation, which shows only once the container runs): 2 s
+# on, the launcher looks, whatever the platform. Restarted (restart: unless-stopped) counts:
+# between two restarts it is running. Emulation is blamed only when what the container said
+# shows it failing: exec format error (docker 26 then says exit status 1, and may lose the
+# line of a process that died at once), or exit status 1, 126 or 255 with nothing said.
+stopped_at_once() {
+  sleep 2
+  container=$(engine "$docker" ps --all --quiet --filter "label=com.docker.compose.project=$project_name" \
+    --filter label=com.docker.compose.service=php) || { hung; container=; }
+  container=$(printf '%s\n' "$container" | sed -n 1p)
+  # Restarting, it shows its last exit status; running again between two restarts, none (0):
+  # looked at again, 0.2 s apart, up to 5 times, for the status that tells emulation failing.
+  looks=0
+  while :; do
+    state=$(engine "$docker" inspect --format '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}' "$container") \
+      || state=
+    case $state in '' | 'running 0 '*) return 0 ;; 'running '*) ;; *) break ;; esac
+    [ "$looks" -lt 5 ] || break
+    looks=$((looks + 1))
+    nap
+  done
+  restarts=${state#* } how="docker says ${state%% *}"
+  if [ "${restarts%% *}" != 0 ]; then how="$how, restarted ${restarts%% *} times"; fi
+  if [ "${state##* }" != 0 ]; then how="$how, exit status ${state##* }"; fi
+  esc=$(printf '\033')  # terminal sequences in the log (ESC [ 2 K) are not shown
+  compose logs --no-color --no-log-prefix --tail 5 php >"$work/logs.out" 2>&1 || :
+  LC_ALL=C sed "s/$esc\[[0-9;]*[A-Za-z]//g" "$work/logs.out" | LC_ALL=C grep -v '^[[:space:]]*$' >"$work/logs.said"
+  said=$(tail -n 1 "$work/logs.said" | LC_ALL=C tr -d '[:cntrl:]')
+  # No restart loop left behind: the container goes (its last line is said below).
+  compose rm --stop --force php >/dev/null 2>&1 || :
+  emulation=
+  if [ "$platform" != "$engine_platform" ]; then
+    if LC_ALL=C grep -qi 'exec format error' "$work/logs.said"; then
+      emulation=1
+    elif [ -z "$said" ]; then
+      case ${state##* } in 1 | 126 | 255) emulation=1 ;; esac
+    fi
+  fi
+  if [ -z "$emulation" ]; then
+    if [ "$1" = "$local_image" ]; then
+      check="check $dockerfile, which this image was built from (take the release's again if it was edited), and the PHP-FPM configuration it sets up"
+    else
+      check="check what $here/compose.yaml gives the php service (its volumes, environment, command), and the PHP-FPM configuration the release's $dockerfile sets up"
+    fi
+    fail 17 "PHP-FPM ($platform) stopped as soon as it started ($how)${said:+: $said}
+start: fix: $check; \`$docker run --rm --platform $platform $1\` shows all it says"
+  fi
+  native=
+  case $engine_platform in
+    linux/amd64 | linux/arm64)  # linux/arm, linux/386: no value either tool takes
+      native=", or set PHP_IMAGE_PLATFORM=$engine_platform"
+      [ "$platform_from" != DOCKER_DEFAULT_PLATFORM ] || native="$native (or unset DOCKER_DEFAULT_PLATFORM, which gave $platform)" ;;
+    *) engine_platform="$engine_platform, which no PHP-FPM image is built for" ;;
+  esac
+  fail 17 "PHP-FPM ($platform) stopped as soon as it started ($how)${said:+: $said}
+start: fix: this docker engine is $engine_platform: $platform images run under emulation (Docker Desktop has it; Linux: docker run --privileged --rm tonistiigi/binfmt --install ${platform#linux/})$native"
 }
 
 # prune_superseded: remove this release's local builds of PHP $php made on another

@@ -3412,53 +3412,80 @@ def engine_says(world: World, tmp_path: Path, platform: str) -> Path:
     return bin_dir
 
 
-@pytest.mark.parametrize("engine", ["this machine's", "linux/arm"])
-def test_an_emulated_platform_that_stops_at_once_is_not_called_started(
-    world: World, project: str, tmp_path: Path, engine: str
-) -> None:
-    """PHP_IMAGE_PLATFORM names the other platform, and the container stops as soon as it
-    runs, as on an engine with no emulation (exec format error): exit 17 with the fix,
-    never "started". On an engine no image is built for (linux/arm), the fix is emulation
-    alone: it once said to set PHP_IMAGE_PLATFORM=linux/arm, a value refused (exit 2)."""
+def crash_release(
+    world: World, tmp_path: Path, platform: str, command: str
+) -> tuple[Path, str, str]:
+    """A release of one image for ``platform`` that runs ``command`` (sh -c) and stops: its
+    pins file, the image's reference and its repository's path (for a local tag of its own).
+    Built on the stand-in base with buildah (no RUN: no emulation needed) and pushed."""
     buildah = require_tool("buildah")
     context = tmp_path / "crash"
     context.mkdir()
     (context / "Dockerfile").write_text(
-        f"FROM {world.base}\n"
-        'ENTRYPOINT ["/bin/sh", "-c", "echo \'exec /usr/local/sbin/php-fpm: exec format error\''
-        ' >&2; exit 255"]\nCMD []\n'
+        f"FROM {world.base}\nENTRYPOINT {json.dumps(['/bin/sh', '-c', command])}\nCMD []\n"
     )
     path = f"crash-{uuid.uuid4().hex[:6]}/php-fpm"
     manifest = f"publisher-stack-crash-{uuid.uuid4().hex[:6]}"
     digest_file = tmp_path / "digest"
     try:
-        run(buildah, "build", "--isolation", "chroot", "--tls-verify=false", "--platform", OTHER,
+        run(buildah, "build", "--isolation", "chroot", "--tls-verify=false", "--platform", platform,
             "--manifest", manifest, str(context))  # fmt: skip
         run(buildah, "manifest", "push", "--all", "--tls-verify=false", "--digestfile",
             str(digest_file), manifest, f"docker://{world.registry.host}/{path}:{PIN}")  # fmt: skip
     finally:
         run(buildah, "manifest", "rm", manifest, check=False)
     repository = f"{world.registry.host}/{path}"
-    record = _record(repository, digest_file.read_text().strip(), world.base)
-    record["lines"][0]["platforms"][0]["platform"] = OTHER
+    digest = digest_file.read_text().strip()
+    record = _record(repository, digest, world.base)
+    record["lines"][0]["platforms"][0]["platform"] = platform
     pins_file = tmp_path / f"{RELEASE}.env"
     pins_file.write_text(pins.render(record))
+    return pins_file, f"{repository}:{PIN}@{digest}", path
+
+
+def stack_states(world: World, project: str) -> list[str]:
+    """The states of the stack's containers (none: removed, not left restarting)."""
+    return run(world.docker, "ps", "-a", "--format", "{{.State}}",
+               "--filter", f"label=com.docker.compose.project={project}").stdout.split()  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("engine", "said"),
+    [
+        ("this machine's", "exec format error"),
+        ("linux/arm", "exec format error"),
+        ("this machine's", "nothing"),  # docker may lose the line of a process that died at once
+    ],
+)
+def test_an_emulated_platform_that_stops_at_once_is_not_called_started(
+    world: World, project: str, tmp_path: Path, engine: str, said: str
+) -> None:
+    """PHP_IMAGE_PLATFORM names the other platform, and the container stops as soon as it
+    runs, as on an engine with no emulation (exec format error, or exit status 255 with
+    nothing said): exit 17 with the fix, never "started". On an engine no image is built
+    for (linux/arm), the fix is emulation alone: it once said to set
+    PHP_IMAGE_PLATFORM=linux/arm, a value refused (exit 2)."""
+    command = "exit 255"
+    if said != "nothing":
+        command = "echo 'exec /usr/local/sbin/php-fpm: exec format error' >&2; exit 255"
+    pins_file, reference, _ = crash_release(world, tmp_path, OTHER, command)
     env = launcher_env(world, project, tmp_path, PHP_PINS_FILE=str(pins_file),
                        PHP_IMAGE_PLATFORM=OTHER)  # fmt: skip
     if engine == "linux/arm":
         env["PATH"] = str(engine_says(world, tmp_path, engine))
     try:
         proc, fields = launch(world, env)
-        states = run(world.docker, "ps", "-a", "--format", "{{.State}}",
-                     "--filter", f"label=com.docker.compose.project={project}").stdout.split()  # fmt: skip
+        states = stack_states(world, project)
     finally:
         compose_down(world.docker, project)
-        run(world.docker, "rmi", "-f", f"{repository}:{PIN}@{digest_file.read_text().strip()}",
-            check=False)  # fmt: skip
+        run(world.docker, "rmi", "-f", reference, check=False)
     assert fields == {"decision": "use-prebuilt", "availability": "available"}, proc.stderr
     assert proc.returncode == 17, proc.stderr
     assert f"start: error: PHP-FPM ({OTHER}) stopped as soon as it started" in proc.stderr
-    assert "): exec /usr/local/sbin/php-fpm: exec format error\n" in proc.stderr, proc.stderr
+    if said == "nothing":
+        assert "exit status 255)\n" in proc.stderr, proc.stderr
+    else:
+        assert "): exec /usr/local/sbin/php-fpm: exec format error\n" in proc.stderr, proc.stderr
     if engine == "linux/arm":
         fix = (
             "start: fix: this docker engine is linux/arm, which no PHP-FPM image is built for: "
@@ -3468,6 +3495,55 @@ def test_an_emulated_platform_that_stops_at_once_is_not_called_started(
         assert fix in proc.stderr, proc.stderr
     else:
         assert f"or set PHP_IMAGE_PLATFORM={HOST}\n" in proc.stderr, proc.stderr
+    assert "start: started" not in proc.stderr
+    assert states == []  # removed, not left restarting
+
+
+@pytest.mark.parametrize(
+    ("where", "image"),
+    [("native", "local"), ("native", "prebuilt"), ("emulated", "prebuilt")],
+)
+def test_a_php_fpm_that_stops_at_once_is_said_so_and_emulation_blamed_only_when_it_fails(
+    world: World, project: str, tmp_path: Path, where: str, image: str
+) -> None:
+    """PHP-FPM that exits at once (a Dockerfile edited into one that cannot start, a
+    configuration it refuses) is exit 17 with its last line on the engine's own platform
+    too, never "started" (it was, exit 0, while it restarted in a loop); and under working
+    emulation the fix is the Dockerfile or the configuration, not installing emulation."""
+    platform = HOST if where == "native" else OTHER
+    command = "echo 'ERROR: broken php-fpm.conf' >&2; exit 78"
+    pins_file, reference, path = crash_release(world, tmp_path, platform, command)
+    settings = {"PHP_PINS_FILE": str(pins_file), "PHP_IMAGE_PLATFORM": platform}
+    dockerfile = tmp_path / "dockerfiles" / "8.4" / "Dockerfile"
+    local = f"localhost/{path}:{PIN}-base-{world.base.split('@sha256:')[1][:12]}"
+    if image == "local":  # the release's Dockerfile, its command edited
+        dockerfile.parent.mkdir(parents=True)
+        dockerfile.write_text(
+            (DOCKERFILES / "8.4" / "Dockerfile").read_text()
+            + f"CMD {json.dumps(['sh', '-c', command])}\n"
+        )
+        settings.update(USE_PREBUILT="false", PHP_DOCKERFILES=str(dockerfile.parents[1]))
+    env = launcher_env(world, project, tmp_path, **settings)
+    try:
+        proc, fields = launch(world, env)
+        states = stack_states(world, project)
+    finally:
+        compose_down(world.docker, project)
+        run(world.docker, "rmi", "-f", reference, local, check=False)
+    started = local if image == "local" else reference
+    assert fields["decision"] == ("build-locally" if image == "local" else "use-prebuilt")
+    assert proc.returncode == 17, proc.stderr
+    said = f"start: error: PHP-FPM ({platform}) stopped as soon as it started (docker says "
+    assert said in proc.stderr, proc.stderr
+    assert "exit status 78): ERROR: broken php-fpm.conf\n" in proc.stderr, proc.stderr
+    if image == "local":
+        check = f"start: fix: check {dockerfile}, which this image was built from"
+    else:
+        check = f"start: fix: check what {STACK}/compose.yaml gives the php service"
+    assert check in proc.stderr, proc.stderr
+    shows = f"`docker run --rm --platform {platform} {started}` shows all it says\n"
+    assert shows in proc.stderr, proc.stderr
+    assert "emulation" not in proc.stderr and "binfmt" not in proc.stderr, proc.stderr
     assert "start: started" not in proc.stderr
     assert states == []  # removed, not left restarting
 
