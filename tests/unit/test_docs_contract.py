@@ -508,6 +508,30 @@ def test_the_example_compose_file_names_the_local_tag_start_sh_gives_it():
     assert named == [tag], named
 
 
+def _vendor_table(page: str) -> str:
+    """The "What to vendor" table of a page: its lines from the first row to the blank line."""
+    section = page.split("## What to vendor", 1)[1]
+    return section[section.index("\n|") :].split("\n\n", 1)[0]
+
+
+def test_every_folder_the_example_compose_file_mounts_is_in_both_vendor_tables():
+    """A folder compose.yaml mounts from beside it (./www, the document root) is listed where
+    a stack maintainer reads what to copy: vendored without it, docker makes an empty one,
+    root's on Linux. Both pages also say that the stack is PHP-FPM alone on port 9000, with a
+    web server to add to serve pages."""
+    compose = (ROOT / "examples/stack/compose.yaml").read_text(encoding="utf-8")
+    mounted = re.findall(r"^\s*- \./([^:/]+)/?:(/[^:]+)", compose, re.MULTILINE)
+    assert mounted == [("www", "/var/www/html")], mounted
+    for name in ("examples/stack/README.md", "docs/consumers.md"):
+        page = (ROOT / name).read_text(encoding="utf-8")
+        table = _vendor_table(page)
+        for folder, target in mounted:
+            assert f"`{folder}/`" in table and f"`{target}`" in table, (name, folder)
+        flat = " ".join(page.split())
+        assert "PHP-FPM alone" in flat and "`php:9000`" in flat, name
+        assert "web server service" in flat, name
+
+
 def test_the_design_says_why_of_every_runtime_dependency():
     """docs/design.md's "Runtime dependencies" table has one row per dependency of
     pyproject.toml, and no row for one the package no longer declares."""
