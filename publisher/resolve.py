@@ -3847,13 +3847,15 @@ def _registry_problem(choice: Choice, result: Result, inputs: Inputs) -> tuple[s
     )
 
 
-def _base_fix(status: Status, base_image: str, inputs: Inputs) -> str:
+def _base_fix(status: Status, base_image: str, inputs: Inputs, published: bool = True) -> str:
     """What makes a local build's base obtainable, for why it could not be pulled (the
-    words of start.sh's base_fix)."""
+    words of start.sh's base_fix); the pre-built image is named as the other thing to pull
+    only for a ``published`` line (one the pins file lists)."""
     target = base_target(base_image, "")
     host = target.host if target else "its registry"
+    or_prebuilt = " (or the pre-built image)" if published else ""
     if status is Status.UNREACHABLE:
-        return f"pull {base_image} (or the pre-built image) once while online"
+        return f"pull {base_image}{or_prebuilt} once while online"
     if status in (Status.NOT_ON_REGISTRY, Status.NOT_PUBLISHED):
         return (
             f"take the release's current pins file and Dockerfiles: the base {base_image} "
@@ -3865,7 +3867,7 @@ def _base_fix(status: Status, base_image: str, inputs: Inputs) -> str:
         return f"pull {base_image} once {host} allows it again (`docker login {host}` raises the limit)"
     if status is Status.PLATFORM_MISSING:
         return f"{inputs.to(ENV_PLATFORM, 'a platform')} the base {base_image} has"
-    return f"pull {base_image} (or the pre-built image) once {host} answers"
+    return f"pull {base_image}{or_prebuilt} once {host} answers"
 
 
 def _published(choice: Choice, result: Result) -> tuple[str, ...] | None:
@@ -3892,6 +3894,12 @@ def decide(
     choice = replace(choice, base_image=base_image)  # the local tag is keyed on it
     # USE_PREBUILT=false asks nothing about the pre-built image: no verdict to report.
     verdict = (choice.precheck or availability) if inputs.use_prebuilt else None
+    # A line the pins file does not list (or the registry does not have) has no pre-built
+    # image to point to.
+    published = not any(
+        found is not None and found.status is Status.NOT_PUBLISHED
+        for found in (choice.precheck, verdict)
+    )
 
     def make(action: Action, reason: str, fix: str | None, image: str) -> Decision:
         return Decision(
@@ -3958,7 +3966,7 @@ def decide(
                 Action.CANNOT_PROCEED,
                 f"{why}; a local build cannot work either: its base {base_image} is not in the "
                 f"local image store and cannot be pulled ({base.status.value}: {base.detail})",
-                f"{advice}; or {_base_fix(base.status, base_image or '', inputs)}",
+                f"{advice}; or {_base_fix(base.status, base_image or '', inputs, published)}",
                 "",
             )
         return make(Action.BUILD_LOCALLY, f"{why}{sep}{building}", None, choice.local_image)
@@ -3971,9 +3979,14 @@ def decide(
                 dockerfile_fix,
                 "",
             )
+        lines = choice.published_lines
         return build(
             inputs.setting(ENV_USE_PREBUILT, "false"),
-            f"{inputs.change(ENV_USE_PREBUILT, 'true')} to use the pre-built image",
+            f"{inputs.change(ENV_USE_PREBUILT, 'true')} to use the pre-built image"
+            if published
+            else inputs.to(ENV_PHP, "a published line")
+            + (f" ({', '.join(lines)})" if lines else "")
+            + f" and {inputs.change(ENV_USE_PREBUILT, 'true')} to use its pre-built image",
             f"building {choice.local_image} locally from {dockerfile.path}",
             sep=": ",
         )

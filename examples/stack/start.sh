@@ -1817,23 +1817,26 @@ prune_superseded() {
   done
 }
 
-# base_fix CLASS: what makes the base obtainable, for why its pull failed (resolve's words).
+# base_fix CLASS: what makes the base obtainable, for why its pull failed (resolve's words);
+# the pre-built image is named as the other thing to pull only for a line the pins file lists.
 base_fix() {
   if reference "$base"; then base_host=${ref_repository%%/*}; else base_host="its registry"; fi
+  or_prebuilt=" (or the pre-built image)"
+  [ -n "$prebuilt" ] || or_prebuilt=
   case $1 in
     unreachable)
       if [ -n "$pull_slow" ]; then  # the registry answered: the pull was cut short
         echo "$slow_pull_fix, or pull the base once yourself (\`docker pull --platform $platform $base\`, which has no deadline)"
       elif [ -n "$pull_helper" ]; then
-        echo "$(helper_fix "$pull_helper" "$base_host"); else pull $base (or the pre-built image) once while online"
+        echo "$(helper_fix "$pull_helper" "$base_host"); else pull $base$or_prebuilt once while online"
       else
-        echo "pull $base (or the pre-built image) once while online"
+        echo "pull $base$or_prebuilt once while online"
       fi ;;
     not-on-registry) echo "take the release's current pins file and Dockerfiles: the base $base is no longer on its registry" ;;
     auth-required) echo "run \`docker login $base_host\` to pull the base $base" ;;
     rate-limited) echo "pull $base once $base_host allows it again (\`docker login $base_host\` raises the limit)" ;;
     platform-missing) echo "set PHP_IMAGE_PLATFORM to a platform the base $base has" ;;
-    *) echo "pull $base (or the pre-built image) once $base_host answers" ;;
+    *) echo "pull $base$or_prebuilt once $base_host answers" ;;
   esac
 }
 
@@ -1905,7 +1908,13 @@ if [ "$use_prebuilt" = false ]; then
   if [ -z "$buildable" ]; then
     cannot_proceed none "USE_PREBUILT=false, but $no_dockerfile" "$dockerfile_fix"
   fi
-  build_or_stop none "USE_PREBUILT=false" "set USE_PREBUILT=true to use the pre-built image"
+  # a line the pins file lists has a pre-built image; another line has none
+  if [ -n "$prebuilt" ]; then
+    build_or_stop none "USE_PREBUILT=false" "set USE_PREBUILT=true to use the pre-built image"
+  else
+    problem not-published ""
+    build_or_stop none "USE_PREBUILT=false" "$advice and set USE_PREBUILT=true to use its pre-built image"
+  fi
   decided build-locally none "USE_PREBUILT=false: building $local_image locally from $dockerfile"
   start "$local_image" true
 fi

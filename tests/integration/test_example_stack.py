@@ -1807,6 +1807,36 @@ def test_a_line_the_release_lacks_lists_the_published_lines_alike(
     assert "rehearsal, not PHP" not in proc.stderr
 
 
+@pytest.mark.parametrize("use_prebuilt", ["true", "false"])
+def test_a_line_the_release_lacks_offers_no_pre_built_image_in_either(
+    world: World, project: str, tmp_path: Path, use_prebuilt: str
+) -> None:
+    """A line the pins file does not list, with a Dockerfile whose base cannot be pulled:
+    the fix of both says to pull the base, never "(or the pre-built image)", which that line
+    does not have; USE_PREBUILT=false is told a published line has one."""
+    base = f"127.0.0.1:{free_port()}/stand-in/php:8.5-fpm-alpine"  # nobody answers there
+    dockerfile = tmp_path / "dockerfiles" / "8.5" / "Dockerfile"
+    dockerfile.parent.mkdir(parents=True)
+    text = (DOCKERFILES / "8.4" / "Dockerfile").read_text()
+    dockerfile.write_text(re.sub(r"^ARG PHP_BASE_IMAGE=.*$", f"ARG PHP_BASE_IMAGE={base}", text,
+                                 flags=re.M))  # fmt: skip
+    env = launcher_env(
+        world, project, tmp_path, PHP_VERSION="8.5", USE_PREBUILT=use_prebuilt,
+        PHP_DOCKERFILES=str(dockerfile.parents[1]),
+    )  # fmt: skip
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    availability = "not-published" if use_prebuilt == "true" else "none"
+    assert fields == {"decision": "cannot-proceed", "availability": availability}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17), answer.stderr + proc.stderr
+    assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
+    assert decision["fix"].endswith(f"; or pull {base} once while online"), decision["fix"]
+    assert "pre-built image)" not in proc.stderr + decision["fix"], proc.stderr
+    if use_prebuilt == "false":
+        published = "set PHP_VERSION to a published line (8.4) and set USE_PREBUILT=true to use "
+        assert decision["fix"].startswith(f"{published}its pre-built image; "), decision["fix"]
+
+
 def test_a_hand_edited_pins_file_has_its_lines_and_platforms_listed_alike(
     world: World, project: str, tmp_path: Path
 ) -> None:
