@@ -2634,6 +2634,28 @@ _PINS_SCHEMA_RE = re.compile(
 )
 
 
+#: How a pins file's comment on a line past its end of life when the release was written
+#: begins (``publisher.core.pins`` writes it): ``# PHP 8.1 was past its end of life
+#: (2025-12-31, no security fixes) when this release was published on …; see the release
+#: notes.`` A start of that line says it in a note, without the ``# `` and the last period,
+#: in resolve's and start.sh's words alike.
+END_OF_LIFE_COMMENT = "# PHP {php} was past its end of life ("
+_END_OF_LIFE_RE = re.compile(r"# (PHP ([0-9]+\.[0-9]+) was past its end of life \(.*?)\.?")
+
+
+def end_of_life_notes(text: str) -> dict[str, str]:
+    """Per PHP line, the note of a pins file's comment that the line was past its end of life
+    (``END_OF_LIFE_COMMENT``): the first one, blanks around it aside; one holding a control
+    character is none (start.sh reads them the same way)."""
+    notes: dict[str, str] = {}
+    for raw in text.split("\n"):
+        line = trimmed(raw)
+        found = _END_OF_LIFE_RE.fullmatch(line)
+        if found and not any(ord(c) < 32 or ord(c) == 127 for c in line):
+            notes.setdefault(found[2], found[1])
+    return notes
+
+
 class RegistryChoice(enum.Enum):
     CANONICAL = "canonical"
     MIRROR = "mirror"
@@ -3082,6 +3104,9 @@ class Pins:
     repository: Repository
     mirror: Repository | None
     lines: tuple[PinnedLine, ...]
+    #: Per PHP line, the note of its comment that it was past its end of life when the
+    #: release was written (``end_of_life_notes``).
+    end_of_life: Mapping[str, str] = field(default_factory=dict)
 
     def line(self, php: str) -> PinnedLine | None:
         return next((line for line in self.lines if line.php == php), None)
@@ -3209,6 +3234,7 @@ def parse_pins(text: str, *, source: str) -> Pins:
         repository=repository,
         mirror=mirror,
         lines=tuple(lines),
+        end_of_life=end_of_life_notes(text),
     )
 
 
@@ -4196,6 +4222,9 @@ def resolve(
         )
     if engine_note is not None:
         choice = replace(choice, note="; ".join(filter(None, (choice.note, engine_note))))
+    if pins is not None and choice.php in pins.end_of_life:  # said last, as start.sh says it
+        ended = pins.end_of_life[choice.php]
+        choice = replace(choice, note="; ".join(filter(None, (choice.note, ended))))
 
     def available(reference: str, target: Target | None) -> Result:
         if cache_fn is not None:

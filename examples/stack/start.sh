@@ -1175,7 +1175,9 @@ start: fix: update the stack's start.sh and resolve.py to the publisher version 
 fi
 
 # The pins file, read as resolve reads it: KEY='value' lines (blank lines and
-# # comments aside), no key given twice; each value is kept as pin_KEY.
+# # comments aside), no key given twice; each value is kept as pin_KEY. The comments that a
+# line was past its end of life when the release was written are kept, for a note.
+end_of_life=
 broken() {
   fail 3 "$pins: $*
 start: fix: use the pins file publisher wrote, unmodified"
@@ -1191,7 +1193,13 @@ while IFS= read -r line || [ -n "$line" ]; do
   number=$((number + 1))
   line=${line#"${line%%[!"$blanks"]*}"}
   line=${line%"${line##*[!"$blanks"]}"}
-  case $line in '' | '#'*) continue ;; esac
+  case $line in
+    '# PHP '*' was past its end of life ('*)
+      case $line in *[$controls]*) ;; *) end_of_life="$end_of_life$line
+" ;; esac
+      continue ;;
+    '' | '#'*) continue ;;
+  esac
   pin_key=${line%%=*}
   value=${line#*=}
   inner=${value#\'}
@@ -1269,6 +1277,18 @@ start: fix: set PHP_VERSION (e.g. PHP_VERSION=${example:-8.4})"
 php_line_or_fail "$php"
 key=$(printf '%s' "$php" | tr . _)
 stand_in=$(pin PHP_STAND_IN)
+# The line past its end of life when the release was written: its comment, as a note (the
+# first one, without its '# ' and last period, as resolve says it).
+ended=
+case "
+$end_of_life" in
+  *"
+# PHP $php was past its end of life ("*)
+    ended=${end_of_life#*"# PHP $php was past its end of life ("}
+    ended="PHP $php was past its end of life (${ended%%"
+"*}"
+    ended=${ended%.} ;;
+esac
 
 # ------------------------------------------------------------------ docker and compose
 
@@ -1903,6 +1923,7 @@ if [ "$platform_from" = DOCKER_DEFAULT_PLATFORM ] && [ "$platform" != "$engine_p
       note="${note:+$note; }platform $platform (DOCKER_DEFAULT_PLATFORM; emulated on this $engine_platform engine, which no PHP-FPM image is built for: they are linux/amd64 and linux/arm64 only)" ;;
   esac
 fi
+[ -z "$ended" ] || note="${note:+$note; }$ended"  # said last, as resolve says it
 
 if [ "$use_prebuilt" = false ]; then
   if [ -z "$buildable" ]; then

@@ -33,7 +33,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..resolve import is_php_line, php_line_order, pin_tag
+from ..resolve import END_OF_LIFE_COMMENT, is_php_line, php_line_order, pin_tag
 from . import lifecycle
 from .errors import ConfigError
 from .fileio import json_kind
@@ -196,7 +196,8 @@ def pins(record: Mapping[str, Any]) -> list[tuple[str, str]]:
 def _past_end_of_life(record: Mapping[str, Any], lines: list[str]) -> list[str]:
     """A comment for each line past its end of life on the day the file was written, as
     the notes judge it (``lifecycle.written``: the day the release was published, or
-    its newest republish's): whoever opens the file sees it."""
+    its newest republish's): whoever opens the file sees it, and start.sh and resolve say
+    it in a note when that line is started."""
     history = record.get("history")
     written = lifecycle.written(
         str(record.get("published_at") or ""),
@@ -213,9 +214,9 @@ def _past_end_of_life(record: Mapping[str, Any], lines: list[str]) -> list[str]:
         line = lifecycle.TABLE.get(php)
         if line is not None and lifecycle.status(php, written.day).end_of_life:
             said.append(
-                f"# PHP {php} was past its end of life ({line.security_until}, no security "
-                f"fixes) when this release was {written.verb} on {written.day}; see the release "
-                "notes."
+                END_OF_LIFE_COMMENT.format(php=php)
+                + f"{line.security_until}, no security fixes) when this release was "
+                f"{written.verb} on {written.day}; see the release notes."
             )
     return said
 

@@ -1837,6 +1837,36 @@ def test_a_line_the_release_lacks_offers_no_pre_built_image_in_either(
         assert decision["fix"].startswith(f"{published}its pre-built image; "), decision["fix"]
 
 
+def test_a_line_past_its_end_of_life_is_said_in_a_note_by_both(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """The pins file's comment that the line started was past its end of life when the
+    release was written reaches a developer who never opens it: one note, the same in both
+    tools, after any other (here PREBUILT_REGISTRY=mirror with no mirror); another line's
+    comment says nothing."""
+    said = "was past its end of life ({}, no security fixes) when this release was published"
+    comments = (
+        f"# PHP 8.3 {said.format('2027-12-31')} on 2028-01-05; see the release notes.\n"
+        f"# PHP 8.4 {said.format('2028-12-31')} on 2029-01-05; see the release notes.\r\n"
+    )
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(comments + world.pins.read_text())
+    env = launcher_env(
+        world, project, tmp_path, PHP_PINS_FILE=str(pins_file), PREBUILT_REGISTRY="mirror",
+        PHP_IMAGE_REPOSITORY=world.repositories["cached"], ALLOW_LOCAL_BUILD_FALLBACK="false",
+    )  # fmt: skip
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env)
+    assert fields == {"decision": "use-prebuilt", "availability": "cached"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (0, 0), answer.stderr + proc.stderr
+    ended = f"PHP 8.4 {said.format('2028-12-31')} on 2029-01-05; see the release notes"
+    assert decision["note"].endswith(f"; {ended}"), decision["note"]
+    assert decision["note"].startswith("PREBUILT_REGISTRY=mirror, but"), decision["note"]
+    assert f"start: note: {decision['note']}\n" in proc.stderr, proc.stderr
+    assert "8.3" not in decision["note"], decision["note"]
+    assert proc.stderr.count("note:") == 1, proc.stderr
+
+
 def test_a_hand_edited_pins_file_has_its_lines_and_platforms_listed_alike(
     world: World, project: str, tmp_path: Path
 ) -> None:
@@ -2557,7 +2587,11 @@ def test_every_posix_shell_decides_and_says_what_dash_does(
     assert tool, f"{SHELLS[shell][0]} is not installed (scripts/setup-machine installs it)"
     interpreter = (tool, *SHELLS[shell][1:])
     crlf = tmp_path / f"{RELEASE}.env"
-    crlf.write_bytes(world.pins.read_bytes().replace(b"\n", b"\r\n"))
+    ended = (  # a line past its end of life: said in a note
+        "PHP 8.4 was past its end of life (2028-12-31, no security fixes) when this release "
+        "was published on 2029-01-05; see the release notes"
+    )
+    crlf.write_bytes(f"# {ended}.\r\n".encode() + world.pins.read_bytes().replace(b"\n", b"\r\n"))
     cached, refused = world.repositories["cached"], world.repositories["refused"]
     cases: dict[str, tuple[dict[str, str], int]] = {
         "cached": ({"PHP_IMAGE_REPOSITORY": cached}, 0),
@@ -2587,6 +2621,8 @@ def test_every_posix_shell_decides_and_says_what_dash_does(
         assert runs[shell] == runs["dash"], case
         assert runs["dash"][0] == exit_code, (case, runs["dash"])
         assert runs["dash"][2], case  # it said something of its own
+        if case == "cached, CRLF pins":
+            assert f"start: note: {ended}" in runs["dash"][2], runs["dash"]
 
 
 @pytest.mark.parametrize("shell", ["dash", "busybox-ash", "zsh"])  # bash never failed on it

@@ -2685,3 +2685,29 @@ def test_an_empty_home_reads_the_docker_config_of_the_user_s_own_home_as_docker_
     env = {} if home is None else {"HOME": home}
     assert resolving.docker_config_path(env) == own / ".docker" / "config.json"
     assert resolving.docker_config_path({"HOME": "/h"}) == Path("/h/.docker/config.json")
+
+
+def test_a_line_past_its_end_of_life_in_the_pins_file_publisher_writes_is_read_for_a_note():
+    """The comment publisher.core.pins writes for a line past its end of life when the
+    release was published is what resolve reads back, per line, for its note."""
+    record = {
+        "release": "v2.0.0",
+        "published_at": "2026-03-01T10:00:00Z",
+        "default_line": "8.4",
+        "registries": [{"name": "hub", "repository": "docker.io/twentyi/php-fpm", "primary": True}],
+        "lines": [
+            {
+                "php": php,
+                "index_digest": "sha256:" + "a" * 64,
+                "platforms": [{"platform": "linux/amd64"}],
+            }
+            for php in ("8.1", "8.4")
+        ],
+    }
+    text = pins.render(record)
+    parsed = resolving.parse_pins(text, source="v2.0.0.env")
+    assert parsed.end_of_life == {
+        "8.1": "PHP 8.1 was past its end of life (2025-12-31, no security fixes) when this "
+        "release was published on 2026-03-01; see the release notes"
+    }
+    assert resolving.end_of_life_notes(text.replace("(2025", "\t(2025")) == {}
