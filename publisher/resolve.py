@@ -1492,6 +1492,13 @@ class Target:
         return f"{self.host}/{self.repository}{sep}{self.reference}"
 
 
+#: The label a build sets (``--label``, not the Dockerfile) to the sha256 of the Dockerfile
+#: it built: a rerun of a published release tells by it whether its checkout renders the
+#: Dockerfile the images its pins hold were built from (a tag moved to another commit); a
+#: fallback (resolve's, start.sh's) starts an earlier local build only of the same Dockerfile.
+DOCKERFILE_LABEL = "dev.publisher.dockerfile"
+
+
 @dataclass(frozen=True)
 class Result:
     status: Status
@@ -1505,6 +1512,9 @@ class Result:
     #: Why the docker config gave no credentials for the registry, when it has a problem
     #: (the probe then asked anonymously, or, for a helper that hung, not at all).
     credentials_problem: CredentialsError | None = None
+    #: A local build found in the image store: the sha256 of the Dockerfile it was built
+    #: from, its ``DOCKERFILE_LABEL`` ("" when it has none); None when not looked at.
+    built_from: str | None = None
 
     @property
     def available(self) -> bool:
@@ -2505,12 +2515,19 @@ def cached_image(
     digest = reference.rpartition("@")[2] if "@" in reference else None
     if digest is None and isinstance(digests, list) and digests:
         digest = str(digests[0]).rpartition("@")[2] or None
+    built_from = None
+    if reference.startswith(LOCAL_DOMAIN + "/"):  # a local build: the Dockerfile it was of
+        config = data.get("Config")
+        labels = config.get("Labels") if isinstance(config, Mapping) else None
+        label = labels.get(DOCKERFILE_LABEL) if isinstance(labels, Mapping) else None
+        built_from = label if isinstance(label, str) else ""
     return Result(
         Status.CACHED,
         f"{reference} is in the local image store for {platform}",
         digest=digest,
         platforms=(platform,),
         elapsed=time.monotonic() - start,
+        built_from=built_from,
     )
 
 
@@ -3654,6 +3671,9 @@ class DockerfileFacts:
     #: Why this user may not list its folder, the build context docker sends (``Permission
     #: denied``: a Dockerfile readable in a folder it may search but not read), or None.
     context_denied: str | None = None
+    #: The sha256 of its bytes (``sha256:HEX``), when read: a local build carries it as its
+    #: ``DOCKERFILE_LABEL``.
+    digest: str | None = None
 
     @property
     def context(self) -> str:
@@ -3693,6 +3713,9 @@ class Decision:
     #: A fallback's local build of an earlier start, started as it is (the launcher's
     #: "using the local build"): nothing to build, so PHP_BUILD is 0.
     reused: bool = False
+    #: The sha256 of the Dockerfile (``DockerfileFacts.digest``), which compose.yaml labels a
+    #: local build with (``PHP_DOCKERFILE_DIGEST``).
+    dockerfile_digest: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -3744,6 +3767,8 @@ class Decision:
         ]
         if self.base_image:
             pairs.append(("PHP_BASE_IMAGE", self.base_image))
+        if self.dockerfile_digest:  # compose.yaml labels a build with it
+            pairs.append(("PHP_DOCKERFILE_DIGEST", self.dockerfile_digest))
         pairs.append(("STACK_RELEASE", self.release))
         if self.pma_image is not None:
             pairs.append(("PMA_IMAGE", self.pma_image))
@@ -3938,6 +3963,7 @@ def decide(
             dockerfile=dockerfile.path,
             build_context=dockerfile.context,
             base_image=base_image,
+            dockerfile_digest=dockerfile.digest,
             reason=reason,
             fix=fix,
             availability=verdict.status.value if verdict else None,
@@ -4080,13 +4106,18 @@ def dockerfile_facts(dockerfiles: str, php: str, *, cwd: Path | None) -> Dockerf
     path = path if path.is_absolute() else _under(cwd, path)
     shown = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except PermissionError as exc:  # the file, or a folder above it (as start.sh tells them)
         return DockerfileFacts(shown, _is(path, stat.S_ISREG), denied=exc.strerror or str(exc))
-    except (OSError, UnicodeDecodeError):
+    except OSError:
         return DockerfileFacts(shown, _is(path, stat.S_ISREG))
+    digest = sha256_digest(data)  # as start.sh hashes it
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return DockerfileFacts(shown, _is(path, stat.S_ISREG), digest=digest)
     match = _BASE_ARG_RE.search(text)
-    facts = DockerfileFacts(shown, True, match.group(1) if match else None)
+    facts = DockerfileFacts(shown, True, match.group(1) if match else None, digest=digest)
     try:  # docker sends the Dockerfile's folder as the build context: it must be listed
         with os.scandir(path.parent) as entries:
             next(entries, None)
@@ -4253,20 +4284,32 @@ def resolve(
     # A fallback to an earlier start's local build on this base needs no base (offline,
     # after `docker image prune -a` took the base), nor a Dockerfile this user may read, as
     # start.sh reuses it; one that is not there at all is no fallback's.
-    reused = (
-        not usable
+    # One built from another Dockerfile than this one (its label; none for a build of an
+    # earlier launcher) is not taken, and said so in a note, as start.sh says it.
+    local_image = replace(choice, base_image=base_image).local_image
+    earlier = (
+        cache_fn(local_image, platform, env=env, timeout=CACHE_TIMEOUT)
+        if not usable
         and (facts.exists or facts.denied is not None)
         and inputs.use_prebuilt
         and inputs.allow_fallback
         and cache_fn is not None
-        and cache_fn(
-            replace(choice, base_image=base_image).local_image,
-            platform,
-            env=env,
-            timeout=CACHE_TIMEOUT,
-        )
-        is not None
+        else None
     )
+    reused = earlier is not None
+    if (
+        earlier is not None
+        and facts.digest is not None
+        and earlier.built_from is not None  # None: not read (an image store that says none)
+        and earlier.built_from != facts.digest
+    ):
+        reused = False
+        stale = (
+            f"the local build {local_image} of an earlier start is not started again: it "
+            f"was built from another Dockerfile than {facts.path} (its label "
+            f"{DOCKERFILE_LABEL}: {earlier.built_from or 'none'}; the file's: {facts.digest})"
+        )
+        choice = replace(choice, note="; ".join(filter(None, (choice.note, stale))))
     if (
         not usable
         and not reused

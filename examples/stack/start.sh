@@ -1350,6 +1350,21 @@ else
   no_dockerfile="there is no Dockerfile for PHP $php at $dockerfile"
   dockerfile_fix="set PHP_DOCKERFILES to the directory holding <X.Y>/Dockerfile, or PHP_VERSION to a line that has one"
 fi
+# The Dockerfile's sha256 (sha256:HEX, as resolve and publisher's builds compute it), which
+# a local build carries as its label dev.publisher.dockerfile: a fallback starts an earlier
+# local build only of the same Dockerfile. Nothing when it cannot be read, or when this
+# machine has none of sha256sum (Linux, busybox), shasum (macOS) and openssl.
+dockerfile_digest=
+if [ -n "$buildable" ]; then
+  for sum in 'sha256sum' 'shasum -a 256' 'openssl dgst -sha256 -r'; do
+    command -v "${sum%% *}" >/dev/null 2>&1 || continue
+    # shellcheck disable=SC2086  # the command and its options
+    dockerfile_digest=$($sum <"$dockerfile" 2>/dev/null) || dockerfile_digest=
+    dockerfile_digest=${dockerfile_digest%% *}
+    break
+  done
+  if matches "$dockerfile_digest" '[0-9a-f]{64}'; then dockerfile_digest=sha256:$dockerfile_digest; else dockerfile_digest=; fi
+fi
 
 # The repository each PREBUILT_REGISTRY pulls (as resolve's): an override, else the
 # pins file's (a release on one registry: the canonical one for both).
@@ -1719,8 +1734,9 @@ start: fix: see what writes in ${tmp_dir:-/}, or start with a TMPDIR of your own
 start() {  # start IMAGE BUILD(true|false)
   one_start_at_a_time
   PHP_IMAGE=$1 PHP_PLATFORM=$platform PHP_BUILD_CONTEXT=$context PHP_BASE_IMAGE=${base:-unset}
-  PHP_VERSION=$php STACK_RELEASE=$release
-  export PHP_IMAGE PHP_PLATFORM PHP_BUILD_CONTEXT PHP_BASE_IMAGE PHP_VERSION STACK_RELEASE
+  PHP_VERSION=$php STACK_RELEASE=$release PHP_DOCKERFILE_DIGEST=$dockerfile_digest
+  export PHP_IMAGE PHP_PLATFORM PHP_BUILD_CONTEXT PHP_BASE_IMAGE PHP_VERSION STACK_RELEASE \
+    PHP_DOCKERFILE_DIGEST
   if [ -n "${PMA_IMAGE:-}" ]; then export PMA_IMAGE; fi
   # DOCKER_DEFAULT_PLATFORM set (even one PHP_IMAGE_PLATFORM overrides, or linux/arm64/v8):
   # compose's build takes it over the service's platform, and refuses one that differs in
@@ -1982,11 +1998,22 @@ if [ "$allow_fallback" = false ]; then
 fi
 # An earlier start's local build on the pins file's base needs no base (offline, after a
 # `docker image prune -a` took the base), nor a Dockerfile this user may read: looked for
-# before the base is (as resolve), unless there is no Dockerfile at all.
+# before the base is (as resolve), unless there is no Dockerfile at all. One built from
+# another Dockerfile than this one (its label, none for a build of an earlier launcher) is
+# not started again, and said so in a note: a build from a Dockerfile since corrected.
 reuse=
 if { [ -f "$dockerfile" ] || [ -n "$dockerfile_denied" ]; } && [ "$cache_check" = true ] \
   && cached "$local_image"; then
   reuse=1
+  if [ -n "$dockerfile_digest" ]; then
+    built_from=$(engine "$docker" image inspect --format '{{index .Config.Labels "dev.publisher.dockerfile"}}' "$local_image") \
+      || { hung; engine_answers; built_from=; }
+    if [ "$built_from" != "$dockerfile_digest" ]; then
+      reuse=
+      [ -n "$built_from" ] || built_from=none
+      note="${note:+$note; }the local build $local_image of an earlier start is not started again: it was built from another Dockerfile than $dockerfile (its label dev.publisher.dockerfile: $(printable "$built_from"); the file's: $dockerfile_digest)"
+    fi
+  fi
 fi
 [ -n "$reuse" ] || build_or_stop "$class" "$why" "$advice"
 # PHP_IMAGE_CACHE_CHECK=false looks for it neither: built anew (docker's build cache), as resolve.

@@ -33,6 +33,9 @@ from ..resolve import (  # the registry core: media types and platforms live the
     platform_key,
     sha256_digest,
 )
+from ..resolve import (
+    DOCKERFILE_LABEL as DOCKERFILE_LABEL,  # the builders' and the build stage's too
+)
 from .errors import InvalidResponseError
 
 #: What to do about a manifest that breaks the image spec: what the registry stores is what
@@ -324,11 +327,6 @@ VERSION_LABEL = "org.opencontainers.image.version"
 #: The label every STAND-IN base carries (``true``), and so every image built FROM one:
 #: an image inherits its base's labels, whatever its own Dockerfile sets.
 STAND_IN_LABEL = "dev.publisher.stand-in"
-
-#: The label a build sets (``--label``, not the Dockerfile) to the sha256 of the Dockerfile
-#: it built: a rerun of a published release tells by it whether its checkout renders the
-#: Dockerfile the images its pins hold were built from (a tag moved to another commit).
-DOCKERFILE_LABEL = "dev.publisher.dockerfile"
 
 #: The image labels an index repeats as its own annotations when every platform image
 #: carries the same value: registries that show one description for a multi-platform

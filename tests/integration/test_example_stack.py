@@ -155,6 +155,7 @@ def _bin_dir(target: Path, docker: str) -> Path:
         "touch",
         "id",
         "ls",
+        "sha256sum",  # coreutils and busybox (a Mac has shasum, which the launcher takes too)
         "setsid",  # util-linux: every Linux has it (a Mac has none: the launcher takes perl)
     ):
         found = shutil.which(tool)
@@ -772,6 +773,62 @@ def test_a_republished_base_is_built_anew_not_the_old_local_build_reused(
     finally:
         run(world.docker, "rm", "-f", holder, check=False)
         run(world.docker, "rmi", "-f", new_local, *unrelated, legacy, check=False)
+
+
+def test_an_earlier_local_build_of_another_dockerfile_is_built_anew_with_a_note(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A vendoring slip (the new pins file, the old Dockerfile) built the fallback from the
+    wrong Dockerfile; once the right one is put in place, both tools build anew instead of
+    starting that build again, and a note says why, in the same words. The build carries the
+    Dockerfile's sha256 as dev.publisher.dockerfile, as publisher's builds do; the next start
+    takes it as it is."""
+    dockerfile = tmp_path / "dockerfiles" / "8.4" / "Dockerfile"
+    dockerfile.parent.mkdir(parents=True)
+    release = (DOCKERFILES / "8.4" / "Dockerfile").read_text()
+    dockerfile.write_text(release + 'LABEL dev.test.vendored="old"\n')  # the slip
+    path = f"stale-{uuid.uuid4().hex[:6]}/php-fpm"
+    pins_file = tmp_path / f"{RELEASE}.env"
+    pins_file.write_text(
+        pins.render(_record(f"127.0.0.1:{free_port()}/{path}", world.digest, world.base))
+    )
+    local = f"localhost/{path}:{PIN}-base-{world.base.split('@sha256:')[1][:12]}"
+    env = launcher_env(world, project, tmp_path, PHP_PINS_FILE=str(pins_file),
+                       PHP_DOCKERFILES=str(dockerfile.parents[1]))  # fmt: skip
+    try:
+        proc, fields = launch(world, env)
+        assert proc.returncode == 0 and "falling back to a local build" in proc.stderr, proc.stderr
+        old = "sha256:" + hashlib.sha256(dockerfile.read_bytes()).hexdigest()
+        labels = running_image(world.docker, project)["Config"]["Labels"]
+        assert (labels["dev.publisher.dockerfile"], labels["dev.test.vendored"]) == (old, "old")
+        compose_down(world.docker, project)
+
+        dockerfile.write_text(release)  # corrected
+        new = "sha256:" + hashlib.sha256(dockerfile.read_bytes()).hexdigest()
+        answer, decision = resolve(env, tmp_path)
+        proc, fields = launch(world, env)
+        assert fields == {"decision": "build-locally", "availability": "unreachable"}, proc.stderr
+        assert (answer.returncode, proc.returncode) == (16, 0), answer.stderr + proc.stderr
+        note = (
+            f"the local build {local} of an earlier start is not started again: it was built "
+            f"from another Dockerfile than {dockerfile} (its label dev.publisher.dockerfile: "
+            f"{old}; the file's: {new})"
+        )
+        assert decision["note"] == note, answer.stderr
+        assert f"start: note: {note}\n" in proc.stderr, proc.stderr
+        assert decision["build"] is True and "falling back to a local build" in proc.stderr
+        labels = running_image(world.docker, project)["Config"]["Labels"]
+        assert labels["dev.publisher.dockerfile"] == new and "dev.test.vendored" not in labels
+        compose_down(world.docker, project)
+
+        answer, decision = resolve(env, tmp_path)
+        proc, fields = launch(world, env)
+        assert proc.returncode == 0, proc.stderr
+        assert f"using the local build {local} from an earlier start" in proc.stderr
+        assert decision["build"] is False and decision["note"] is None, answer.stderr
+        assert "note:" not in proc.stderr, proc.stderr
+    finally:
+        run(world.docker, "rmi", "-f", local, check=False)
 
 
 def _has_image(world: World, ref: str) -> bool:

@@ -1613,7 +1613,12 @@ def test_a_short_registry_timeout_leaves_the_engine_its_own_deadline(
 
 
 class LocalBuildOnly(FakeCache):
-    """An image store holding the local build of an earlier start, and not its base."""
+    """An image store holding the local build of an earlier start, and not its base; the
+    build's label names the Dockerfile it was built from (``built_from``; None: not read)."""
+
+    def __init__(self, hit: bool, built_from: str | None = None) -> None:
+        super().__init__(hit)
+        self.built_from = built_from
 
     def __call__(
         self, reference: str, platform: str, *, env: Any, timeout: float
@@ -1621,7 +1626,9 @@ class LocalBuildOnly(FakeCache):
         self.asked.append((reference, platform, timeout))
         if not reference.startswith("localhost/"):
             return None
-        return probing.Result(S.CACHED, f"{reference} is here", platforms=(platform,))
+        return probing.Result(
+            S.CACHED, f"{reference} is here", platforms=(platform,), built_from=self.built_from
+        )
 
 
 def test_a_fallback_takes_an_earlier_local_build_without_asking_for_its_base(
@@ -1644,6 +1651,35 @@ def test_a_fallback_takes_an_earlier_local_build_without_asking_for_its_base(
             {**env, **setting}, cwd=tmp_path, probe=fake, cache=cache, host="linux/amd64"
         )
         assert decision.action is Action.CANNOT_PROCEED, setting
+
+
+@pytest.mark.parametrize("label", ["", "sha256:" + "0" * 64])
+def test_an_earlier_local_build_of_another_dockerfile_is_built_anew_with_a_note(
+    tmp_path: Path, label: str
+) -> None:
+    """The earlier start's local build carries the sha256 of the Dockerfile it was built
+    from: one of another Dockerfile (or none, a build of an earlier launcher) is not taken
+    (a build from a Dockerfile since corrected), and a note says so, in start.sh's words; one
+    of this Dockerfile is taken, and the digest goes to compose for the build's label."""
+    write_tree(tmp_path)
+    path = tmp_path / "dockerfiles" / "8.4" / "Dockerfile"
+    digest = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    down = FAILURES["registry down"][0]
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"}
+    fake, cache = FakeProbe(down), LocalBuildOnly(hit=True, built_from=label)
+    decision = resolve(env, cwd=tmp_path, probe=fake, cache=cache, host="linux/amd64")
+    assert (decision.action, decision.build) == (Action.BUILD_LOCALLY, True)
+    assert "falling back to a local build of" in decision.reason, decision.reason
+    assert decision.note == (
+        f"the local build {decision.image} of an earlier start is not started again: it was "
+        f"built from another Dockerfile than {path} (its label dev.publisher.dockerfile: "
+        f"{label or 'none'}; the file's: {digest})"
+    )
+    assert ("PHP_DOCKERFILE_DIGEST", digest) in decision.env()
+    same = LocalBuildOnly(hit=True, built_from=digest)
+    decision = resolve(env, cwd=tmp_path, probe=fake, cache=same, host="linux/amd64")
+    assert (decision.action, decision.build, decision.note) == (Action.BUILD_LOCALLY, False, None)
+    assert "using the local build" in decision.reason, decision.reason
 
 
 def test_the_cache_check_can_be_disabled(tmp_path: Path) -> None:
@@ -1692,8 +1728,12 @@ def test_resolve_with_an_explicit_pins_file_of_another_release(tmp_path: Path) -
 def test_dockerfile_facts(tmp_path: Path) -> None:
     write_tree(tmp_path, with_notes=False)
     facts = dockerfile_facts("dockerfiles", "8.4", cwd=tmp_path)
+    path = tmp_path / "dockerfiles/8.4/Dockerfile"
     assert facts == DockerfileFacts(
-        f"{tmp_path}/dockerfiles/8.4/Dockerfile", True, "docker.io/library/php:8.4-fpm-alpine"
+        str(path),
+        True,
+        "docker.io/library/php:8.4-fpm-alpine",
+        digest="sha256:" + hashlib.sha256(path.read_bytes()).hexdigest(),  # the build's label
     )
     assert facts.context == f"{tmp_path}/dockerfiles/8.4"
     # named by its absolute path, as the launcher names it: "./" and a trailing "/" go
