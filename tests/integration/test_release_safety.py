@@ -1002,6 +1002,21 @@ def test_pins_off_the_record_on_every_registry_refuse_a_rerun_until_the_republis
     assert s.index_digests("v1.0.0")["8.3"] == tags[0]["v1.0.0-php-8.3"]
 
 
+def released_with_ghcr_behind_a_proxy(
+    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy], name: str
+) -> tuple[Stack, FaultProxy, dict[str, str], list[str]]:
+    """v1.0.0 released (amd64, no smoke test) to hub and to ghcr behind a fault proxy, in a
+    repository of its own (acme/NAME): the stack, the proxy, v1.0.0's index digests by
+    line, and the --notes-dir option of its notes."""
+    stack = world.stack
+    ghcr = proxy_for(stack.secondary)
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    repo = world.own_repo(f"acme/{name}")
+    s = Stack(tmp_path / "s", stack.primary, ghcr.host, stack.bases, repo, env=env)
+    s.release("v1.0.0", "--no-smoke")
+    return s, ghcr, s.index_digests("v1.0.0"), ["--notes-dir", str(s.notes_dir)]
+
+
 def test_a_republish_killed_while_moving_floating_tags_is_finished_by_its_rerun(
     world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
 ) -> None:
@@ -1010,14 +1025,7 @@ def test_a_republish_killed_while_moving_floating_tags_is_finished_by_its_rerun(
     the record still names the old images. verify and audit name the rerun of that
     republish as what finishes it (a repair would point the pins back); the rerun moves
     the tag left behind, records the history, and verify then passes."""
-    stack = world.stack
-    ghcr = proxy_for(stack.secondary)
-    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
-    repo = world.own_repo("acme/killed")
-    s = Stack(tmp_path / "s", stack.primary, ghcr.host, stack.bases, repo, env=env)
-    s.release("v1.0.0", "--no-smoke")
-    old = s.index_digests("v1.0.0")
-    notes = ["--notes-dir", str(s.notes_dir)]
+    s, ghcr, old, notes = released_with_ghcr_behind_a_proxy(world, tmp_path, proxy_for, "killed")
     republish = ["republish", "v1.0.0", "--reason", "base fix", "--no-smoke", *notes]
     rebuilt = {"SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
     ghcr.add(Fault("stall", method="PUT", path=r"/manifests/latest$", stall_seconds=300))
@@ -1522,14 +1530,7 @@ def test_a_republish_killed_while_writing_its_pins_is_named_by_the_repair_that_u
     one, and the record still names the old images. verify and audit name the rerun of
     that republish beside the repair; `audit --repair` points hub's pin back, and says
     it undid a rebuild of that pin and which republish makes it again, which does."""
-    stack = world.stack
-    ghcr = proxy_for(stack.secondary)
-    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
-    repo = world.own_repo("acme/pinkilled")
-    s = Stack(tmp_path / "s", stack.primary, ghcr.host, stack.bases, repo, env=env)
-    s.release("v1.0.0", "--no-smoke")
-    old = s.index_digests("v1.0.0")
-    notes = ["--notes-dir", str(s.notes_dir)]
+    s, ghcr, old, notes = released_with_ghcr_behind_a_proxy(world, tmp_path, proxy_for, "pinkilled")
     only = ["--only", "8.4", "--no-smoke", *notes]
     republish = ["republish", "v1.0.0", "--reason", "base fix", *only]
     rebuilt = {"SOURCE_DATE_EPOCH": "1767225700"}  # another build: other digests
