@@ -720,7 +720,19 @@ def refusal_error(exc: click.ClickException) -> PublisherError | None:
     usage = " ".join([path, *ctx.command.collect_usage_pieces(ctx)])
     if isinstance(exc, HintedRefusal):
         return UsageError(exc.format_message(), hint=exc.hint)
-    return UsageError(exc.format_message(), hint=f"see `{path} --help` (usage: {usage})")
+    hint = f"see `{path} --help` (usage: {usage})"
+    if isinstance(exc, click.NoSuchOption) and exc.option_name == "--json":
+        # a command whose JSON comes another way (matrix --github, resolve --format json)
+        ways = [
+            f"{param.opts[-1]}{' json' if isinstance(param.type, click.Choice) else ''}"
+            for param in ctx.command.params
+            if isinstance(param, click.Option) and "json" in (param.help or "").lower()
+        ]
+        if ways:
+            return UsageError(
+                f"{path} has no --json: it prints JSON with {' or '.join(ways)}", hint=hint
+            )
+    return UsageError(exc.format_message(), hint=hint)
 
 
 def _parents(ctx: click.Context) -> list[click.Context]:

@@ -688,6 +688,13 @@ def test_a_publisher_config_naming_a_link_to_nowhere_or_a_directory_says_to_corr
         (("verfy",), "No such command 'verfy'; did you mean 'verify'?", "[OPTIONS] COMMAND"),
         (("--bogus",), "No such option '--bogus'.", "[OPTIONS] COMMAND [ARGS]..."),
         (("release", "v1.0.0", "--jobs", "0"), "'--jobs': '0' is not a", "release [OPTIONS]"),
+        # --json where the command's JSON comes another way: named, not click's near misses
+        (
+            ("matrix", "v1.0.0", "--json"),
+            "publisher matrix has no --json: it prints JSON with --github",
+            "matrix [OPTIONS] RELEASE",
+        ),
+        (("republish-check", "--json"), "No such option '--json'.", "republish-check [OPTIONS]"),
     ],
 )
 def test_click_refusals_read_as_every_publisher_error(cli, args, said, usage):
