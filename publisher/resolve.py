@@ -2904,12 +2904,19 @@ _PLATFORM_SPELLINGS = {
 }
 
 
+def docker_platform(text: str) -> str | None:
+    """``linux/amd64`` or ``linux/arm64`` when docker reads ``text`` as one of them
+    (``linux/arm64/v8``, ``Linux/x86_64``), else None."""
+    return _PLATFORM_SPELLINGS.get(text.lower()) if text.isascii() else None
+
+
 def parse_platform(value: str, name: str = ENV_PLATFORM) -> str:
     """``linux/amd64`` or ``linux/arm64`` from a value docker reads as one of them
     (``linux/arm64/v8``, ``Linux/x86_64``), else the value refused, naming ``name``."""
     text = trimmed(value)
-    if text.isascii() and text.lower() in _PLATFORM_SPELLINGS:
-        return _PLATFORM_SPELLINGS[text.lower()]
+    platform = docker_platform(text)
+    if platform:
+        return platform
     accepted = "use " + " or ".join(PLATFORMS)
     if name == ENV_DEFAULT_PLATFORM:  # docker's, set for every project: say what it does here
         accepted += f" (the PHP image's platform when {ENV_PLATFORM} is not set)"
@@ -2950,8 +2957,9 @@ def parse_host(value: str) -> str:
     linux/amd64), another engine's os/arch[/variant] as it is; anything else (``garbage``)
     refused as invalid input, as it is there, not decided as a platform the image lacks."""
     text = trimmed(value)
-    if text.isascii() and text.lower() in _PLATFORM_SPELLINGS:
-        return _PLATFORM_SPELLINGS[text.lower()]
+    platform = docker_platform(text)
+    if platform:
+        return platform
     if _ENGINE_PLATFORM_RE.fullmatch(text):
         return text
     raise ResolveError(

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import difflib
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
+
+from ..resolve import docker_platform
 
 _Member = TypeVar("_Member", bound=enum.StrEnum)
 
@@ -26,17 +28,36 @@ def did_you_mean(text: str, choices: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def parse_member(kind: type[_Member], text: str, noun: str) -> _Member:
+def parse_member(
+    kind: type[_Member], text: str, noun: str, meant: Callable[[str], str] | None = None
+) -> _Member:
     """The member of ``kind`` named ``text`` (or ``text`` itself); raise ValueError naming the
-    choices, and the closest one when ``text`` looks like a typo."""
+    choices, and the one ``text`` means: ``meant``'s ending when given, else the closest
+    one when ``text`` looks like a typo."""
     try:
         return kind(text)
     except ValueError:
         choices = [member.value for member in kind]
         raise ValueError(
             f"unknown {noun} {text!r}; choose one of {', '.join(choices)}"
-            + did_you_mean(text, choices)
+            + (meant or (lambda typed: did_you_mean(typed, choices)))(text)
         ) from None
+
+
+def _platform_meant(text: str) -> str:
+    """``; did you mean 'linux/amd64'?`` for a spelling docker reads as a platform publisher
+    builds (``linux/x86_64``, ``Linux/AMD64``, ``linux/arm64/v8``), or one with its OS left
+    out or another OS (``aarch64``, ``darwin/arm64``: the images are Linux images on every
+    host), or a typo of the architecture (``linux/amd46``); else ``""``. Never the closest
+    whole text: ``linux/x86_64`` is amd64, not arm64, and ``linux/386`` is neither."""
+    arch = text.split("/", 1)[1] if "/" in text else text
+    for spelling in (text, f"linux/{arch}"):
+        platform = docker_platform(spelling.strip())
+        if platform:
+            return f"; did you mean {platform!r}?"
+    # a typo of the architecture alone (linux/amd46), never of the 'linux/' all share
+    close = difflib.get_close_matches(arch, [member.arch for member in Platform], n=1)
+    return f"; did you mean {f'linux/{close[0]}'!r}?" if close else ""
 
 
 class Platform(enum.StrEnum):
@@ -63,7 +84,7 @@ class Platform(enum.StrEnum):
     @classmethod
     def parse(cls, text: str) -> Platform:
         """Parse ``linux/amd64``-style text (or a Platform)."""
-        return parse_member(cls, text, "platform")
+        return parse_member(cls, text, "platform", _platform_meant)
 
 
 class BuilderName(enum.StrEnum):

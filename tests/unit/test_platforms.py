@@ -48,6 +48,28 @@ def test_an_unknown_member_names_the_choices_and_the_closest_one() -> None:
     assert str(far.value).endswith("choose one of linux/amd64, linux/arm64")  # nothing close
 
 
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("linux/x86_64", "linux/amd64"),  # docker's spelling: amd64, though arm64 reads closer
+        ("Linux/AMD64", "linux/amd64"),
+        ("linux/arm64/v8", "linux/arm64"),
+        ("aarch64", "linux/arm64"),  # the OS left out
+        ("darwin/arm64", "linux/arm64"),  # the Mac's OS: the images are Linux's
+        ("linux/amd46", "linux/amd64"),  # a typo of the architecture
+        ("linux/386", None),  # neither: 'linux/' alone is no likeness
+        ("linux/ppc64le", None),
+    ],
+)
+def test_an_unknown_platform_is_offered_the_one_it_means_never_the_closest_text(
+    written: str, meant: str | None
+) -> None:
+    with pytest.raises(ValueError) as err:
+        Platform.parse(written)
+    choices = f"unknown platform {written!r}; choose one of linux/amd64, linux/arm64"
+    assert str(err.value) == choices + (f"; did you mean {meant!r}?" if meant else "")
+
+
 def test_a_digest_record_carries_a_platform_and_writes_the_same_json() -> None:
     typed = record(Platform.ARM64)
     from_text = record("linux/arm64")
