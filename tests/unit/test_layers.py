@@ -29,7 +29,6 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "__init__.py",
             "core/__init__.py",
-            "core/platforms.py",
         ),
     ),
     ("vendorable", ("resolve.py",)),
