@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ from publisher.adapters.builders.layout import read_layout
 from publisher.adapters.emulation import foreign_hint, host_platform
 from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.output import Output
-from publisher.adapters.registry import RegistryClient
+from publisher.adapters.registry import Credentials, RegistryClient
 from publisher.adapters.runner import Runner
 from publisher.adapters.smoke import (
     PORT_TAKEN,
@@ -46,7 +46,8 @@ from publisher.core.platforms import Platform
 from publisher.core.reference import Reference
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
-from tests.support.builds import image_registry, quiet_runner
+from tests.integration.conftest import BasicAuthRegistry
+from tests.support.builds import forget_images, image_registry, quiet_runner
 from tests.support.github_files import workflow_commands
 from tests.support.pipeline import kill_group
 from tests.support.sockets import Silent
@@ -566,6 +567,73 @@ def test_buildx_with_the_docker_driver_exports_a_layout_that_passes_the_smoke_te
     assert result.php_version == f"{PHP}.99-standin"
 
 
+def test_a_buildx_build_with_credentials_pulls_a_private_base_through_the_users_docker_config(
+    offline: Config,
+    basic_registry: BasicAuthRegistry,
+    fresh_registry: Callable[..., LocalRegistry],
+    tmp_path: Path,
+) -> None:
+    """Credentials for the primary log buildx in through a throwaway docker config; the
+    base on a private mirror, which the user reaches through a credential helper of their
+    docker config, is pulled with it all the same, not anonymously."""
+    if not _buildx_available():
+        require_tool("docker-buildx")  # skips here, fails in CI
+    htpasswd = require_tool("htpasswd")
+    mirror_login = Credentials("mirror-user", "mirror-secret-" + uuid.uuid4().hex[:8])
+    line = subprocess.run(
+        [htpasswd, "-niB", mirror_login.username],
+        input=mirror_login.password,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    (tmp_path / "htpasswd").write_text(line)
+    auth = {"htpasswd": {"realm": "mirror", "path": str(tmp_path / "htpasswd")}}
+    mirror = fresh_registry(extra_config={"auth": auth})
+    platform = host_platform()
+    marker = uuid.uuid4().hex
+    steps = f"ARG PHP_BASE_IMAGE\nFROM ${{PHP_BASE_IMAGE}}\nLABEL test.private-base={marker}\n"
+    base = _seeded(offline, mirror, tmp_path, "private-base", steps, platform, mirror_login)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    asked = tmp_path / "helper-asked"
+    helper = bindir / "docker-credential-mirrorhelper"
+    helper.write_text(
+        f'#!/bin/sh\n[ "$1" = get ] || exit 1\nread -r host\necho "$host" >> {asked}\n'
+        f'printf \'{{"ServerURL":"%s","Username":"{mirror_login.username}",'
+        f'"Secret":"{mirror_login.password}"}}\' "$host"\n'
+    )
+    helper.chmod(0o755)
+    user_config = tmp_path / "docker-config"
+    user_config.mkdir()
+    (user_config / "config.json").write_text(
+        json.dumps({"credHelpers": {mirror.host: "mirrorhelper"}})
+    )
+    env = {
+        **os.environ,
+        "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
+        "DOCKER_CONFIG": str(user_config),
+    }
+    runner = Runner(output=Output(env={}, quiet=True), env=env)
+    builder = select_builder(BuilderName.BUILDX, runner)
+    request = _request(
+        offline,
+        platform,
+        tmp_path / "work",
+        base=base,
+        base_plain_http=True,
+        repository=Reference(basic_registry.host, "test/private-base-build"),
+        target_plain_http=True,
+        credentials=basic_registry.credentials,
+    )
+    try:
+        out = builder.build(request)
+    finally:
+        forget_images(mirror.host)
+    assert read_layout(out.layout or request.layout_dir).labels["test.private-base"] == marker
+    assert mirror.host in asked.read_text()  # the user's helper gave the base's credentials
+
+
 def _buildx_available() -> bool:
     for docker in (shutil.which("docker"), "/usr/bin/docker", "/usr/local/bin/docker"):
         if docker and Path(docker).exists():
@@ -576,10 +644,16 @@ def _buildx_available() -> bool:
 
 
 def _seeded(
-    cfg: Config, registry: LocalRegistry, tmp_path: Path, name: str, steps: str, platform: Platform
+    cfg: Config,
+    registry: LocalRegistry,
+    tmp_path: Path,
+    name: str,
+    steps: str,
+    platform: Platform,
+    credentials: Credentials | None = None,
 ) -> Reference:
     """A stand-in image built with buildah from ``steps`` after ``FROM`` the stand-in base,
-    pushed by digest."""
+    pushed by digest (with ``credentials``, when given)."""
     context = tmp_path / name
     context.mkdir()
     dockerfile = context / "Dockerfile"
@@ -588,7 +662,7 @@ def _seeded(
         cfg, platform, tmp_path / f"{name}-work", context=context, dockerfile=dockerfile
     )
     out = select_builder(BuilderName.BUILDAH, quiet_runner()).build(request)
-    client = RegistryClient(registry.host, plain_http=True)
+    client = RegistryClient(registry.host, plain_http=True, credentials=credentials)
     assert out.layout is not None
     assert client.push_layout(out.layout, f"test/{name}") == out.digest
     return Reference(registry.host, f"test/{name}", None, out.digest)

@@ -196,6 +196,58 @@ def test_docker_login_keeps_the_password_out_of_the_platform_credential_store(
     assert list(scratch.iterdir()) == []  # the throwaway config is gone
 
 
+def test_the_throwaway_docker_config_keeps_the_users_helpers_stores_and_other_logins(
+    basic_registry: BasicAuthRegistry,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A build with credentials for the primary pulls its base through the user's docker
+    config: the throwaway one holds the user's credHelpers and credsStore (by name) and
+    the other registries' auths entries as written, while `docker login` keeps the
+    primary's password in this file, not in the user's store or helper."""
+    docker = require_tool("docker")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    calls = tmp_path / "store-calls.txt"
+    for name in ("docker-credential-userstore", "docker-credential-mirrorhelper"):
+        shim = bindir / name
+        shim.write_text(f'#!/bin/sh\ncat >/dev/null\necho "{name} $*" >> {calls}\nexit 1\n')
+        shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    user_dir = tmp_path / "user-docker"
+    user_dir.mkdir()
+    other = {"auth": base64.b64encode(b"bob:other-registry-secret").decode()}
+    user = {
+        "auths": {"registry.example:5000": other, basic_registry.host: {"auth": "c3RhbGU6b2xk"}},
+        "credHelpers": {"mirror.example": "mirrorhelper", basic_registry.host: "mirrorhelper"},
+        "credsStore": "userstore",
+        "detachKeys": "ctrl-x,x",
+    }
+    (user_dir / "config.json").write_text(json.dumps(user))
+    monkeypatch.setenv("DOCKER_CONFIG", str(user_dir))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with dockercli.logged_in_config(
+        Runner(), basic_registry.host, basic_registry.credentials, docker=docker
+    ) as env:
+        directory = Path(env["DOCKER_CONFIG"])
+        file = directory / "config.json"
+        assert (directory.stat().st_mode & 0o777, file.stat().st_mode & 0o777) == (0o700, 0o600)
+        config = json.loads(file.read_text())
+        assert config["credHelpers"]["mirror.example"] == "mirrorhelper"
+        assert config["credHelpers"][basic_registry.host] == ""  # none: this file keeps it
+        assert config["credsStore"] == "userstore"
+        assert config["auths"]["registry.example:5000"] == other
+        assert config["detachKeys"] == "ctrl-x,x"
+        logged = base64.b64decode(config["auths"][basic_registry.host]["auth"]).decode()
+        assert logged == f"{basic_registry.username}:{basic_registry.password}"
+        assert set(config["auths"]) == {"registry.example:5000", basic_registry.host}
+    assert not calls.exists(), calls.read_text()  # neither store nor helper kept the password
+    assert json.loads((user_dir / "config.json").read_text()) == user  # the user's untouched
+    assert list(scratch.iterdir()) == []  # the throwaway config is gone
+
+
 def test_docker_hub_credentials_are_filed_where_docker_login_puts_them() -> None:
     assert dockercli.config_key("docker.io") == "https://index.docker.io/v1/"
     assert dockercli.config_key("127.0.0.1:5000") == "127.0.0.1:5000"

@@ -677,10 +677,13 @@ def test_buildx_logs_in_through_stdin_with_a_throwaway_docker_config(
     assert all(Creds.password not in " ".join(c.argv) for c in runner.calls)
     assert login.env["DOCKER_CONFIG"] == seen["config"] != str(user_config)
     assert seen["plugins"] == str(user_config / "cli-plugins")
-    # Not the user's config.json: one of its own, whose entry for the host keeps `docker
-    # login` from filing the password in a credential store instead.
+    # Not the user's config.json: one of its own, whose entry for the host (and no helper
+    # for it) keeps `docker login` from filing the password in a credential store instead.
     assert seen["config_is_a_link"] == "False"
-    assert json.loads(seen["config_json"]) == {"auths": {"https://index.docker.io/v1/": {}}}
+    assert json.loads(seen["config_json"]) == {
+        "auths": {"https://index.docker.io/v1/": {}},
+        "credHelpers": {"https://index.docker.io/v1/": ""},
+    }
     assert not Path(seen["config"]).exists()  # removed afterwards
     assert Creds.password not in runner.stream.getvalue()
 

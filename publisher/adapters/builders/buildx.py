@@ -22,7 +22,9 @@ cache.
 
 Credentials, when given, are used through a temporary ``DOCKER_CONFIG`` (password
 on stdin to ``docker login --password-stdin``) that is removed afterwards; its
-plugins and builder instances are linked from the user's docker config.
+plugins and builder instances are linked from the user's docker config, and the rest of
+the user's config.json (credential helpers and stores, other registries' logins) comes
+along, so a private base image is pulled as the user's docker pulls it.
 Without credentials the user's own docker login is used.
 """
 

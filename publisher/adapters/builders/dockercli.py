@@ -12,12 +12,20 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from ...core.errors import ConfigError
 from ...core.fileio import home_dir, link_beside, temp_dir
-from ...resolve import DOCKER_HUB_API, DOCKER_HUB_CONFIG_KEY, api_host
+from ...resolve import (
+    DOCKER_HUB_API,
+    DOCKER_HUB_CONFIG_KEY,
+    DockerConfigError,
+    api_host,
+    read_docker_config,
+)
 from ..runner import Runner
 from .base import Login, log_in, parse_version
 
@@ -93,28 +101,45 @@ def config_key(host: str) -> str:
 DOCKER_CONFIG_PREFIX = "publisher-docker-config-"
 
 
+def seeded_config(user: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """Pure: the config.json of a throwaway docker config that logs in as ``key``: the
+    user's ``user`` config as it is (its ``credHelpers`` and ``credsStore`` by name, the
+    other registries' ``auths`` entries as written there, every other setting), so that
+    a build's ``FROM`` a private base is pulled as the user's docker would pull it; but
+    ``key`` is given no helper and an empty entry, so that `docker login` keeps its
+    password in this file, never in the user's credential store or helper (nor in the
+    platform's store docker picks for a config holding no credentials at all)."""
+    config = dict(user)
+    helpers = user.get("credHelpers")
+    auths = user.get("auths")
+    config["credHelpers"] = {**(helpers if isinstance(helpers, dict) else {}), key: ""}
+    config["auths"] = {**(auths if isinstance(auths, dict) else {}), key: {}}
+    return config
+
+
 @contextlib.contextmanager
 def logged_in_config(
     runner: Runner, host: str, creds: Login | None, *, docker: str = "docker"
 ) -> Iterator[dict[str, str]]:
     """The environment for docker commands that need ``creds`` on ``host``: a throwaway
     ``DOCKER_CONFIG`` logged in through stdin, which keeps the user's other files (contexts,
-    plugins) by link but never touches their config.json; ``{}`` (the user's own) without
+    plugins) by link and the rest of their config.json (``seeded_config``: helpers, stores,
+    other registries' logins) but never touches it; ``{}`` (the user's own) without
     credentials. Removed afterwards."""
     if creds is None:
         yield {}
         return
     env = getattr(runner, "env", None) or os.environ
     original = Path(env.get("DOCKER_CONFIG") or home_dir(env) / ".docker")
+    try:
+        user = read_docker_config(original / "config.json")
+    except DockerConfigError as exc:  # as a run that reads it first says it
+        raise ConfigError(exc.message, source=exc.source, hint=exc.hint) from None
     with temp_dir(DOCKER_CONFIG_PREFIX) as tmp:
         link_beside(original, tmp, but="config.json")
-        # A config holding no credentials at all makes `docker login` look for the
-        # platform's credential store (docker-credential-pass, -secretservice) and keep the
-        # password there, out of this directory and after the run: an entry for the host
-        # keeps it in this config.json, removed with the directory.
         seed = tmp / "config.json"
         with open(os.open(seed, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
-            json.dump({"auths": {config_key(host): {}}}, handle)
+            json.dump(seeded_config(user, config_key(host)), handle)
         config_env = {"DOCKER_CONFIG": str(tmp)}
         log_in(runner, login_argv(host, creds.username, docker=docker), creds, env=config_env)
         yield config_env
