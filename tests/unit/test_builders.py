@@ -30,6 +30,7 @@ from publisher.adapters.builders import buildah as buildah_mod
 from publisher.adapters.builders import buildx as buildx_mod
 from publisher.adapters.builders import docker as docker_mod
 from publisher.adapters.builders.base import (
+    LoginAnswer,
     epoch_seconds,
     parse_version,
     require_version,
@@ -1350,3 +1351,48 @@ def test_a_failed_builds_tip_builds_the_committed_dockerfile_and_does_nothing_el
 )
 def test_what_says_a_foreign_program_could_not_run(output: str, emulation: bool) -> None:
     assert emulation_mod.emulation_failed(output) is emulation
+
+
+@pytest.mark.parametrize(
+    ("output", "status", "unreached", "retried"),
+    [
+        (
+            'Error: authenticating creds for "h:1": pinging container registry h:1: invalid '
+            "status code from registry 503 (Service Unavailable)",
+            503,
+            None,
+            True,
+        ),
+        (
+            "Error response from daemon: login attempt to http://h:1/v2/ failed with status: "
+            "502 Bad Gateway",
+            502,
+            None,
+            True,
+        ),
+        ('Error: authenticating creds for "h:1": too many requests to registry', 429, None, True),
+        ('Error: logging into "h:1": invalid username/password', 401, None, False),
+        (
+            "Error response from daemon: login attempt to http://h:1/v2/ failed with status: "
+            "401 Unauthorized",
+            401,
+            None,
+            False,
+        ),
+        (
+            'Error response from daemon: Get "http://h:1/v2/": dial tcp h:1: connect: '
+            "connection refused",
+            None,
+            "connection refused",
+            True,
+        ),
+        ("Error: x509: certificate signed by unknown authority", None, None, False),
+    ],
+)
+def test_a_failed_login_is_read_for_the_registrys_answer(
+    output: str, status: int | None, unreached: str | None, retried: bool
+) -> None:
+    answer = LoginAnswer.read(output)
+    assert (answer.status, answer.unreached, answer.retried) == (status, unreached, retried)
+    blamed = "check the registry credentials" in answer.hint("h:1", "after 2 attempts in 1 s")
+    assert blamed is (status in (401, 403) or (status is None and unreached is None))

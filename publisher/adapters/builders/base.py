@@ -16,6 +16,7 @@ commands it would run without running them (``commands``), for ``--dry-run``.
 from __future__ import annotations
 
 import datetime
+import os
 import re
 import time
 from collections.abc import Sequence
@@ -23,11 +24,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from ...core import retry as retry_loop
 from ...core.errors import CommandError, ToolMissingError
 from ...core.manifest import DOCKERFILE_LABEL
 from ...core.platforms import BuilderName, Platform
 from ...core.reference import Reference
-from ..runner import format_argv
+from ...core.retry import RetryPolicy, is_retryable_status
+from ...core.sizes import seconds
+from .. import network, stop
+from ..runner import Completed, command_failed, format_argv
 
 if TYPE_CHECKING:
     from ...core.config import Config, Line
@@ -53,6 +58,84 @@ class Login(Protocol):
     def password(self) -> str: ...
 
 
+#: What a failed ``buildah login``/``docker login`` says the registry answered: its HTTP
+#: status (buildah: ``invalid status code from registry 503 (Service Unavailable)``;
+#: docker: ``login attempt to URL failed with status: 503 Service Unavailable``), or in
+#: words for 429 and 401 (buildah: ``too many requests to registry``, ``invalid
+#: username/password``).
+_LOGIN_STATUS = re.compile(r"(?:status code from registry|failed with status:?)\s+(\d{3})\b")
+_LOGIN_WORDS = (("too many requests", 429), ("invalid username/password", 401))
+#: What it says when it reached no registry (Go's words for a failed connection).
+_LOGIN_UNREACHED = re.compile(
+    r"connection refused|connection reset(?: by peer)?|i/o timeout|TLS handshake timeout|"
+    r"no such host|network is unreachable|no route to host|server misbehaving|"
+    r"Client\.Timeout exceeded[^\n]*|: EOF$",
+    re.IGNORECASE | re.MULTILINE,
+)
+#: The tip of a login the registry refused (401, 403), and of one whose output says nothing
+#: publisher knows.
+CREDENTIALS_TIP = "check the registry credentials (username_env/password_env in matrix.yaml)"
+
+
+@dataclass(frozen=True)
+class LoginAnswer:
+    """What a failed login's output says of the registry: the HTTP ``status`` it answered,
+    or the connection failure (``unreached``) that kept it from answering, else neither."""
+
+    status: int | None = None
+    unreached: str | None = None
+
+    @classmethod
+    def read(cls, output: str) -> LoginAnswer:
+        """Pure: the answer ``output`` (a failed login's) names."""
+        found = _LOGIN_STATUS.findall(output)
+        if found:
+            return cls(status=int(found[-1]))
+        lowered = output.lower()
+        for words, status in _LOGIN_WORDS:
+            if words in lowered:
+                return cls(status=status)
+        unreached = _LOGIN_UNREACHED.findall(output)
+        return cls(unreached=unreached[-1].strip(": ") if unreached else None)
+
+    @property
+    def retried(self) -> bool:
+        """Retried as publisher's own requests are: a connection failure, 408, 429, 5xx."""
+        return self.unreached is not None or (
+            self.status is not None and is_retryable_status(self.status)
+        )
+
+    def hint(self, host: str, tries: str = "") -> str:
+        """The tip of the login's last failure, ``tries`` saying how its attempts went."""
+        if self.status in (401, 403) or (self.status is None and self.unreached is None):
+            return CREDENTIALS_TIP
+        after = f" {tries}" if tries else ""
+        if self.unreached is not None:
+            return (
+                f"the login reached no registry ({self.unreached}){after}: check that {host} "
+                "is reachable (network, DNS, proxy, port), then rerun"
+            )
+        said = f"the registry answered {self.status}{after}"
+        if self.status == 429:
+            return f"{said} (rate-limited): wait for the limit to reset, then rerun"
+        if self.retried:
+            return (
+                f"{said}: {host} is having trouble, the credentials are not in question; retry "
+                "later, or allow more time with PUBLISHER_RETRY_ATTEMPTS and "
+                "PUBLISHER_RETRY_TOTAL_TIMEOUT"
+            )
+        return f"{said}, neither accepting nor refusing the credentials: check that {host} is a registry"
+
+
+class _LoginFailed(Exception):
+    """A login that failed for a reason retried (``LoginAnswer.retried``)."""
+
+    def __init__(self, result: Completed, answer: LoginAnswer) -> None:
+        super().__init__(result.output)
+        self.result = result
+        self.answer = answer
+
+
 def log_in(
     runner: Runner,
     argv: list[str],
@@ -61,15 +144,52 @@ def log_in(
     env: dict[str, str] | None = None,
 ) -> None:
     """Run a ``docker login``/``buildah login`` ``argv`` (``--password-stdin``, the host
-    last): the password goes to stdin and is masked, never into argv."""
-    runner.run(
-        argv,
-        stdin=creds.password + "\n",
-        env=env,
-        secrets=(creds.password,),
-        what=f"{Path(argv[0]).name} login {argv[-1]}",
-        hint="check the registry credentials (username_env/password_env in matrix.yaml)",
-    )
+    last): the password goes to stdin and is masked, never into argv. A registry that
+    answers 5xx, 408 or 429, or that the login cannot reach, is tried again under
+    ``PUBLISHER_RETRY_*`` (``RetryPolicy.from_env``), as publisher's own requests are; the
+    last failure's tip blames the credentials only when the registry refused them."""
+    host = argv[-1]
+    what = f"{Path(argv[0]).name} login {host}"
+    policy = RetryPolicy.from_env(getattr(runner, "env", None) or os.environ)
+    if policy.sleep is time.sleep:  # an interrupted run wakes from the wait at once
+        policy = replace(policy, sleep=stop.wait)
+
+    def attempt(_number: int) -> None:
+        result = runner.run(
+            argv,
+            stdin=creds.password + "\n",
+            env=env,
+            secrets=(creds.password,),
+            what=what,
+            check=False,
+        )
+        if result.ok:
+            return
+        answer = LoginAnswer.read(result.output)
+        if answer.retried:
+            raise _LoginFailed(result, answer)
+        raise command_failed(result, what, runner.output.redact, answer.hint(host))
+
+    def before_sleep(failed: _LoginFailed, number: int, wait: float) -> None:
+        said = failed.answer.unreached or f"the registry answered {failed.answer.status}"
+        runner.output.progress(
+            f"{what}: {said}; retrying in {seconds(wait, 1)} (attempt {number + 1} of "
+            f"{policy.attempts})"
+        )
+
+    try:
+        retry_loop.run(
+            policy,
+            attempt,
+            retryable=_LoginFailed,
+            retry_after=lambda _failed: None,
+            before_sleep=before_sleep,
+        )
+    except retry_loop.RetriesExhausted as ended:
+        assert isinstance(ended.last, _LoginFailed)
+        tries = network.tries(ended.attempts, ended.elapsed, ended.next_wait, policy.total_timeout)
+        hint = ended.last.answer.hint(host, tries)
+        raise command_failed(ended.last.result, what, runner.output.redact, hint) from None
 
 
 @dataclass(frozen=True)
