@@ -4,7 +4,9 @@
 ``Output.command`` with secrets redacted, finds the binary or raises
 ``ToolMissingError`` saying how to install it, captures the output and shows its
 tail in ``CommandError`` when the command fails. Secrets reach a subprocess only
-through stdin (``--password-stdin``) or the environment, never through argv.
+through stdin (``--password-stdin``) or the environment a caller gives it, never through
+argv; the variables matrix.yaml reads credentials from (``withhold``) are in no command's
+environment unless a caller gives them.
 
 ``Runner.start`` starts a long-running command in the background (the
 throwaway loopback registry), its output going to a log file, and returns a
@@ -56,7 +58,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,6 +136,20 @@ STILL_RUNNING_EVERY = 60.0
 
 _live: set[subprocess.Popen[str]] = set()
 _live_lock = threading.RLock()  # re-entered when the signal handler interrupts its holder
+
+#: The variables that hold registry credentials (``withhold``): publisher reads them, and
+#: no command it starts inherits them (a login gets its password on stdin, a pull an auth
+#: file); a command that needs one is given it in ``env``.
+_withheld: frozenset[str] = frozenset()
+
+
+def withhold(names: Iterable[str]) -> None:
+    """Keep the variables ``names`` (matrix.yaml's ``username_env`` and ``password_env``)
+    out of the environment of every command started from now on, by any runner: a
+    credential helper, a docker CLI plugin or a tool's child never sees a registry's
+    password."""
+    global _withheld
+    _withheld = _withheld | frozenset(names)
 
 
 class CommandTimedOut(CommandError):
@@ -379,7 +395,10 @@ class Runner:
     still_running_every: float = STILL_RUNNING_EVERY
 
     def _env(self) -> dict[str, str]:
-        return dict(os.environ if self.env is None else self.env)
+        """The environment of its commands: ``env`` (else this process's), less the
+        variables holding credentials (``withhold``)."""
+        given = os.environ if self.env is None else self.env
+        return {name: value for name, value in given.items() if name not in _withheld}
 
     def which(self, tool: str) -> str | None:
         """The absolute path of ``tool`` (a name or a path), or None."""

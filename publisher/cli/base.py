@@ -165,11 +165,13 @@ class State:
         """The matrix at ``path``, with the environment's overrides, narrowed by ``only``.
         ``every_line``: PUBLISHER_LINES and PUBLISHER_PLATFORMS are checked, but leave out
         no line (``render``: the committed Dockerfiles are every configured line's)."""
+        from ..adapters.runner import withhold
         from ..core import config
 
         refuse_empty_config(path, self.env)
         named_by = config_named_by(self.env)
         cfg = config.load(path, self.env, named_by=named_by)
+        withhold(cfg.credential_variables)
         if every_line and cfg.narrowed_by:
             kept = {k: v for k, v in self.env.items() if k not in config.ENV_LINE_SELECTORS}
             cfg = config.load(path, kept, named_by=named_by)

@@ -44,13 +44,16 @@ def _optional_config(state: State) -> Config | None:
     refuse_empty_config(path, state.env, has_option=False)  # set but empty: exit 2, as elsewhere
     if not variable and not os.path.lexists(path):
         return None
+    from ..adapters.runner import withhold
     from ..core import config
 
     # not state.load_config: its refusal of a directory that is not UTF-8 is for the paths
     # under it, and inspect names none
     named_by = config_named_by(state.env, has_option=False)  # a file it names: said so
     try:
-        return config.load(path, state.env, named_by=named_by)
+        cfg = config.load(path, state.env, named_by=named_by)
+        withhold(cfg.credential_variables)
+        return cfg
     except PublisherError as exc:
         if exc.hint and "--config" in exc.hint:  # a tip for the commands that take it
             exc.hint = "inspect has no --config: " + (

@@ -344,6 +344,14 @@ class Config:
     def secondaries(self) -> tuple[Registry, ...]:
         return tuple(r for r in self.registries if not r.primary)
 
+    @property
+    def credential_variables(self) -> frozenset[str]:
+        """The environment variables the registries' credentials are read from
+        (``username_env``, ``password_env``): no command publisher runs is given them."""
+        return frozenset(
+            name for r in self.registries for name in (r.username_env, r.password_env) if name
+        )
+
     def plain_http_for(self, host: str) -> bool:
         """Whether ``host`` (a registry's, a base image's) is reached over plain HTTP: as the
         configured registry on that host says, else on loopback only."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import random
 import signal
@@ -11,13 +12,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from publisher.adapters import runner as runner_module
+from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.output import Output
 from publisher.adapters.runner import Runner
+from publisher.cli.base import State
 from publisher.core.errors import CommandError, ToolMissingError
 from tests.conftest import require_tool
 from tests.support.images import make_platform_image, write_layout
@@ -293,3 +297,54 @@ def test_a_command_that_fills_a_file_system_outside_tmpdir_names_that_directory(
     assert "no space left on device" in error.message.lower()
     assert error.hint is not None and "free space on the file system that holds" in error.hint
     assert "rerun the command" not in error.hint and "skopeo copy" not in error.hint
+
+
+def test_no_command_publisher_starts_gets_the_variables_holding_registry_credentials(
+    registry: LocalRegistry,
+    write_matrix: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The variables matrix.yaml names for credentials (username_env, password_env) are
+    publisher's to read: a tool it runs, a credential helper the docker config names for
+    another registry among them, never gets them; a command given one in ``env`` does."""
+    monkeypatch.setattr(runner_module, "_withheld", frozenset())  # none of other tests'
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    helper_env = tmp_path / "helper-env"
+    helper = bindir / "docker-credential-envdump"
+    helper.write_text(
+        f"#!/bin/sh\nenv > {helper_env}\ncat >/dev/null\n"
+        "echo credentials not found in native keychain\nexit 1\n"
+    )
+    helper.chmod(0o755)
+    (tmp_path / "docker").mkdir()
+    other = "other.registry.example:5000"
+    (tmp_path / "docker" / "config.json").write_text(
+        json.dumps({"credHelpers": {other: "envdump"}})
+    )
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    monkeypatch.setenv("T14_USER", "robot")
+    monkeypatch.setenv("T14_KEY", SECRET)
+    monkeypatch.setenv("UNRELATED_SETTING", "kept")
+    matrix = write_matrix(
+        tmp_path,
+        [("local", f"{registry.host}/test/php-fpm", True)],
+        credentials={"local": ("T14_USER", "T14_KEY")},
+    )
+    state = State(env=dict(os.environ))
+    state.load_config(str(matrix))
+
+    def environment(**given: str) -> dict[str, str]:
+        shown = state.runner.run(["env", "-0"], env=given or None, echo=False).stdout
+        return dict(item.split("=", 1) for item in shown.split("\0") if "=" in item)
+
+    seen = environment()
+    assert "T14_KEY" not in seen and "T14_USER" not in seen, sorted(seen)
+    assert seen["UNRELATED_SETTING"] == "kept" and seen["PATH"] == os.environ["PATH"]
+    assert environment(T14_KEY=SECRET)["T14_KEY"] == SECRET  # handed over on purpose
+    assert state.clients.for_host(other).transport.credentials is None  # the helper had none
+    asked = helper_env.read_text()
+    assert "UNRELATED_SETTING=kept" in asked
+    assert "T14_KEY" not in asked and SECRET not in asked
