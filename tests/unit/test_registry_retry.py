@@ -432,6 +432,35 @@ def test_error_bodies_are_summarized_and_scrubbed() -> None:
     assert len(describe_error_body(b"x" * 100000)) <= 300
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (  # a registry echoing the header, then the words and body it answers with
+            "you sent Authorization: Basic dXNlcjpwYXNz (that is user:***); "
+            'original: {"errors":[{"code":"UNAUTHORIZED"}]}',
+            "you sent Authorization: Basic *** (that is user:***); "
+            'original: {"errors":[{"code":"UNAUTHORIZED"}]}',
+        ),
+        ("Authorization: Bearer abc.def.ghi was refused", "Authorization: Bearer *** was refused"),
+        ("authorization=Token t0k3n-value, then more", "authorization=Token ***, then more"),
+        (
+            'Authorization: Digest username="u", response="6629fae4", realm="r" was wrong',
+            "Authorization: Digest *** was wrong",
+        ),
+        (
+            '{"Authorization": "Basic dXNlcjpwYXNz", "n": 1}',
+            '{"Authorization": "Basic ***", "n": 1}',
+        ),
+        ('{"Authorization":["Bearer abc.def"],"n":1}', '{"Authorization":["Bearer ***"],"n":1}'),
+        # no scheme publisher knows: the word and the one after it may both be the secret
+        ("Authorization: rawsecret42 (sent)", "Authorization: *** (sent)"),
+        ("Authorization: Custom s3cr3t; then", "Authorization: ***; then"),
+    ],
+)
+def test_an_echoed_authorization_header_loses_its_credentials_alone(text: str, shown: str) -> None:
+    assert scrub(text) == shown
+
+
 def test_a_token_or_password_field_of_an_error_body_is_shown_without_its_value() -> None:
     """A token server's error that echoes the token it issued (any ``...token`` field, an
     escaped quote in it, the body cut short inside it) or a password shows the fields,

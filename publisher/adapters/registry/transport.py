@@ -161,7 +161,24 @@ MANIFEST_KINDS = {
 WRITES = ("PUT", "POST", "PATCH", "DELETE")
 
 _SECRET_RE = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{4,}")
-_AUTHZ_RE = re.compile(r"(?i)(authorization\"?\s*[:=]\s*\"?)[^\",}\]]+")
+#: An ``Authorization`` value a text quotes (``Authorization: SCHEME CREDENTIALS``, in JSON
+#: too): the credentials alone are removed, up to the first blank or delimiter (a token68,
+#: ``***`` already), or the whole list of a scheme's parameters (Digest's). A first word no
+#: scheme publisher knows may be the secret itself, and the word after it its rest: both go.
+_AUTH_SCHEMES = (
+    r"basic|bearer|digest|negotiate|ntlm|token|hoba|mutual|vapid|dpop|privatetoken|"
+    r"aws4-hmac-sha256|scram-sha-1|scram-sha-256"
+)
+#: What ends a credential: a blank, a delimiter, a quote, a closing bracket.
+_AUTH_STOP = r"\s,;\"'\])}"
+_AUTH_WORD = rf"[^{_AUTH_STOP}]+"
+_AUTH_PARAM = r'[\w-]+=(?:"(?:[^"\\]|\\.)*"|[^\s,;"]*)'
+_AUTHZ_RE = re.compile(
+    rf'(?i)(authorization"?\s*[:=]\s*\[?"?)'
+    rf"(?:({_AUTH_SCHEMES})(?=[{_AUTH_STOP}]|$)"
+    rf"(?:[ \t]+(?:{_AUTH_PARAM}(?:\s*,\s*{_AUTH_PARAM})*|{_AUTH_WORD}))?"
+    rf"|{_AUTH_WORD}(?:[ \t]+[A-Za-z0-9._~+/*-]+=*(?=[{_AUTH_STOP}]|$))?)"
+)
 #: A JSON string field holding a secret (a token server's ``token``, ``access_token``,
 #: ``refresh_token``, ``id_token``; a ``password``, a ``client_secret``), up to its closing
 #: quote or the end of the text (a body cut short).
@@ -176,7 +193,16 @@ def scrub(text: str) -> str:
     from registry-provided text."""
     text = _SECRET_RE.sub(lambda m: f"{m.group(1)} ***", text)
     text = _SECRET_FIELD_RE.sub(lambda m: f"{m.group(1)}***", text)
-    return _AUTHZ_RE.sub(lambda m: f"{m.group(1)}***", text)
+    return _AUTHZ_RE.sub(_without_credentials, text)
+
+
+def _without_credentials(found: re.Match[str]) -> str:
+    """An ``Authorization`` value ``_AUTHZ_RE`` found, its credentials replaced by ``***``
+    (the scheme kept when publisher knows it)."""
+    prefix, scheme = found.group(1), found.group(2)
+    if scheme is None:
+        return f"{prefix}***"
+    return f"{prefix}{scheme} ***" if found.end() > found.start(2) + len(scheme) else found[0]
 
 
 def pull_scope(repo_path: str) -> str:
