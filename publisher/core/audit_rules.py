@@ -43,8 +43,10 @@ CONTRADICTED = "record-contradicted"
 #: the one it lists it as (``verify_rules.image_mismatches``): its content is wrong, record
 #: and all, so a republish replaces it (no repair does)
 OTHER_CONTENT = "other-content"
-#: a pin of a recorded release for a PHP line its record does not list (a run of that line
-#: that stopped before writing the record, or the line's entry removed from the record)
+#: a pin of a recorded release for a PHP line its record does not list: the line's entry
+#: removed from the record (a hand edit, a bad merge, an older publisher's ``republish
+#: --only`` that rewrote the record with that one line), which git restores; a published
+#: release keeps its lines, so no run adds it back, and no repair touches it
 UNRECORDED_LINE = "unrecorded-line"
 PRIVATE = "private"  # anonymous users cannot read the registry
 UNRECORDED = "unrecorded"  # pins of a release with no record: an unfinished release
@@ -341,10 +343,25 @@ def compare(
         if (parsed := planning.parse_scheme_tag(tag)) and parsed.release.tag not in releases
     }
 
+    # pins of recorded releases for a line their record lacks (``UNRECORDED_LINE``)
+    lacking = {
+        digest: (tag, parsed.release.tag)
+        for tag, digest in sorted(actual.items(), reverse=True)
+        if tag not in expected
+        and (parsed := planning.parse_scheme_tag(tag))
+        and parsed.php is not None
+        and parsed.release.tag in releases
+    }
+
     def whose(digest: str | None) -> str:
-        if digest is None or digest in recorded or digest not in unrecorded:
+        if digest is None or digest in recorded:
             return ""
-        return f"content of {unrecorded[digest]}, which has no record"
+        if digest in unrecorded:
+            return f"content of {unrecorded[digest]}, which has no record"
+        if digest in lacking:
+            pin, release = lacking[digest]
+            return f"{pin}, a pin of a line {release}'s record lacks"
+        return ""
 
     findings = []
     for tag, want in sorted(expected.items()):
@@ -361,6 +378,25 @@ def compare(
         if tag not in expected and planning.is_floating_tag(tag):
             findings.append(Finding(registry, FLOATING, tag, None, have, None, whose(have)))
     return findings
+
+
+def carried_unrecorded_line(finding: Finding, findings: Iterable[Finding]) -> Finding | None:
+    """The ``UNRECORDED_LINE`` finding of ``findings`` whose pin the floating tag of
+    ``finding`` carries on the same registry, when no recorded pin says where that tag
+    belongs (``expected`` None): a repair leaves both, and the record restored from git
+    places them. None otherwise."""
+    if finding.kind != FLOATING or finding.expected is not None or finding.actual is None:
+        return None
+    return next(
+        (
+            f
+            for f in findings
+            if f.kind == UNRECORDED_LINE
+            and f.registry == finding.registry
+            and f.actual == finding.actual
+        ),
+        None,
+    )
 
 
 def _newer(release: str | None, than: str) -> bool:

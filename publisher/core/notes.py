@@ -670,11 +670,12 @@ CONTRADICTION_HINT = (
 )
 
 
-def restore_tip(notes_dir: str | None, release: str) -> str:
+def restore_tip(notes_dir: str | None, release: str, *, when: str = "") -> str:
     """How to put back ``release``'s record, edited by hand: from git, seeing its changes
-    (``notes_dir`` as the run was given it; None: the default)."""
+    (``notes_dir`` as the run was given it; None: the default; ``when``: which version of
+    it, as " as it was before ...")."""
     path = Path(notes_dir or "release-notes") / f"{release}.json"
-    return f"restore {path} from git (`git log -p -- {path}` shows its changes)"
+    return f"restore {path} from git{when} (`git log -p -- {path}` shows its changes)"
 
 
 def _check_consistent(

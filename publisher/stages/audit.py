@@ -86,6 +86,8 @@ NOT_AUDITED = (*UNANSWERED, InvalidResponseError)
 #: (401/403: exit 4 once the others are audited).
 NOT_READ = (*NOT_AUDITED, AuthError)
 Unaudited = Unanswered | InvalidResponseError | AuthError
+#: Which version of a record lacking a line its pins have to restore from git.
+BEFORE_THE_DROP = " as it was before the change that dropped the line"
 
 
 @dataclass
@@ -745,7 +747,6 @@ class Auditor:
             release = parsed.release.tag
             if release not in lines or parsed.php in lines[release]:
                 continue
-            rerun = self.locations.command("release", release, "--only", parsed.php)
             found.append(
                 rules.Finding(
                     target.label,
@@ -755,10 +756,15 @@ class Auditor:
                     actual[tag],
                     release,
                     f"{release}'s record has no PHP {parsed.php}, yet its pin is here "
-                    f"({short_digest(actual[tag])}): either a run of that line stopped before "
-                    f"writing the record (`{rerun}` finishes it), or the line's entry was "
-                    f"removed from the record ({restore_tip(self.locations.notes_dir, release)}); "
-                    "a repair leaves it",
+                    f"({short_digest(actual[tag])}); a published release keeps its lines, "
+                    "so no rerun or republish adds it back, and a repair leaves it: if an "
+                    "earlier version of the record has the line (its entry removed by a hand "
+                    "edit, a bad merge, or an older publisher's `republish --only`, which "
+                    "rewrote the record with that one line), "
+                    + restore_tip(self.locations.notes_dir, release, when=BEFORE_THE_DROP)
+                    + f"; if none has it (a republish of {release} run before its record "
+                    f"was in the notes directory, from a matrix.yaml without PHP "
+                    f"{parsed.php}), leave the pin, or delete it by hand",
                 )
             )
         return found
@@ -807,6 +813,12 @@ class Auditor:
         """Restore what ``finding`` says is wrong in ``target``'s repository."""
         registry = target.registry
         digest, release = finding.expected, finding.release
+        lacking = rules.carried_unrecorded_line(finding, report.findings)
+        if lacking is not None:  # the record restored from git places it
+            left = f"{finding.says(report.locations)}: the repair leaves it, as it leaves {lacking.tag}"
+            report.unrepairable.append(left)
+            report.awaiting_record.append(left)
+            return
         if digest is None or release is None:
             report.unrepairable.append(
                 f"{finding.says(report.locations)}: no recorded release says where it belongs, so the "
@@ -1024,6 +1036,9 @@ def advice(
     # A record its registries contradict: its findings say how to restore it; a repair or
     # a rerun trusting it is no way out.
     contradicted = {(f.release, f.expected) for f in report.defects if f.kind == rules.CONTRADICTED}
+    # Pins of a line a record lacks, and the floating tags carrying one that no recorded pin
+    # places: no repair, rerun or republish adds a line to a published release.
+    lacking = [f for f in report.defects if f.kind == rules.UNRECORDED_LINE]
     drift = [
         f
         for f in report.defects
@@ -1039,6 +1054,7 @@ def advice(
             rules.REFUSED,
         )
         and (f.release, f.expected) not in contradicted
+        and rules.carried_unrecorded_line(f, lacking) is None
         # what a repair left on a registry that stopped answering (one named with others,
         # "hub, ghcr", when they disagree), the rerun of the repair restores
         and not (repaired and set(f.registry.split(", ")) & {*report.unanswered, *report.refused})
@@ -1049,6 +1065,15 @@ def advice(
             f"restore the record{'s' if len(releases) > 1 else ''} of {', '.join(releases)} "
             f"from git as said above, then run `{locations.command('audit')}` again: no "
             "repair moves a tag on the word of a record its registries contradict"
+        )
+    if lacking:
+        releases = sorted({str(f.release) for f in lacking})
+        tips.append(
+            f"a published release keeps its lines: restore the record{'s' if len(releases) > 1 else ''} "
+            f"of {', '.join(releases)} from git as said above, then run "
+            f"`{locations.command('audit')}` again (or, for a line no version of a record "
+            "has, leave its pins or delete them by hand); no repair, rerun or republish adds "
+            "a line"
         )
     if [u for u in report.unrepairable if u not in report.awaiting_record] or drift:
         tips.append(

@@ -1256,3 +1256,40 @@ def test_audit_names_the_pins_of_a_line_removed_from_the_record(world: World) ->
             assert f"{registry}: v1.0.0-php-8.5: v1.0.0's record has no PHP 8.5" in said, said
         assert "git log -p -- release-notes/v1.0.0.json" in said
     assert _tags(world) == before
+
+
+def test_a_line_removed_from_the_only_release_is_advised_git_alone(world: World) -> None:
+    """PHP 8.5's entry removed from v1.0.0's record, the only release (php-8.5 carries its
+    pin and no other record's): audit and its repair name restoring the record from git
+    as the way back, never `release v1.0.0 --only 8.5` (refused: a published release keeps
+    its lines), a repair that leaves them, nor a rerun or a republish; the record restored,
+    audit passes."""
+    matrix = world.matrix("matrix.yaml")
+    world.publish("v1.0.0", matrix, ("8.3", "8.4", "8.5"))
+    path = world.notes / "v1.0.0.json"
+    original = path.read_text()
+    record = json.loads(original)
+    record["lines"] = [line for line in record["lines"] if line["php"] != "8.5"]
+    record["floating"] = [f for f in record["floating"] if f["tag"] != "php-8.5"]
+    path.write_text(json.dumps(record, indent=2))
+    before = _tags(world)
+    refused = world.run("release", "v1.0.0", "--only", "8.5", "--dry-run", matrix=matrix)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    for args in (("audit",), ("audit", "--repair")):
+        result = world.run(*args, matrix=matrix)
+        said = " ".join((result.stdout + result.stderr).split())
+        assert result.returncode == 12, said
+        for registry in ("hub", "ghcr"):
+            assert f"{registry}: v1.0.0-php-8.5: v1.0.0's record has no PHP 8.5" in said, said
+            assert f"{registry}: php-8.5 points at" in said, said
+        assert "carries v1.0.0-php-8.5, a pin of a line v1.0.0's record lacks" in said, said
+        assert "--only 8.5" not in said and "finishes it" not in said, said
+        assert "to restore what the records say" not in said, said
+        assert "rerun of the release or a republish" not in said, said
+        assert "finish the release it came from" not in said, said
+        assert "as it was before the change that dropped the line" in said, said
+        assert "restore the record of v1.0.0 from git as said above, then run" in said, said
+    assert _tags(world) == before
+    path.write_text(original)
+    restored = world.run("audit", matrix=matrix)
+    assert restored.returncode == 0, restored.stdout + restored.stderr

@@ -278,3 +278,35 @@ def test_a_lying_registry_is_advised_the_others_were_audited_only_when_they_were
     assert advice(config, alone, repaired=False).endswith(
         "then rerun; the other registries were audited"
     )
+
+
+def test_a_pin_of_a_line_its_record_lacks_and_the_floating_tag_it_carries_name_git_only():
+    """v2.0.0's record lost PHP 8.3's entry (an older publisher's republish --only rewrote
+    it with one line, or a hand edit): its pin and php-8.3, which carries it, are no drift a
+    repair restores, and a published release keeps its lines, so no run adds the line back.
+    The floating tag says whose content it carries; the advice names git, never --repair
+    nor a rerun or a republish."""
+    records = [record_of("v2.0.0", "8.4", lines=("8.4",))]
+    actual = {tag: e.digest for tag, e in rules.recorded_pins(records).items()}
+    actual.update(
+        {
+            "v2.0.0-php-8.3": digest("v2.0.0/8.3"),
+            "php-8.3": digest("v2.0.0/8.3"),
+            "php-8.4": digest("v2.0.0/8.4"),
+            "latest": digest("v2.0.0/8.4"),
+        }
+    )
+    expected, notices = rules.expected_tags(records, actual, "hub")
+    assert notices == []
+    [floating] = rules.compare("hub", expected, actual)
+    assert (floating.kind, floating.tag, floating.expected) == (rules.FLOATING, "php-8.3", None)
+    assert "carries v2.0.0-php-8.3, a pin of a line v2.0.0's record lacks" in floating.message
+    pin = rules.Finding(
+        "hub", rules.UNRECORDED_LINE, "v2.0.0-php-8.3", None, digest("v2.0.0/8.3"), "v2.0.0"
+    )
+    report = AuditReport(releases=("v2.0.0",), findings=[pin, floating])
+    for repaired in (False, True):
+        text = advice(acme_config(), report, repaired=repaired)
+        assert "--repair" not in text and "rerun of the release or a republish" not in text
+        assert "restore the record of v2.0.0 from git as said above" in text, text
+        assert "then run `publisher audit` again" in text, text
