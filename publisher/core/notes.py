@@ -184,15 +184,40 @@ class SizeHistory:
         data = HISTORY_SHAPE.carry(self.written, {"schema": HISTORY_SCHEMA, "releases": ordered})
         return json.dumps(data, indent=2) + "\n"
 
-    def with_release(self, facts: ReleaseFacts) -> SizeHistory:
+    def with_release(self, facts: ReleaseFacts, *, keep_lines: bool = False) -> SizeHistory:
         """The history with ``facts.release``'s sizes replaced by its record's: a line the
         record no longer holds (an earlier rehearsal of the tag with more lines) keeps no
         size there. A real run's record carries every line the release was published
-        with (``--only`` keeps the others' facts), so none of its lines is lost."""
+        with (``--only`` keeps the others' facts), unless the record lost a line's entry
+        (an older publisher's ``republish --only``, a hand edit): ``keep_lines`` (a real
+        run's) keeps the sizes of the lines ``facts`` lacks, the last trace of that line,
+        which later releases' size comparisons are made against."""
         merged = {r: {p: dict(v) for p, v in lines.items()} for r, lines in self.sizes.items()}
-        merged[facts.release] = {
+        entry: dict[str, dict[str, int]] = {
             line.php: {p.platform: p.size_bytes for p in line.platforms} for line in facts.lines
         }
+        if keep_lines:
+            before = merged.get(facts.release, {})
+            entry = {**{php: v for php, v in before.items() if php not in entry}, **entry}
+        merged[facts.release] = entry
+        return SizeHistory(merged, self.written)
+
+    def with_missing(self, facts: ReleaseFacts) -> SizeHistory:
+        """The history with the sizes of ``facts`` it lacks added, every size it holds kept
+        as it is (a rerun that keeps a release's notes as written); ``self`` when it lacks
+        none."""
+        held = self.sizes.get(facts.release, {})
+        missing = [
+            (line.php, p.platform, p.size_bytes)
+            for line in facts.lines
+            for p in line.platforms
+            if p.platform not in held.get(line.php, {})
+        ]
+        if not missing:
+            return self
+        merged = {r: {p: dict(v) for p, v in lines.items()} for r, lines in self.sizes.items()}
+        for php, platform, size in missing:
+            merged.setdefault(facts.release, {}).setdefault(php, {})[platform] = size
         return SizeHistory(merged, self.written)
 
     def previous_stable(self, release: str, php: str, platform: str) -> tuple[str, int] | None:

@@ -2735,7 +2735,14 @@ class Publisher:
             )
         if not (keep and js.exists()):
             files[js] = notes_mod.release_json(facts, history)
-        files[history_path] = history.with_release(facts).to_json()
+        if not keep:
+            # a rehearsal's sizes replace an earlier rehearsal's; a real run keeps those
+            # of a line its record lacks
+            merged = history.with_release(facts, keep_lines=not self.options.rehearsal)
+            files[history_path] = merged.to_json()
+        elif (filled := history.with_missing(facts)) is not history or not history_path.exists():
+            # notes kept as written: the size history as it is, but for sizes it lacks
+            files[history_path] = filled.to_json()
         # The launcher's pins (digest-pinned references per line), from the record just written.
         if not (keep and env.exists()):
             files[env] = pins_mod.render(notes_mod.to_dict(facts, history))

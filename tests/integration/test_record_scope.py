@@ -1293,3 +1293,57 @@ def test_a_line_removed_from_the_only_release_is_advised_git_alone(world: World)
     path.write_text(original)
     restored = world.run("audit", matrix=matrix)
     assert restored.returncode == 0, restored.stdout + restored.stderr
+
+
+def _republish(world: World, release: str, php: str, matrix: Path) -> None:
+    """``publisher publish RELEASE --reason`` of ``php`` alone, from images of another size
+    seeded on the primary."""
+    digests = world.root / f"digests-republish-{release}"
+    digests.mkdir()
+    seed_image(
+        digests,
+        release,
+        php,
+        make_image(("linux/amd64", "linux/arm64"), layer_sizes=(4096,)),
+        push_to=world.hosts["hub"],
+        repo=world.repo,
+        image_repo=f"{world.hosts['hub']}/{world.repo}",
+    )
+    args = ("--digests", str(digests), "--no-smoke", "--reason", "base", "--only", php)
+    result = world.run("publish", release, *args, matrix=matrix)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_kept_rerun_and_a_republish_keep_the_sizes_of_a_line_the_record_lacks(
+    world: World,
+) -> None:
+    """PHP 8.5's entry removed from v1.0.0's record (an older publisher's republish --only
+    wrote it so): a rerun that keeps the notes ("every fact is as recorded") leaves
+    size-history.json byte for byte (it dropped v1.0.0's 8.5 sizes, the last trace of the
+    line, and v1.1.0's size comparisons with them: a republish of v1.1.0 then called its
+    8.5 images, which it did not rebuild, a first release), and a republish of v1.0.0's
+    8.4 replaces its sizes alone."""
+    matrix, _ = _published_twice(world)
+    path = world.notes / "v1.0.0.json"
+    record = json.loads(path.read_text())
+    record["lines"] = [line for line in record["lines"] if line["php"] != "8.5"]
+    record["floating"] = [f for f in record["floating"] if f["tag"] != "php-8.5"]
+    path.write_text(json.dumps(record, indent=2))
+    sizes = world.notes / "size-history.json"
+    before = sizes.read_bytes()
+    two = world.matrix("two.yaml", lines=("8.3", "8.4"))
+    again = world.rerun("v1.0.0", two, "--only", "8.3,8.4")
+    said = " ".join((again.stdout + again.stderr).split())
+    assert again.returncode == 0, said
+    assert "every fact is as recorded" in said, said
+    assert sizes.read_bytes() == before
+    _republish(world, "v1.1.0", "8.4", matrix)
+    newer = json.loads((world.notes / "v1.1.0.json").read_text())
+    for line in newer["lines"]:
+        for platform in line["platforms"]:
+            assert (platform["size_change"] or {}).get("previous_release") == "v1.0.0", line
+    _republish(world, "v1.0.0", "8.4", two)
+    old = json.loads(before)["releases"]["v1.0.0"]
+    new = json.loads(sizes.read_text())["releases"]["v1.0.0"]
+    assert new["8.5"] == old["8.5"] and new["8.3"] == old["8.3"], (old, new)
+    assert new["8.4"] != old["8.4"] and set(new) == {"8.3", "8.4", "8.5"}, (old, new)

@@ -234,6 +234,25 @@ def test_size_history_round_trips_and_orders_by_semver():
     assert order == ["v1.0.0", "v1.0.1-rc.1", "v1.10.0", "v2.0.0"]
 
 
+def test_a_real_run_keeps_the_sizes_of_a_line_its_record_lacks_and_a_kept_one_fills_only():
+    """v1.0.0's sizes hold PHP 8.3, which its record lost: a real run's history keeps
+    them (the last trace of the line, which later releases compare against) while a
+    rehearsal's replaces them; a rerun keeping the notes adds only what the history lacks,
+    and changes nothing when it lacks nothing."""
+    held = SizeHistory({"v1.0.0": {"8.3": {"linux/amd64": 7}, "8.4": {"linux/amd64": 5}}})
+    f = facts("v1.0.0")
+    assert set(held.with_release(f).sizes["v1.0.0"]) == {"8.4"}
+    kept = held.with_release(f, keep_lines=True).sizes["v1.0.0"]
+    assert kept["8.3"] == {"linux/amd64": 7} and kept["8.4"]["linux/amd64"] == 100_000_000
+    filled = held.with_missing(f).sizes["v1.0.0"]
+    assert filled == {
+        "8.3": {"linux/amd64": 7},
+        "8.4": {"linux/amd64": 5, "linux/arm64": 95_000_000},
+    }
+    full = SizeHistory({"v1.0.0": {"8.4": {"linux/amd64": 5, "linux/arm64": 6}}})
+    assert full.with_missing(f) is full
+
+
 def test_a_size_change_is_signed_one_way_and_a_change_rounding_to_nothing_has_no_sign():
     """The change column wrote "−0.0 MB (-0.0%)": two minus signs, and a sign on nothing."""
     text = notes.release_markdown(facts(amd=89_990_000, arm=93_700_000), HISTORY)
