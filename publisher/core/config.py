@@ -794,6 +794,46 @@ def _misplaced(key: str, *, line: bool) -> tuple[str, str] | None:
             "a line names its base as base_image: IMAGE (the top level's base.image), e.g. "
             "base_image: php:{php}-fpm-bookworm; base.mirror is the top level's alone",
         )
+    if line and key == "image":
+        return (
+            "did you mean 'base_image'?",
+            "a line names its base as base_image: IMAGE; image, the top level's, names the "
+            "published repository",
+        )
+    if key in _REGISTRY_KEYS:
+        return (
+            f"it belongs in an entry of registries (registries[].{key})",
+            "write it in the entry of registries it is for, e.g. `registries: [{name: hub, "
+            "repository: docker.io/{namespace}/{image}, primary: true}]`",
+        )
+    # a key of a top-level mapping (base.image, base.mirror: written as image or mirror,
+    # or base.image as a line writes it, base_image), or one only a line sets
+    nested = next(
+        (k for k in KEYS if "." in k.name and key in (k.name.split(".", 1)[1], k.field)), None
+    )
+    if not line and nested is not None:
+        inner = nested.name.split(".", 1)[1]
+        return (
+            f"it belongs under {nested.section} ({nested.name})",
+            f"write it in the {nested.section} mapping, e.g. `{nested.section}: {{{inner}: ...}}`"
+            + (f"; a line sets it as {nested.field}" if nested.line else ""),
+        )
+    if not line and any(k.field == key and k.line and not k.top for k in KEYS):
+        example = "" if key == "php" else f", {key}: ..."
+        return (
+            f"it belongs on a line (lines[].{key})",
+            f'write it in the entry of lines it is for, e.g. `lines: [{{php: "8.4"{example}}}]`',
+        )
+    if line and nested is not None and not nested.line:
+        return (
+            f"it belongs under the top level's {nested.section} ({nested.name})",
+            f"a line cannot set it: the top level's {nested.name} is every line's",
+        )
+    if line and any(k.name == key and k.top and not k.line for k in KEYS):
+        return (
+            f"it belongs at the top level ({key})",
+            "a line cannot set it: write it once at the top level of matrix.yaml",
+        )
     return None
 
 

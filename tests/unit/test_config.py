@@ -151,13 +151,88 @@ def test_typo_key_gets_a_suggestion_and_location():
             "unknown key 'pecl'; it belongs under extensions (extensions.pecl)",
             "write it in the extensions mapping",
         ),
+        # a line's base_image is the top level's base.image, never image (the repository's)
+        (
+            "packages: [icu-libs]\n",
+            "packages: [icu-libs]\nbase_image: php:{php}-fpm-bookworm\n",
+            (26, 1),
+            "base_image",
+            "unknown key 'base_image'; it belongs under base (base.image)",
+            "write it in the base mapping, e.g. `base: {image: ...}`; a line sets it as base_image",
+        ),
+        (
+            "packages: [icu-libs]\n",
+            "packages: [icu-libs]\nmirror: mirror.gcr.io\n",
+            (26, 1),
+            "mirror",
+            "unknown key 'mirror'; it belongs under base (base.mirror)",
+            "write it in the base mapping, e.g. `base: {mirror: ...}`",
+        ),
+        # a key only a line sets, at the top level
+        (
+            "packages: [icu-libs]\n",
+            "packages: [icu-libs]\nfrozen: true\n",
+            (26, 1),
+            "frozen",
+            "unknown key 'frozen'; it belongs on a line (lines[].frozen)",
+            'write it in the entry of lines it is for, e.g. `lines: [{php: "8.4", frozen: ...}]`',
+        ),
+        # a registry's key, at the top level or on a line
+        (
+            "packages: [icu-libs]\n",
+            "packages: [icu-libs]\nrepository: docker.io/acme/php-fpm\n",
+            (26, 1),
+            "repository",
+            "unknown key 'repository'; it belongs in an entry of registries "
+            "(registries[].repository)",
+            "write it in the entry of registries it is for",
+        ),
+        (
+            "    size_budget_mb: 500\n",
+            "    username_env: HUB_USER\n",
+            (30, 5),
+            "lines[0].username_env",
+            "unknown key 'username_env'; it belongs in an entry of registries "
+            "(registries[].username_env)",
+            "write it in the entry of registries it is for",
+        ),
+        # the top level's alone, on a line
+        (
+            "    size_budget_mb: 500\n",
+            "    mirror: mirror.gcr.io\n",
+            (30, 5),
+            "lines[0].mirror",
+            "unknown key 'mirror'; it belongs under the top level's base (base.mirror)",
+            "a line cannot set it: the top level's base.mirror is every line's",
+        ),
+        (
+            "    size_budget_mb: 500\n",
+            "    default_line: '8.3'\n",
+            (30, 5),
+            "lines[0].default_line",
+            "unknown key 'default_line'; it belongs at the top level (default_line)",
+            "a line cannot set it: write it once at the top level of matrix.yaml",
+        ),
+        # image on a line: the published repository's name is the top level's
+        (
+            "    size_budget_mb: 500\n",
+            "    image: php:8.3-fpm-bookworm\n",
+            (30, 5),
+            "lines[0].image",
+            "unknown key 'image'; did you mean 'base_image'?",
+            "a line names its base as base_image: IMAGE; image, the top level's, names the "
+            "published repository",
+        ),
     ],
 )
 def test_a_key_written_outside_the_mapping_it_belongs_to_is_told_where_it_goes(
     old: str, new: str, where: tuple[int, int], field: str, said: str, tip: str
 ) -> None:
-    """pecl: or install: on a line (under extensions:), base: on a line (base_image): an
-    unknown key with no suggestion, though where it belongs is known."""
+    """pecl: or install: on a line (under extensions:), base: on a line (base_image),
+    base_image or mirror at the top level (under base:, not "did you mean 'image'?", the
+    published repository's name), a line's or a registry's key at the top level, the top
+    level's on a line: an unknown key with no suggestion, or a wrong one, though where it
+    belongs is known."""
     err = error_for(replace(old, new))
     assert (err.line, err.column, err.field) == (*where, field)
     assert err.message.endswith(f"{field}: {said}"), err.message
