@@ -644,6 +644,11 @@ def _release(
     locations = options.locations_of(
         config_path, notes_dir, digests_dir, release=version.tag, only=lines, rehearsal=rehearsal
     )
+    created = created_from_env(state.env)
+    warned = None  # said before building, once the run knows it builds an image
+    if not (local or created or (dry_run and reason is None)):
+        run = ("republish", version.tag, REASON) if reason is not None else ("release", version.tag)
+        warned = unstamped(version.tag, locations.command(*run), republish=reason is not None)
     settings = ReleaseOptions(
         digests_dir=options.digests_dir_of(
             cfg, digests_dir, version.tag, local=local, republish=reason is not None
@@ -654,22 +659,18 @@ def _release(
         transfers=transfers,
         dry_run=dry_run,
         reuse=reason is None,
-        created=created_from_env(state.env),
+        created=created,
         revision=revision_from_env(state.env),
         republish_reason=reason,
         attestations=attestations,
         json_plan=as_json,
         locations=locations,
+        unstamped=warned,
     )
     if not no_smoke:  # read as the other settings: a dry run refuses what the real run would
         from ..core.smoke_rules import stay_up
 
         stay_up(state.env)
-    if not (local or settings.created or (dry_run and reason is None)):
-        run = ("republish", version.tag, REASON) if reason is not None else ("release", version.tag)
-        state.output.warning(
-            unstamped(version.tag, locations.command(*run), republish=reason is not None)
-        )
     # every line of matrix.yaml, before --only and the environment's selection: the next
     # release's lines, and those advice about the default line may name
     whole = state.load_config(config_path, every_line=True) if cfg.narrowed_by else cfg

@@ -82,6 +82,9 @@ class ReleaseOptions(BuildOptions, PublishOptions):
     digests_dir: Path
     #: ``--local``: the registries are throwaway ones, new for each run
     rehearsal: bool = False
+    #: the warning of a run by hand without SOURCE_DATE_EPOCH, said before building once
+    #: the run knows it builds an image: not when the pins hold every one it takes
+    unstamped: str | None = None
 
 
 def resolve_bases(
@@ -388,6 +391,8 @@ def release(
             revision=options.revision,
             locations=options.locations,
         )
+    if options.unstamped and any(leg not in published for leg in legs(config)):
+        output.warning(options.unstamped)
     if done:
         output.info(
             f"{version.tag} already holds PHP {', '.join(sorted(done))} on "

@@ -397,8 +397,9 @@ def test_a_release_or_a_leg_built_by_hand_without_source_date_epoch_warns_before
     release by hand then publishes images no rebuild gives back, so a later republish
     (stamped with the release commit's time, as it is told to be) republishes a line
     whose base did not move. The release says so before building (its dry run does
-    not), naming the command with the variable set, as a republish by hand does; so does
-    a build leg run by hand. With it set, nothing is said."""
+    not, nor a rerun that builds nothing), naming the command with the variable set, as a
+    republish by hand does; so does a build leg run by hand. With it set, nothing is
+    said."""
     stack = world.stack
     unset = {"SOURCE_DATE_EPOCH": "", "PUBLISHER_PLATFORMS": "linux/amd64"}
     repo = world.own_repo("acme/unstamped")
@@ -419,6 +420,10 @@ def test_a_release_or_a_leg_built_by_hand_without_source_date_epoch_warns_before
         "Set it to that time: `SOURCE_DATE_EPOCH=$(git log -1 --format=%ct v6.0.0) publisher "
         "release v6.0.0 --only 8.4`"
     ) in said, said
+    # A rerun that builds nothing (its pins hold every image) has nothing to stamp.
+    rerun = s.ok("release", "v6.0.0", "--only", "8.4", "--no-smoke", *notes)
+    assert "not rebuilding" in rerun.stdout + rerun.stderr, rerun.stdout + rerun.stderr
+    assert "SOURCE_DATE_EPOCH" not in rerun.stderr, rerun.stderr
     # What it warns of: the republish, stamped as it should be, finds 8.4 changed.
     epoch = {"SOURCE_DATE_EPOCH": "1767225600"}
     again = s.ok("republish", "v6.0.0", "--reason", "weekly", "--no-smoke", *notes, env=epoch)
