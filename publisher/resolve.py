@@ -2598,6 +2598,21 @@ ENV_DEFAULT_PLATFORM = "DOCKER_DEFAULT_PLATFORM"
 ENV_REPOSITORY = "PHP_IMAGE_REPOSITORY"
 ENV_MIRROR = "PHP_IMAGE_MIRROR"
 ENV_PINS = "PHP_PINS_FILE"
+#: How the first launcher gave the release record (vX.Y.Z.json), read no longer: the pins
+#: file (vX.Y.Z.env) replaced it, which a command line or an environment naming one is told.
+RETIRED_NOTES_FLAG = "--notes"
+RETIRED_NOTES_ENV = "PHP_RELEASE_NOTES"
+
+
+def notes_retired(name: str, pins: str) -> str:
+    """What ``name`` (the retired ``--notes`` or ``PHP_RELEASE_NOTES``) is told: the pins
+    file, given as ``pins``, replaced the release record it named."""
+    return (
+        f"{name} (the release record, vX.Y.Z.json) is no longer read: give the release's "
+        f"pins file, {pins}, which publisher writes beside the record"
+    )
+
+
 ENV_DOCKERFILES = "PHP_DOCKERFILES"
 ENV_TIMEOUT = "RESOLVE_TIMEOUT"
 #: start.sh's name for the same deadline: read when RESOLVE_TIMEOUT is not set.
@@ -4261,6 +4276,9 @@ def resolve(
         )
     if engine_note is not None:
         choice = replace(choice, note="; ".join(filter(None, (choice.note, engine_note))))
+    if env.get(RETIRED_NOTES_ENV) and pins is None:  # the first launcher's, ignored
+        retired = notes_retired(RETIRED_NOTES_ENV, f"{ENV_PINS}=release-notes/vX.Y.Z.env (--pins)")
+        choice = replace(choice, note="; ".join(filter(None, (choice.note, retired))))
     if pins is not None and choice.php in pins.end_of_life:  # said last, as start.sh says it
         ended = pins.end_of_life[choice.php]
         choice = replace(choice, note="; ".join(filter(None, (choice.note, ended))))
@@ -4644,16 +4662,23 @@ def read_command_line(
     its command line here first (``invoked_as``: how it was run, which the tip names)."""
     import argparse
 
+    words = sys.argv[1:] if argv is None else list(argv)
+    retired = any(w == RETIRED_NOTES_FLAG or w.startswith(f"{RETIRED_NOTES_FLAG}=") for w in words)
+
     class Parser(argparse.ArgumentParser):
         """Refuses a command line as every other invalid input: the ``decision=none`` line,
-        ``error:`` and a tip (exit 2); a flag is never taken from its first letters."""
+        ``error:`` and a tip (exit 2); a flag is never taken from its first letters. The
+        first launcher's ``--notes`` is told the pins file replaced it."""
 
         def error(self, message: str) -> NoReturn:
-            raise ResolveError(
-                f"{message}",
-                hint=f"see `{invoked_as} --help`: each flag there also has an environment "
-                "variable, named in brackets",
+            hint = (
+                f"see `{invoked_as} --help`: each flag there also has an environment "
+                "variable, named in brackets"
             )
+            if retired and message.startswith("unrecognized arguments"):
+                pins = f"--pins release-notes/vX.Y.Z.env ({ENV_PINS})"
+                hint = f"{notes_retired(RETIRED_NOTES_FLAG, pins)}; {hint}"
+            raise ResolveError(f"{message}", hint=hint)
 
     parser = Parser(
         # the usage line names what was typed: `python3 -m publisher.resolve`, else the file

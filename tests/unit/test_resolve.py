@@ -2751,3 +2751,45 @@ def test_a_line_past_its_end_of_life_in_the_pins_file_publisher_writes_is_read_f
         "release was published on 2026-03-01; see the release notes"
     }
     assert resolving.end_of_life_notes(text.replace("(2025", "\t(2025")) == {}
+
+
+@pytest.mark.parametrize("argv", [["--notes", "release-notes/v1.2.0.json"], ["--notes=x.json"]])
+def test_the_retired_notes_flag_is_told_the_pins_file_replaced_it(argv: list[str]) -> None:
+    """The first launcher passed the release record as --notes: both entry points refuse
+    it (exit 2) naming the pins file that replaced it, --pins / PHP_PINS_FILE, not with
+    argparse's bare "unrecognized arguments"."""
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+    from publisher.cli import resolve_cmd as _  # noqa: F401  (registers the command)
+
+    err = io.StringIO()
+    assert resolving.main(["--php", "8.4", *argv], env={}, stderr=err) == 2
+    result = CliRunner().invoke(main, ["resolve", "--php", "8.4", *argv])
+    assert result.exit_code == 2 and result.stderr == err.getvalue().replace(
+        "resolve.py", "publisher resolve"
+    )
+    said = err.getvalue()
+    assert "error: unrecognized arguments: --notes" in said, said
+    assert "--notes (the release record, vX.Y.Z.json) is no longer read" in said, said
+    assert "--pins release-notes/vX.Y.Z.env (PHP_PINS_FILE)" in said, said
+
+
+def test_the_retired_release_notes_variable_is_noted_the_pins_file_replaced_it() -> None:
+    """PHP_RELEASE_NOTES, which the first launcher exported for the record, was ignored
+    without a word: the decision's note names the pins file, PHP_PINS_FILE (--pins),
+    unless one is given."""
+    env = {
+        "PHP_RELEASE_NOTES": "release-notes/v1.2.0.json",
+        "PHP_VERSION": "8.4",
+        "STACK_RELEASE": "v1.2.0",
+    }
+    decision = resolve(env, probe=FakeProbe(AVAILABLE), cache=None, host="linux/amd64")
+    assert decision.note is not None and (
+        "PHP_RELEASE_NOTES (the release record, vX.Y.Z.json) is no longer read" in decision.note
+    ), decision.note
+    assert "PHP_PINS_FILE=release-notes/vX.Y.Z.env (--pins)" in decision.note
+    unset = resolve(
+        {**env, "PHP_RELEASE_NOTES": ""}, probe=FakeProbe(AVAILABLE), cache=None, host="linux/amd64"
+    )
+    assert "PHP_RELEASE_NOTES" not in (unset.note or "")
