@@ -43,13 +43,24 @@ def _refuse_other_release(path: Path, release: str, body: str) -> None:
     if not marks:
         return
     right = path.with_name(f"{release}.md")
+    beside = {f"{other}.json" for other, _ in marks} | {f"{release}.json", notes.HISTORY_FILE}
+    if any(os.path.lexists(path.with_name(name)) for name in beside):
+        # a folder publish writes notes in: those of every release go there
+        hint = f"--notes {right}, where `publisher publish {release}` writes them"
+    elif os.path.lexists(right):
+        hint = f"--notes {right}, beside these"
+    else:  # a copy elsewhere: publish never wrote into its folder
+        hint = (
+            f"`publisher publish {release}` writes them as {right.name} in {options.NOTES}/ "
+            "next to the matrix file, or in the --notes-dir it is given (--notes "
+            f"{options.NOTES}/{right.name} from the repository root)"
+        )
     raise UsageError(
         f"{shown_path(path)} are the notes of {marks[0][0]}, not of {release}: "
         + "; ".join(f"{where} names {other}" for other, where in marks)
         + f". Sent, they would make {release}'s release body another release's notes; "
         "nothing was sent to GitHub",
-        hint=f"pass the notes of {release}: --notes {right}, where `publisher publish "
-        f"{release}` writes them",
+        hint=f"pass the notes of {release}: {hint}",
     )
 
 
@@ -289,7 +300,8 @@ def gh_release_command(
     prerelease; only the highest stable release is marked "latest". Notes of
     another release (the record beside them, vX.Y.Z.json for vX.Y.Z.md, or their
     heading "# vX.Y.Z" names another tag) are refused (exit 2) before any request,
-    naming the notes of RELEASE to pass instead. Notes of a
+    naming the notes of RELEASE to pass instead (the file beside them in a folder of
+    publisher's records, or when it is there; else where publish writes them). Notes of a
     STAND-IN rehearsal (their record says stand_in: true, their pins file
     PHP_STAND_IN=true, or they carry the rehearsal banner) are refused (exit 2)
     before any request: their images contain no real PHP

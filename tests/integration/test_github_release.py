@@ -1512,7 +1512,44 @@ def test_cli_gh_release_refuses_the_notes_of_another_release(
     assert result.exit_code == 2, result.output + result.stderr
     said = " ".join(result.stderr.split())
     assert f"{path} are the notes of v1.1.0, not of v1.2.0-rc.1" in said, said
-    assert str(tmp_path / "v1.2.0-rc.1.md") in said, said
+    if evidence == "heading":  # no record beside them: not a folder publish writes notes in
+        assert str(tmp_path / "v1.2.0-rc.1.md") not in said, said
+        assert (
+            "tip: pass the notes of v1.2.0-rc.1: `publisher publish v1.2.0-rc.1` writes them "
+            "as v1.2.0-rc.1.md in release-notes/ next to the matrix file, or in the "
+            "--notes-dir it is given (--notes release-notes/v1.2.0-rc.1.md from the "
+            "repository root)" in said
+        ), said
+    else:  # beside their record: where publish writes the notes of every release
+        assert (
+            f"tip: pass the notes of v1.2.0-rc.1: --notes {tmp_path / 'v1.2.0-rc.1.md'}, "
+            "where `publisher publish v1.2.0-rc.1` writes them" in said
+        ), said
+    assert gh.requests == []
+
+
+def test_cli_gh_release_names_the_notes_of_the_release_beside_those_of_another(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    """Another release's notes copied out of their folder: the tip names the notes of the
+    release beside them when they are there, else where publish writes them, never a file
+    of the copy's folder publish never wrote (it once named ../v1.0.1.md for ../v1.0.0.md)."""
+    from publisher.core import notes
+    from tests.unit.test_notes import HISTORY, facts
+
+    copy = tmp_path / "v1.0.0.md"
+    copy.write_text(notes.release_markdown(facts("v1.0.0"), HISTORY), encoding="utf-8")
+    argv = ["gh-release", "v1.0.1", "--notes", str(copy)]
+    said = " ".join(CliRunner().invoke(main, argv, env=gh_env(gh)).stderr.split())
+    assert str(tmp_path / "v1.0.1.md") not in said, said
+    assert "`publisher publish v1.0.1` writes them as v1.0.1.md in release-notes/" in said, said
+    (tmp_path / "v1.0.1.md").write_text("# v1.0.1\n", encoding="utf-8")
+    result = CliRunner().invoke(main, argv, env=gh_env(gh))
+    assert result.exit_code == 2, result.output + result.stderr
+    said = " ".join(result.stderr.split())
+    assert f"tip: pass the notes of v1.0.1: --notes {tmp_path / 'v1.0.1.md'}, beside these" in (
+        said
+    ), said
     assert gh.requests == []
 
 
