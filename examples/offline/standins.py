@@ -29,7 +29,15 @@ from publisher.stages import standins
 
 @click.group()
 def main() -> None:
-    """STAND-IN base images for the offline rehearsal."""
+    """STAND-IN base images for the offline rehearsal.
+
+    \b
+    Examples:
+      python examples/offline/standins.py push --registry 127.0.0.1:5000
+      python examples/offline/standins.py push --registry 127.0.0.1:5000 --lines 8.4,8.5
+
+    Then rehearse on them with PUBLISHER_BASE_MIRROR=127.0.0.1:5000.
+    """
 
 
 @main.command("push")
@@ -48,7 +56,16 @@ def main() -> None:
 )
 @click.option("--debug", is_flag=True, help="Show every command's output.")
 def push(registry: str, lines: str, builder: str | None, debug: bool) -> None:
-    """Build (or reuse from the cache) and push every stand-in to REGISTRY."""
+    """Build (or reuse from the cache) and push every stand-in to REGISTRY.
+
+    Prints one `line reference` pair per line, each pinned by digest.
+
+    \b
+    Examples:
+      python examples/offline/standins.py push --registry 127.0.0.1:5000
+      python examples/offline/standins.py push --registry 127.0.0.1:5000 --lines 8.4
+      python examples/offline/standins.py push --registry localhost:5000 --builder docker
+    """
     output = Output(debug=debug)
     try:
         standins.registry_host(registry, "--registry")

@@ -1,6 +1,10 @@
 #!/bin/sh
 # Stop what ./start.sh started (same STACK_NAME): its containers with their anonymous volumes
 # (an image's VOLUME, which no later start takes again) and its network; a named volume stays.
+#
+#   ./stop.sh                    # the stack ./start.sh started (STACK_NAME php-stack)
+#   STACK_NAME=other ./stop.sh   # the one STACK_NAME=other ./start.sh started
+#
 # Needs docker and compose v2, and start.sh next to it (it reads start.sh's helpers, to say
 # what start.sh says). Settings: STACK_NAME, DOCKER, and STACK_COMPOSE_TIMEOUT (seconds compose
 # rm, then compose down, may each take, default 60), as start.sh reads them. Exit status: 0

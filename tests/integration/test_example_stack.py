@@ -4684,6 +4684,9 @@ def test_the_scripts_refuse_arguments_and_show_their_header_for_help(
         assert "STACK_NAME=other ./stop.sh" in stop.stderr
     help_ = run(tool, *argv[1:], str(STACK / "stop.sh"), "--help", env=env, check=False)
     assert help_.returncode == 0 and help_.stdout.startswith("Stop what ./start.sh started")
+    # examples, as start.sh's --help gives them: the default stack, and another by its name
+    assert "\n  ./stop.sh  " in help_.stdout, help_.stdout
+    assert "\n  STACK_NAME=other ./stop.sh  " in help_.stdout, help_.stdout
 
 
 def as_nobody(

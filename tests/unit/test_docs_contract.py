@@ -636,6 +636,35 @@ def test_every_example_of_resolve_py_help_parses_as_written():
         assert resolve.main(argv, env={}, stdout=io.StringIO(), stderr=err) == 0, err.getvalue()
 
 
+def test_every_example_of_the_standins_script_help_parses_as_written():
+    """`standins.py --help` and `standins.py push --help` give examples, as every command's
+    help does, and each is a command line the script takes (its required --registry there,
+    each value one it accepts), as a user copies it."""
+    import importlib.util
+
+    from click.testing import CliRunner
+
+    spec = importlib.util.spec_from_file_location(
+        "standins_script", ROOT / "examples/offline/standins.py"
+    )
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    group = click.Context(script.main, info_name="standins.py")
+    for args in ((), ("push",)):
+        helped = CliRunner().invoke(script.main, [*args, "--help"])
+        assert helped.exit_code == 0, helped.output
+        examples = [w for w in _help_examples(helped.output) if w[0] == "python"]
+        assert len(examples) >= 2, (args, helped.output)
+        for words in examples:
+            assert words[1] == "examples/offline/standins.py", words
+            name, *rest = words[2:]
+            command = script.main.get_command(group, name)
+            assert command is not None, words
+            with command.make_context(name, rest, parent=group):  # click refuses a bad line
+                pass
+
+
 def test_every_option_the_docs_give_a_command_is_one_it_takes():
     """An option written after `publisher COMMAND` in the README and docs (`publisher
     release vX.Y.Z --local`, `publisher audit [--repair]`) is one of that command's."""
