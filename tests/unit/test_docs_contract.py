@@ -532,6 +532,26 @@ def test_every_folder_the_example_compose_file_mounts_is_in_both_vendor_tables()
         assert "web server service" in flat, name
 
 
+def test_the_stack_readme_lists_every_setting_of_start_sh_and_its_pins_file_first():
+    """examples/stack/README.md's settings name every variable `start.sh --help` lists
+    (STACK_RELEASE was once left out), and, before its first commands, the pins file a start
+    needs (without one, exit 3); STACK_COMPOSE_TIMEOUT is said of the compose calls the
+    header names (start.sh runs `compose rm`, never `compose down`)."""
+    header = (ROOT / "examples/stack/start.sh").read_text(encoding="utf-8").split("\nset ", 1)[0]
+    block = header.split("# Settings", 1)[1].split("\n#\n", 1)[0]
+    settings = re.findall(r"^#   ([A-Z][A-Z_]+) ", block, re.MULTILINE)
+    assert "STACK_RELEASE" in settings and len(settings) > 15, settings
+    page = (ROOT / "examples/stack/README.md").read_text(encoding="utf-8")
+    listed = page.split("1. **Settings**", 1)[1].split("\n2. ", 1)[0]
+    assert [name for name in settings if f"`{name}`" not in listed] == []
+    opening = " ".join(page.split("```", 1)[0].split())
+    assert "as `php-images.env`" in opening and "`PHP_PINS_FILE`" in opening, opening
+    assert "compose ps, logs and rm may take" in header
+    flat = " ".join(page.split())
+    assert "`STACK_COMPOSE_TIMEOUT` (seconds `compose ps`, `logs` and `rm` have" in flat
+    assert "`compose down`, `ps`, `logs` within" not in flat
+
+
 def test_the_design_says_why_of_every_runtime_dependency():
     """docs/design.md's "Runtime dependencies" table has one row per dependency of
     pyproject.toml, and no row for one the package no longer declares."""
