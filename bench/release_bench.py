@@ -50,6 +50,8 @@ from publisher.adapters.registry import RegistryClient  # noqa: E402
 from publisher.adapters.runner import Runner  # noqa: E402
 from publisher.adapters.smoke import smoke_tester  # noqa: E402
 from publisher.core import config as config_mod  # noqa: E402
+from publisher.core import fileio  # noqa: E402
+from publisher.core.errors import PublisherError  # noqa: E402
 from publisher.core.plan import Plan, plan  # noqa: E402
 from publisher.core.reference import Reference  # noqa: E402
 from publisher.core.version import parse_release  # noqa: E402
@@ -291,6 +293,17 @@ def mb(n: float) -> str:
     return f"{n / 1e6:.2f} MB"
 
 
+def cache_said() -> str:
+    """Where the stand-in bases are cached, as the README says it, and the directory that
+    is here (``fileio.cache_root``, which ``push_for_config`` uses)."""
+    said = "$PUBLISHER_CACHE_DIR, else $XDG_CACHE_HOME/publisher, else ~/.cache/publisher"
+    try:
+        here = fileio.cache_root(os.environ)
+    except PublisherError:  # no HOME, and none in the password database
+        return said
+    return f"{said}: here {here}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -299,8 +312,8 @@ def main() -> int:
         default="offline",
         help="offline (default): examples/offline, five lines on busybox STAND-IN bases; "
         "real-php: examples/real-php, PHP 8.2 and 8.4 on STAND-IN bases built with mmdebstrap "
-        "from Debian's php-fpm packages (cached under ~/.cache/publisher; the first build "
-        "takes minutes and is not timed)",
+        f"from Debian's php-fpm packages (cached under {cache_said()}; the first build "
+        "takes minutes and is not timed)".replace("%", "%%"),
     )
     parser.add_argument("--lines", default=None, help="default: every line of the matrix")
     args = parser.parse_args()
