@@ -52,10 +52,13 @@ class TimerDeadline(WATCHDOG):
     """The deadline as it was kept before: a timer thread of its own, started when the
     request goes out and cancelled when the answer is handed back."""
 
-    def __init__(self, seconds: float) -> None:
-        super().__init__(seconds)
+    def __init__(self, seconds: float, body: Any = None) -> None:
+        super().__init__(seconds, body)
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
+
+    def sending(self, sock: Any) -> None:
+        """No watch while the request goes out: a timer of its own starts with ``attach``."""
 
     def attach(self, sock: Any) -> None:
         with self._lock:
@@ -146,7 +149,7 @@ def show(title: str, unit: str, result: dict[str, float], *, lower_is_better: bo
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=1000, help="requests a round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds each way")
     args = parser.parse_args()

@@ -83,13 +83,15 @@ def scenario(
     error = next((ln for ln in result.stderr.splitlines() if ln.startswith("error:")), "")
     return (
         f"exit {result.returncode}  {fault.since:3d} requests to {down} after it went down"
-        f"  {took:5.1f}s from then to exit   {error[10:120]}"
+        f"  {took:5.1f}s from then to exit   {error.removeprefix('error: ')[:110]}"
     )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--lines", type=int, default=len(LINES))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--lines", type=int, default=len(LINES), help="PHP lines, 8.4 first (default 5)"
+    )
     parser.add_argument(
         "--faults", default=",".join(FAULTS), help="the ways to be down, comma-separated"
     )

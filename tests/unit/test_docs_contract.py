@@ -552,6 +552,16 @@ def test_the_stack_readme_lists_every_setting_of_start_sh_and_its_pins_file_firs
     assert "`compose down`, `ps`, `logs` within" not in flat
 
 
+def test_every_bench_script_has_its_words_under_benchmark():
+    """Each script in bench/ is run as the README's "Benchmark" section writes it
+    (`python3 bench/NAME.py`), saying what it measures: deadline_bench and outage_bench
+    once had none."""
+    section = README.split("\n## Benchmark\n", 1)[1].split("\n## ", 1)[0]
+    scripts = sorted(path.name for path in (ROOT / "bench").glob("*.py"))
+    assert len(scripts) >= 9, scripts
+    assert [name for name in scripts if f"`python3 bench/{name}`" not in section] == []
+
+
 def test_the_design_says_why_of_every_runtime_dependency():
     """docs/design.md's "Runtime dependencies" table has one row per dependency of
     pyproject.toml, and no row for one the package no longer declares."""
