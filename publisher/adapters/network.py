@@ -12,6 +12,7 @@ that speaks plain HTTP), with the tip for each.
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import ssl
@@ -23,7 +24,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.exceptions
 
-from ..core.errors import UsageError, shown_path
+from ..core.errors import UsageError, shown_field, shown_path
 from ..core.sizes import seconds
 from ..resolve import Proxy, proxy_for, proxy_wants_credentials
 
@@ -109,6 +110,48 @@ def connection_cause(exc: BaseException, who: str) -> str | None:
     for marker, cause in _CONNECTION_CAUSES:
         if marker in text:
             return cause.format(who=who)
+    return None
+
+
+#: What http.client and urllib3 say of an answer that is not valid HTTP, and the same in words.
+_MALFORMED_WORDS = (
+    (re.compile(r"Content-Length contained multiple unmatching values \((.*)\)"),
+     "its Content-Length headers disagree ({})"),
+    (re.compile(r"got more than (\d+) bytes when reading (.*)"), "a {1} is over {0} bytes"),
+    (re.compile(r"got more than (\d+) headers"), "it has over {} header lines"),
+)  # fmt: skip
+
+
+def malformed_answer(exc: BaseException) -> str | None:
+    """What makes the answer under ``exc`` (a request's failure, as requests raises it) no
+    valid HTTP, in words: a status line that is not HTTP, a line too long, too many
+    headers, Content-Length headers that disagree; None when ``exc`` is no such answer
+    (a connection closed without one among them: no answer at all)."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, http.client.RemoteDisconnected | http.client.IncompleteRead):
+            return None
+        if isinstance(item, http.client.BadStatusLine):
+            line = str(item.args[0] if item.args else "").strip()
+            return f"its status line is not HTTP ('{shown_field(line[:60])}')"
+        if isinstance(item, http.client.UnknownProtocol):
+            return f"its HTTP version is not 1.0 or 1.1 ('{shown_field(str(item)[:30])}')"
+        if isinstance(item, http.client.UnknownTransferEncoding):
+            return "its Transfer-Encoding is not one HTTP/1.1 knows"
+        if isinstance(item, urllib3.exceptions.InvalidHeader | http.client.HTTPException):
+            text = str(item)
+            for pattern, words in _MALFORMED_WORDS:
+                found = pattern.search(text)
+                if found is not None:
+                    return words.format(*found.groups())
+            if isinstance(item, urllib3.exceptions.InvalidHeader | http.client.LineTooLong):
+                return f"a malformed header ({shown_field(text[:100])})"
+        todo += [*item.args, item.__cause__, item.__context__]
     return None
 
 

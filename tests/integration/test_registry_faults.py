@@ -682,6 +682,67 @@ def test_9_cli_shows_a_clean_error_without_traceback(
     assert len(result.output) < 1500, result.output[:2000]
 
 
+MALFORMED_ANSWERS = {
+    "conflicting-lengths": (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10\r\n"
+        b"Content-Length: 0\r\n\r\n",
+        "its Content-Length headers disagree (10, 0)",
+    ),
+    "not-http": (b"garbage not http\r\n\r\n", "its status line is not HTTP ('garbage not http')"),
+    "long-header": (
+        b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n",
+        "a header line is over 65536 bytes",
+    ),
+    "many-headers": (
+        b"HTTP/1.1 200 OK\r\n" + b"X-Many: a\r\n" * 200 + b"\r\n",
+        "it has over 100 header lines",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(MALFORMED_ANSWERS))
+@pytest.mark.parametrize("request_kind", ["tags", "blob-head"])
+def test_9_a_malformed_http_answer_is_an_invalid_response_naming_the_operation(
+    kind: str, request_kind: str, proxy: FaultProxy, registry: Any, repo: str
+) -> None:
+    """An answer that is no valid HTTP (two Content-Lengths that disagree, a status line
+    that is not HTTP, a header line too long, too many headers): the registry answered,
+    so it is an invalid registry response (exit 8) naming the operation, not retried as
+    the other malformed answers are not, never "unreachable" with a network tip."""
+    raw, said = MALFORMED_ANSWERS[kind]
+    digest = "sha256:" + "ab" * 32
+    method, path = ("GET", "/tags/list") if request_kind == "tags" else ("HEAD", f"/blobs/{digest}")
+    proxy.add(Fault("raw", method=method, path=path, body=raw, times=None))
+    client = client_via(proxy, FakeClock().policy(attempts=3, max_delay=8.0))
+    with pytest.raises(InvalidResponseError) as info:
+        if request_kind == "tags":
+            client.list_tags(repo)
+        else:
+            client.blob_exists(repo, digest)
+    error = info.value
+    assert error.exit_code == 8
+    doing = (
+        f"list tags of {proxy.host}/{repo}"
+        if request_kind == "tags"
+        else f"HEAD blob {digest[:19]}"
+    )
+    assert f"{doing} in {proxy.host}/{repo}" in error.message or f"{doing}:" in error.message, error
+    assert f"the registry sent an answer that is not valid HTTP: {said}" in error.message, error
+    for noise in ("request failed", "connection failed", "Connection aborted", "BadStatusLine"):
+        assert noise not in error.message, error
+    assert error.hint and "container registry" in error.hint and "PROXY" not in error.hint
+    assert proxy.count(method) == 1  # not retried
+
+
+def test_9_a_connection_closed_without_an_answer_stays_a_connection_failure(
+    proxy: FaultProxy, repo: str
+) -> None:
+    proxy.add(Fault("raw", method="GET", path="/tags/list", body=b"", times=None))
+    message = _unreachable(client_via(proxy, FakeClock().policy(attempts=2)), repo)
+    assert "the registry closed the connection without answering" in message
+    assert proxy.count("GET") == 2
+
+
 # ----------------------------------------------------------- 10. Location headers
 
 

@@ -36,6 +36,14 @@ Faults (``Fault.action``):
                 the body dripped (a registry, or a link, that trickles its answer)
 * ``echo``      answer ``status`` with a body (and a header) echoing the request's
                 Authorization header, as a careless registry might
+* ``raw``       answer with ``body`` as it is (the status line and headers included, HTTP
+                or not), then close the connection: a malformed answer
+* ``cut``       forward, then send half the body (with the full Content-Length) and reset
+                the connection
+* ``bad_chunk`` forward, then send the body chunked: its first half as one chunk, then a
+                chunk-size line that is no number, and close the connection
+* ``route``     forward to ``upstream`` instead (another server behind the same host and
+                port: a token server beside the registry)
 
 ``body`` with ``fix_digest=True`` also sets Docker-Content-Digest to the new body's digest.
 
@@ -117,6 +125,7 @@ class Fault:
     drip: str = "headers"
     user_agent: str = ""
     methods: tuple[str, ...] = ()  # any of these (with ``method``, its alternatives too)
+    upstream: str = ""  # ``route``'s
     seen: int = 0
     fired: int = 0
 
@@ -366,6 +375,9 @@ class FaultProxy(LoopbackServer):
                     self._pause = fault.stall_seconds
                     self._relay(kind)
                     return
+                if fault.action == "route":
+                    self._relay(kind, fault.upstream)
+                    return
                 if fault and fault.action == "reset":
                     body = self._body(limit=fault.reset_after)
                     self._record(kind, None, fault, len(body))
@@ -422,6 +434,11 @@ class FaultProxy(LoopbackServer):
                         echoed,
                         close=True,
                     )
+                    return
+                if fault.action == "raw":
+                    self._record(kind, None, fault, len(body))
+                    self.close_connection = True
+                    self.wfile.write(fault.body)
                     return
                 if fault and fault.action == "status":
                     self._record(kind, fault.status, fault, len(body))
@@ -481,10 +498,11 @@ class FaultProxy(LoopbackServer):
                     remaining -= len(piece)
                     yield piece
 
-            def _relay(self, kind: str) -> None:
-                """Forward without a fault, streaming both ways (memory flat for any body)."""
+            def _relay(self, kind: str, upstream: str = "") -> None:
+                """Forward without a fault (to ``upstream``, else the proxy's), streaming both
+                ways (memory flat for any body)."""
                 chunked = self.headers.get("Transfer-Encoding", "").lower() == "chunked"
-                conn = http.client.HTTPConnection(proxy.upstream, timeout=120)
+                conn = http.client.HTTPConnection(upstream or proxy.upstream, timeout=120)
                 sent = 0
                 try:
                     conn.putrequest(
@@ -568,6 +586,24 @@ class FaultProxy(LoopbackServer):
                     self.end_headers()
                     if self.command != "HEAD":
                         self.wfile.write(sent)
+                    return
+                if action == "cut" or action == "bad_chunk":
+                    self.send_response(status)
+                    for name, value in headers:
+                        if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                            self.send_header(name, value)
+                    half = answer[: len(answer) // 2]
+                    if action == "cut":
+                        self.send_header("Content-Length", str(len(answer)))
+                    else:
+                        self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    if action == "cut":
+                        self.wfile.write(half)
+                        self._reset()
+                        return
+                    self.close_connection = True
+                    self.wfile.write(f"{len(half):x}\r\n".encode() + half + b"\r\nzz\r\n")
                     return
                 if action == "chunked":
                     self.send_response(status)

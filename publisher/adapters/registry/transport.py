@@ -1088,7 +1088,13 @@ class Transport:
         )
         asked = self.clock()
         try:
-            response = self._open("GET", realm, headers=headers, params=params)
+            response = self._open(
+                "GET",
+                realm,
+                headers=headers,
+                params=params,
+                what=f"token request to {parts.netloc}",
+            )
             reply = self._reply("GET", realm, response, MAX_TOKEN_BODY)
             if reply.status in (401, 403):
                 raise self._auth_failed(
@@ -1208,8 +1214,10 @@ class Transport:
         params: Any = None,
         data: bytes | Path | SizedBody | None = None,
         progress: Callable[[int], None] | None = None,
+        what: str | None = None,
     ) -> requests.Response:
-        """Send one request and return the response with its body unread.
+        """Send one request (``what``: the operation, in words) and return the response
+        with its body unread.
 
         Its answer must come within ``timeout`` of the request being sent (of its body,
         when streamed, being taken by the registry): the headers and the body too, read
@@ -1231,14 +1239,16 @@ class Transport:
         _sending.deadline = deadline
         sent = False
         try:
-            response = self._send_one(method, url, headers=headers, params=params, body=body)
+            response = self._send_one(
+                method, url, headers=headers, params=params, body=body, what=what
+            )
             sent = True
         except _Untaken as exc:  # written out, but not taken by the registry
             assert isinstance(body, SizedBody)
             raise self._stalled(body, max(0, body.sent - exc.unsent)) from None
         except (PublisherError, Transient) as exc:
-            what = "an upload" if isinstance(body, SizedBody) else "a request"
-            cut = None if isinstance(exc, StoppedError) else self._cut_by(deadline, url, what)
+            doing = "an upload" if isinstance(body, SizedBody) else "a request"
+            cut = None if isinstance(exc, StoppedError) else self._cut_by(deadline, url, doing)
             if cut is not None:  # what the shut connection made of it
                 raise cut from None
             if isinstance(exc, Transient) and isinstance(body, SizedBody):
@@ -1335,6 +1345,7 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         params: Any = None,
         body: bytes | SizedBody | None = None,
+        what: str | None = None,
     ) -> requests.Response:
         send_headers = dict(headers or {})
         if body is not None:
@@ -1360,6 +1371,9 @@ class Transport:
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             # After a followed redirect, the request that failed is the redirected one.
             failed = getattr(exc.request, "url", None) or url
+            malformed = self._malformed(exc, failed, what or f"{method} {urlsplit(url).path}")
+            if malformed is not None:
+                raise malformed from None
             no_files = out_of_files(exc, f"open a connection to {urlsplit(failed).netloc}")
             if no_files is not None:  # this process's doing, not the registry's
                 raise no_files from None
@@ -1379,6 +1393,10 @@ class Transport:
                 "Location headers, then rerun",
             ) from None
         except requests.exceptions.RequestException as exc:
+            failed = getattr(exc.request, "url", None) or url
+            malformed = self._malformed(exc, failed, what or f"{method} {urlsplit(url).path}")
+            if malformed is not None:
+                raise malformed from None
             raise self.error(
                 UnreachableError,
                 f"request failed: {shown_field(self.clean(_short(exc)))}",
@@ -1404,6 +1422,25 @@ class Transport:
             wants = network.proxy_wants(proxy)
             raise self.error(UnreachableError, wants.message, status=407, hint=wants.hint)
         return response
+
+    def _malformed(self, exc: BaseException, url: str, what: str) -> InvalidResponseError | None:
+        """The answer to ``what`` (a request to ``url``) that ``exc`` failed on, when it is
+        no valid HTTP (``network.malformed_answer``): an invalid answer, not retried, as any
+        other malformed one; None when ``exc`` is no such answer."""
+        words = network.malformed_answer(exc)
+        if words is None:
+            return None
+        elsewhere = urlsplit(url).netloc
+        who = (
+            "the registry"
+            if elsewhere == self.api_host
+            else f"{shown_field(elsewhere)}, where the registry sent us,"
+        )
+        return self.error(
+            InvalidResponseError,
+            f"{what}: {who} sent an answer that is not valid HTTP: {self.clean(words)}",
+            hint=MALFORMED_HINT,
+        )
 
     def _proxy_failed(self, exc: BaseException, url: str) -> PublisherError | Transient:
         """The proxy of a request to ``url`` failed it (``exc``: requests' ProxyError):
@@ -1572,6 +1609,7 @@ class Transport:
                 params=params,
                 data=data,
                 progress=progress,
+                what=what,
             )
             if authorization and self.credentials and response.status_code not in (401, 403):
                 self.accepted = True
