@@ -16,7 +16,7 @@ import http.client
 import os
 import re
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -127,13 +127,7 @@ def malformed_answer(exc: BaseException) -> str | None:
     valid HTTP, in words: a status line that is not HTTP, a line too long, too many
     headers, Content-Length headers that disagree; None when ``exc`` is no such answer
     (a connection closed without one among them: no answer at all)."""
-    seen: set[int] = set()
-    todo: list[object] = [exc]
-    while todo:
-        item = todo.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
+    for item in _under(exc):
         if isinstance(item, http.client.RemoteDisconnected | http.client.IncompleteRead):
             return None
         if isinstance(item, http.client.BadStatusLine):
@@ -151,8 +145,40 @@ def malformed_answer(exc: BaseException) -> str | None:
                     return words.format(*found.groups())
             if isinstance(item, urllib3.exceptions.InvalidHeader | http.client.LineTooLong):
                 return f"a malformed header ({shown_field(text[:100])})"
-        todo += [*item.args, item.__cause__, item.__context__]
     return None
+
+
+#: What http.client's chunked reading makes of a chunk-size line: int(line, 16) failing.
+_CHUNK_SIZE_LINE = re.compile(r"invalid literal for int\(\) with base 16: b'(.*)'")
+
+
+def broken_off(exc: BaseException) -> str:
+    """Why the body of an answer stopped coming part-way (``exc``: what its read raised),
+    in words, never the reprs urllib3 nests them in: the connection reset, a chunk of the
+    body malformed, the rest not in time, a TLS failure, the connection closed early."""
+    closed = False
+    for item in _under(exc):
+        if isinstance(item, urllib3.exceptions.InvalidChunkLength) or (
+            isinstance(item, http.client.LineTooLong) and "chunk size" in str(item)
+        ):
+            return "a chunk of the body was malformed"
+        size_line = _CHUNK_SIZE_LINE.match(str(item)) if isinstance(item, ValueError) else None
+        if size_line is not None and size_line.group(1):  # empty: the connection closed
+            return "a chunk of the body was malformed"
+        closed = closed or isinstance(item, http.client.IncompleteRead)
+    cause = connection_cause(exc, "the server")
+    if cause is not None:
+        return cause
+    if timed_out(exc) is not None:
+        return "the rest of it did not come in time"
+    text = str(exc)
+    tls = _SSL_WORDS.findall(text)
+    if tls:
+        return f"the TLS connection failed ({tls[-1].strip()})"
+    if closed:
+        return "the connection was closed before the body's end"
+    said = SYSTEM_ERROR.findall(text)
+    return said[-1].strip() if said else "the connection broke off"
 
 
 @dataclass(frozen=True)
@@ -476,6 +502,16 @@ def untrusted_hint(host: str, env: Mapping[str, str]) -> str:
 def _verify_error(exc: BaseException) -> tuple[int | None, str] | None:
     """The certificate check that failed under ``exc`` (requests and urllib3 wrap it in
     layers): OpenSSL's verify result and its words; None when none did."""
+    for item in _under(exc):
+        if isinstance(item, ssl.SSLCertVerificationError):
+            words = str(item.verify_message or "").rstrip(".")
+            return item.verify_code, words or str(item.reason or "")
+    return None
+
+
+def _under(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception under it, each once: requests and urllib3 wrap the one
+    that says what happened in layers (arguments, ``reason``, causes, contexts)."""
     seen: set[int] = set()
     todo: list[object] = [exc]
     while todo:
@@ -483,8 +519,5 @@ def _verify_error(exc: BaseException) -> tuple[int | None, str] | None:
         if not isinstance(item, BaseException) or id(item) in seen:
             continue
         seen.add(id(item))
-        if isinstance(item, ssl.SSLCertVerificationError):
-            words = str(item.verify_message or "").rstrip(".")
-            return item.verify_code, words or str(item.reason or "")
+        yield item
         todo += [*item.args, getattr(item, "reason", None), item.__cause__, item.__context__]
-    return None

@@ -616,6 +616,26 @@ def test_9_one_truncated_answer_is_retried(
     assert client.get_manifest(Reference(proxy.host, repo, "v1")).digest == digest
 
 
+@pytest.mark.parametrize(
+    ("action", "said"),
+    [("cut", "the connection was reset"), ("bad_chunk", "a chunk of the body was malformed")],
+    ids=["reset", "bad-chunk"],
+)
+def test_9_a_manifest_cut_off_is_said_in_words_not_python_reprs(
+    action: str, said: str, proxy: FaultProxy, registry: Any, repo: str, seed: Callable[..., str]
+) -> None:
+    seed(registry, repo, make_image(), tags=["v1"])
+    proxy.add(Fault(action, method="GET", path="/manifests/", times=None))
+    client = client_via(proxy, FakeClock().policy(attempts=2))
+    with pytest.raises(InvalidResponseError) as caught:
+        client.get_manifest(Reference(proxy.host, repo, "v1"))
+    message = caught.value.message
+    assert f"the response body was cut off: {said} after 2 attempts" in message, message
+    for noise in ("Connection broken", "Error(", "InvalidChunkLength", "(("):
+        assert noise not in message, message
+    assert proxy.count("GET", "manifest") == 2
+
+
 @pytest.mark.parametrize("status", [200, 400])
 def test_9_deeply_nested_tag_list_is_a_classified_error(
     status: int, proxy: FaultProxy, repo: str

@@ -328,6 +328,39 @@ def test_a_source_that_keeps_cutting_a_blob_short_is_the_one_named(
     assert not any(stored(target.host, repo, layer) for target in targets)
 
 
+@pytest.mark.parametrize(
+    ("action", "said"),
+    [("cut", "the connection was reset"), ("bad_chunk", "a chunk of the body was malformed")],
+    ids=["reset", "bad-chunk"],
+)
+def test_a_download_cut_off_is_said_in_words_not_python_reprs(
+    action: str,
+    said: str,
+    targets: list[LocalRegistry],
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """The source's download of a layer breaks off every time, reset half-way or with a
+    chunk whose size line is no number: the error says so as the upload side says a
+    reset, never with the exception reprs urllib3 nests it in."""
+    image, layer = one_layer_image(registry, repo, seed)
+    source_proxy = proxy_for(registry)
+    source_proxy.add(Fault(action, method="GET", path=f"/blobs/{layer}", times=None))
+    source = make_client(source_proxy, name="hub", retry=FakeClock().policy(attempts=2))
+    clients = [(make_client(target, name="mirror"), repo) for target in targets]
+    with pytest.raises(InvalidResponseError) as caught:
+        Transfers(workers=4).copy(source, repo, clients, [image.digest])
+    message = caught.value.message
+    assert message.startswith(f"hub ({source_proxy.host}): "), message
+    assert f"the response body was cut off: {said} after " in message, message
+    for noise in ("Connection broken", "Error(", "InvalidChunkLength", "(("):
+        assert noise not in message, message
+    assert not any(stored(target.host, repo, layer) for target in targets)
+
+
 def test_a_source_that_stalls_a_streamed_copy_is_the_one_named(
     targets: list[LocalRegistry],
     registry: Any,

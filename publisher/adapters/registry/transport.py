@@ -2311,7 +2311,7 @@ def _cut_off(exc: BaseException) -> Transient:
             f"{incomplete.group(2)} more expected)",
             kind="truncated",
         )
-    return Transient(f"the response body was cut off ({_short(exc)})", kind="truncated")
+    return Transient(f"the response body was cut off: {network.broken_off(exc)}", kind="truncated")
 
 
 def _iter_raw(response: requests.Response, size: int = CHUNK) -> Iterator[bytes]:
