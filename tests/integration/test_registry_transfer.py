@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,6 +42,10 @@ def unique_blobs(*images: TestImage) -> dict[str, bytes]:
     for image in images:
         blobs.update(image.blobs)
     return blobs
+
+
+def upload_puts(proxy: FaultProxy) -> list[str]:
+    return [s.path for s in proxy.log if s.method == "PUT" and s.kind == "upload"]
 
 
 def stored(registry_host: str, repo: str, digest: str) -> bool:
@@ -193,6 +198,69 @@ def test_a_reset_mid_upload_retries_the_transfer_in_a_new_session(
             == hashlib.sha256(data).hexdigest()
         )
     assert manifest_there(second_registry.host, repo, image.digest)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"action": "status", "status": 503},  # answered once the whole blob went up
+        {"action": "reset", "reset_after": 8192},  # cut off early in the blob
+    ],
+    ids=["503-after-the-body", "reset-mid-body"],
+)
+def test_a_retried_upload_downloads_the_blob_once(
+    failure: dict[str, Any],
+    targets: list[LocalRegistry],
+    registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """The first target's upload of the layer fails twice, then goes up: the source is
+    asked for the layer once, streamed or spooled (README, "What a release does" step 5),
+    not once per attempt."""
+    image, layer = one_layer_image(registry, repo, seed)
+    source_proxy = proxy_for(registry)
+    proxies = [proxy_for(target) for target in targets]
+    uploaded = "/blobs/uploads/.*digest=" + layer.replace(":", "%3A")
+    proxies[0].add(Fault(**failure, method="PUT", path=uploaded, times=2))
+    clients = [(make_client(p, retry=FakeClock().policy(attempts=3)), repo) for p in proxies]
+    Transfers(workers=4).copy(make_client(source_proxy), repo, clients, [image.digest])
+    assert source_proxy.downloads_by_digest() == Counter(set(image.blobs))
+    assert len([s for s in upload_puts(proxies[0]) if layer.split(":")[1] in s]) == 3
+    for proxy in proxies:
+        assert proxy.uploads_by_digest() == Counter(set(image.blobs))
+        assert (
+            hashlib.sha256(
+                requests.get(f"http://{proxy.upstream}/v2/{repo}/blobs/{layer}", timeout=10).content
+            ).hexdigest()
+            == layer.split(":")[1]
+        )
+
+
+def test_a_streamed_blob_with_no_room_to_keep_it_still_goes_up(
+    registry: Any,
+    second_registry: Any,
+    repo: str,
+    seed: Callable[..., str],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+    small_disk: Path,
+) -> None:
+    """Keeping a streamed blob for the retries is best effort: with no room for it in the
+    spool directory, it streams all the same, and a retry downloads it again."""
+    image, layer = one_layer_image(registry, repo, seed)
+    source_proxy, target_proxy = proxy_for(registry), proxy_for(second_registry)
+    uploaded = "/blobs/uploads/.*digest=" + layer.replace(":", "%3A")
+    target_proxy.add(Fault("status", status=503, method="PUT", path=uploaded, times=1))
+    target = make_client(target_proxy, retry=FakeClock().policy(attempts=3))
+    Transfers(workers=4, spool_dir=small_disk).copy(
+        make_client(source_proxy), repo, [(target, repo)], [image.digest]
+    )
+    assert source_proxy.downloads_by_digest()[layer] == 2
+    assert target_proxy.uploads_by_digest() == Counter(set(image.blobs))
+    assert list(small_disk.iterdir()) == []
 
 
 def test_a_corrupted_blob_from_the_source_is_never_stored(

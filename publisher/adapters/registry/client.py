@@ -803,7 +803,9 @@ class RegistryClient:
         repo_path: str,
         digest: str,
         size: int,
-        data: bytes | Path | Callable[[], contextlib.AbstractContextManager[Iterable[bytes]]],
+        data: bytes
+        | Path
+        | Callable[[], contextlib.AbstractContextManager[bytes | Path | Iterable[bytes]]],
         *,
         what: str | None = None,
         progress: Callable[[int], None] | None = None,
@@ -811,7 +813,7 @@ class RegistryClient:
         """Upload a blob under the retry policy. False when a retry found it stored.
 
         ``data`` is the blob's bytes, a file, or a function that opens its chunks
-        (a download, see ``open_blob``), opened again for each attempt. Every
+        (a download, see ``open_blob``) or a file, called again for each attempt. Every
         attempt opens a new upload session (a connection reset mid-upload leaves
         the old one behind) and a retry first checks with HEAD whether the
         previous attempt stored the blob after all. ``progress`` is told how many

@@ -9,11 +9,12 @@ This module is the engine around it:
   digest once per target repository, in parallel), top down;
 * **execute**: carries a ``TransferPlan`` out with a bounded pool of blob
   transfers. Each blob is downloaded from the source once, hashed while it
-  arrives, and streamed straight into the target when one target needs it; with
-  several targets it is spooled to one temporary file and uploaded from there to
-  each. Memory stays flat whatever the layer size. One transfer is in flight per
-  (registry, repository, digest), shared by every caller of the same
-  ``Transfers``.
+  arrives, and streamed straight into the target when one target needs it (kept
+  in a temporary file as it goes, where there is room, for a retry of the upload:
+  ``_Kept``); with several targets it is spooled to one temporary file and
+  uploaded from there to each. Memory stays flat whatever the layer size. One
+  transfer is in flight per (registry, repository, digest), shared by every
+  caller of the same ``Transfers``.
 
 ``Transfers.copy`` does all three in one call (``audit --repair``,
 ``RegistryClient.copy``); ``publish`` observes, plans within its publish plan,
@@ -22,13 +23,14 @@ and executes that plan.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence, Set
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 
 from ...core.errors import DamagedBlobError, FileAccessError, file_error, out_of_room
 from ...core.fileio import counted, temp_dir
@@ -42,6 +44,7 @@ from ...core.transfer_plan import (
     TransferPlan,
     plan_transfers,
 )
+from .transport import Transient
 
 if TYPE_CHECKING:
     from ..output import Output
@@ -321,7 +324,13 @@ class Transfers:
             self._once(
                 (target.registry, target.repository, digest),
                 lambda: self._stream(
-                    source, src, clients[target], target, step, progress.sending(step, target)
+                    source,
+                    src,
+                    clients[target],
+                    target,
+                    step,
+                    progress.sending(step, target),
+                    _Kept(tmp / f"{digest.replace(':', '-')}.kept"),
                 ),
             )
             return
@@ -389,16 +398,21 @@ class Transfers:
         target: Target,
         step: BlobStep,
         progress: Callable[[int], None],
+        kept: _Kept,
     ) -> None:
-        """Download and upload at once: the chunks go to the target as they arrive."""
-        client.upload(
-            target.repository,
-            step.digest,
-            step.size,
-            lambda: source.open_blob(src.repository, step.digest, step.size),
-            what=f"copy blob {step.digest[:19]} ({step.size} bytes) from {src} to {target}",
-            progress=progress,
-        )
+        """Download and upload at once: the chunks go to the target as they arrive, and
+        into ``kept`` for a retry of the upload, which sends them from there."""
+        try:
+            client.upload(
+                target.repository,
+                step.digest,
+                step.size,
+                lambda: kept.body(lambda: source.open_blob(src.repository, step.digest, step.size)),
+                what=f"copy blob {step.digest[:19]} ({step.size} bytes) from {src} to {target}",
+                progress=progress,
+            )
+        finally:
+            kept.path.unlink(missing_ok=True)
         self._repaired(client, target, step.digest)
 
     def _push(
@@ -520,6 +534,90 @@ class _Progress:
             f"{human_size(self._bytes + going)} of {human_size(self._total_bytes)} "
             f"({seconds(now - self._start, 0)})"
         )
+
+
+class _Kept:
+    """A streamed blob's bytes, kept in ``path`` as they go up, for the retries of its
+    upload: a retry sends them from there, not downloading the blob again.
+
+    The download opens once the upload's body starts (a target that fails before that
+    costs none). An upload that fails part-way (a ``Transient`` of the target's, to be
+    retried) reads the rest of the download into the file first, so the file holds the
+    whole blob, checked against its digest. Where the file cannot be written (a full
+    ``TMPDIR``), the blob still streams, and a retry downloads it again; so too when the
+    download itself fails."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        #: The file holds the whole blob, its size and digest checked.
+        self.whole = False
+        #: The file being written, while the download goes (None: not kept).
+        self._sink: IO[bytes] | None = None
+
+    @contextlib.contextmanager
+    def body(
+        self, download: Callable[[], contextlib.AbstractContextManager[Iterable[bytes]]]
+    ) -> Iterator[Path | Iterator[bytes]]:
+        """What one attempt sends: the file once it holds the blob, else the chunks of
+        ``download`` (opened when the first is asked for), each written to the file too."""
+        if self.whole:
+            yield self.path
+            return
+        with contextlib.ExitStack() as stack:
+
+            def chunks() -> Generator[bytes, None, None]:
+                self._sink = self._open()
+                try:
+                    for chunk in stack.enter_context(download()):
+                        self._keep(chunk)
+                        yield chunk
+                    self.whole = self._close()
+                finally:
+                    self._close()
+
+            flowing = chunks()
+            try:
+                yield flowing
+            except Transient as exc:
+                if self._sink is not None and exc.origin is None:  # the target's failure
+                    self._drain(flowing)
+                raise
+            finally:
+                flowing.close()
+
+    def _open(self) -> IO[bytes] | None:
+        try:
+            return open(self.path, "wb")
+        except OSError:  # no room, no right: the blob streams all the same
+            return None
+
+    def _keep(self, chunk: bytes) -> None:
+        if self._sink is None:
+            return
+        try:
+            self._sink.write(chunk)
+        except OSError:  # no room left: kept no more (a retry downloads the blob again)
+            self._close()
+            self.path.unlink(missing_ok=True)
+
+    def _close(self) -> bool:
+        """Close the file: whether it holds all that was written to it."""
+        sink, self._sink = self._sink, None
+        if sink is None:
+            return False
+        try:
+            sink.close()
+        except OSError:  # its last bytes found no room
+            self.path.unlink(missing_ok=True)
+            return False
+        return True
+
+    def _drain(self, flowing: Iterator[bytes]) -> None:
+        """Read the rest of the download into the file; a download that fails leaves the
+        file partial, not to be sent (a retry downloads the blob again)."""
+        with contextlib.suppress(Transient):
+            for _ in flowing:
+                pass
 
 
 class _NotMounted(Exception):
