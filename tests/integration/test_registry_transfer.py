@@ -169,6 +169,49 @@ def test_two_repositories_of_one_registry_get_one_upload_and_a_mount(
     assert all(manifest_there(second_registry.host, mirror, i.digest) for i in lines)
 
 
+def test_a_mount_answered_202_uploads_in_the_session_it_opened(
+    registry: Any,
+    second_registry: Any,
+    repo: str,
+    lines: tuple[TestImage, TestImage],
+    proxy_for: Callable[[Any], FaultProxy],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """A registry that answers a cross-repository mount with 202 (an upload session, as
+    the distribution spec allows): the blob goes up in that session, one POST per blob,
+    not a second session opened beside it (nor the first cancelled)."""
+    one, two = lines
+    blobs = unique_blobs(one, two)
+    target_proxy = proxy_for(second_registry)
+    # the registry never sees the mount: it opens a plain upload session, 202
+    target_proxy.add(
+        Fault("rewrite", method="POST", path="mount=", pattern=r"\?.*", replacement="", times=None)
+    )
+    target = make_client(target_proxy)
+    mirror = repo + "-mirror"
+    Transfers(workers=8).copy(
+        make_client(registry), repo, [(target, repo), (target, mirror)], [one.digest, two.digest]
+    )
+    in_mirror = [s for s in target_proxy.log if f"/v2/{mirror}/blobs/uploads/" in s.path]
+    assert Counter(s.method for s in in_mirror) == {"POST": len(blobs), "PUT": len(blobs)}
+    assert all(s.status == 202 for s in in_mirror if s.method == "POST")
+    assert target_proxy.count("DELETE") == 0
+    assert target_proxy.uploads_by_digest() == Counter({d: 2 for d in blobs})
+    assert all(manifest_there(second_registry.host, mirror, i.digest) for i in lines)
+    # Mounted from where the registry holds them already (each blob streamed from the source)
+    target_proxy.reset_counts()
+    third = repo + "-third"
+    Transfers(workers=8).copy(make_client(registry), repo, [(target, third)], [one.digest])
+    in_third = [s for s in target_proxy.log if f"/v2/{third}/blobs/uploads/" in s.path]
+    blobs_of_one = unique_blobs(one)
+    assert Counter(s.method for s in in_third) == {
+        "POST": len(blobs_of_one),
+        "PUT": len(blobs_of_one),
+    }
+    assert target_proxy.count("DELETE") == 0
+    assert manifest_there(second_registry.host, third, one.digest)
+
+
 def test_a_reset_mid_upload_retries_the_transfer_in_a_new_session(
     registry: Any,
     second_registry: Any,

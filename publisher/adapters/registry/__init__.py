@@ -23,10 +23,12 @@ Public API (import from ``publisher.adapters.registry``)::
     client.labels(repo_path, manifest) -> {label: value}   # the image config's Labels
     client.parse_config(digest, body) -> dict     # a config blob already read
     client.push_blob(repo_path, digest, data: bytes | Path) -> bool   # False when it existed
-    client.mount_blob(repo_path, digest, from_repo) -> bool           # True when mounted (201)
-    client.upload(repo_path, digest, size, data, what=None) -> bool   # retried; data: bytes, a file
-                                                  # or an opener of chunks (open_blob); False when a
-                                                  # retry found it stored
+    client.mount_blob(repo_path, digest, from_repo) -> Mount          # .mounted (201), else
+                                                  # .session: the upload session of its 202
+    client.upload(repo_path, digest, size, data, what=None, session=None) -> bool
+                                                  # retried; data: bytes, a file or an opener of
+                                                  # chunks (open_blob); False when a retry found
+                                                  # it stored; session: a mount's, for attempt 1
     client.put_manifest(repo_path, body, media_type, tag=None) -> digest   # verifies Docker-Content-Digest
     client.push_layout(layout_dir, repo_path) -> digest   # OCI layout, pushed by digest, no tag
     client.copy(src_ref_with_digest, dst_client, dst_repo_path) -> digest  # identical digest

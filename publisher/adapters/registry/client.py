@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -759,27 +760,31 @@ class RegistryClient:
             lambda _n: self._mounted(repo_path, None, scopes, "push check"),
         )
 
-    def mount_blob(self, repo_path: str, digest: str, from_repo: str) -> bool:
-        """Cross-repository mount within this registry. True when the registry mounted it (201).
+    def mount_blob(self, repo_path: str, digest: str, from_repo: str) -> Mount:
+        """Cross-repository mount within this registry: ``Mount.mounted`` when the registry
+        mounted it (201).
 
-        False, for a normal upload instead, when the registry answers 202 or refuses the
-        mount's authorization: a mount needs pull on ``from_repo`` too (Docker Hub's token
-        scope ``repository:<from>:pull``), which a token may lack where push on
-        ``repo_path`` is granted. The upload then says what is missing, if anything.
+        Else the blob is to be uploaded: in the upload session the registry opened in the
+        mount's place (202, as the distribution spec allows: ``Mount.session``, for
+        ``upload``), or in a new one when it refused the mount's authorization: a mount
+        needs pull on ``from_repo`` too (Docker Hub's token scope
+        ``repository:<from>:pull``), which a token may lack where push on ``repo_path``
+        is granted. The upload then says what is missing, if anything.
         """
         if from_repo in self._unmountable:
-            return False
+            return Mount(False)
         scopes = [push_scope(repo_path), pull_scope(from_repo)]
         params = {"mount": digest, "from": from_repo}
         try:
-            return self.transport.retrying(
+            reply = self.transport.retrying(
                 f"mount blob {digest[:19]} from {from_repo}",
-                lambda _n: self._mounted(repo_path, params, scopes, "blob mount"),
+                lambda _n: self._start_upload(repo_path, params, scopes),
             )
         except AuthError:
             self._unmountable.add(from_repo)
             self.transport.debug(f"mount from {from_repo} refused; uploading instead")
-            return False
+            return Mount(False)
+        return Mount(True) if reply.status == 201 else Mount(False, reply)
 
     def push_blob(self, repo_path: str, digest: str, data: bytes | Path) -> bool:
         """Upload a blob unless it exists. False when it already existed.
@@ -809,6 +814,7 @@ class RegistryClient:
         *,
         what: str | None = None,
         progress: Callable[[int], None] | None = None,
+        session: Reply | None = None,
     ) -> bool:
         """Upload a blob under the retry policy. False when a retry found it stored.
 
@@ -818,6 +824,8 @@ class RegistryClient:
         the old one behind) and a retry first checks with HEAD whether the
         previous attempt stored the blob after all. ``progress`` is told how many
         bytes of the blob the registry has taken as they go (0 when an attempt starts).
+        ``session``: an upload session the registry opened already (a mount's 202), for
+        the first attempt.
         """
         what = what or f"upload blob {digest[:19]} ({size} bytes) to {self._ref_text(repo_path)}"
 
@@ -827,7 +835,8 @@ class RegistryClient:
             if progress is not None:
                 progress(0)
             with data() if callable(data) else contextlib.nullcontext(data) as body:
-                self._upload_once(repo_path, digest, size, body, progress)
+                opened = session if n == 1 else None
+                self._upload_once(repo_path, digest, size, body, progress, opened)
             return True
 
         return self.transport.retrying(what, attempt)
@@ -853,8 +862,10 @@ class RegistryClient:
         size: int,
         data: bytes | Path | Iterable[bytes],
         progress: Callable[[int], None] | None = None,
+        session: Reply | None = None,
     ) -> None:
-        """One upload attempt in a new session, no retries; the caller retries.
+        """One upload attempt in a new session (or ``session``, one the registry opened
+        already), no retries; the caller retries.
 
         ``data`` is the blob's bytes, a file, or its chunks (a download in
         progress). Blobs over ``upload_chunk`` bytes go up in PATCH requests of
@@ -863,7 +874,7 @@ class RegistryClient:
         """
         scopes = [push_scope(repo_path)]
         what = f"upload blob {digest[:19]} ({size} bytes) to {self._ref_text(repo_path)}"
-        start = self._start_upload(repo_path, None, scopes)
+        start = session or self._start_upload(repo_path, None, scopes)
         location = self.transport.resolve_location(start, what)
         if isinstance(data, bytes | Path) and size <= self.upload_chunk:
             body: bytes | Path | SizedBody = data
@@ -1025,6 +1036,15 @@ class RegistryClient:
         engine = Transfers(workers=transfers or DEFAULT_TRANSFERS, output=self.transport.output)
         engine.copy(self, src.path, [(dst_client, dst_repo_path)], [src.digest])
         return src.digest
+
+
+@dataclass(frozen=True)
+class Mount:
+    """What a cross-repository mount came to: ``mounted`` (201); else the blob is to be
+    uploaded, in ``session`` when the registry opened one in the mount's place (202)."""
+
+    mounted: bool
+    session: Reply | None = None
 
 
 class _Pieces:

@@ -44,7 +44,8 @@ from ...core.transfer_plan import (
     TransferPlan,
     plan_transfers,
 )
-from .transport import Transient
+from .client import Mount
+from .transport import Reply, Transient
 
 if TYPE_CHECKING:
     from ..output import Output
@@ -313,9 +314,13 @@ class Transfers:
     ) -> None:
         digest = step.digest
         uploads = list(step.uploads)
+        #: the upload sessions registries opened in a mount's place (its 202), by target
+        sessions: dict[Target, Reply | None] = {}
         for target, origin in step.mounts:
-            if not self._mount(clients[target], target, digest, origin):
+            mount = self._mount(clients[target], target, digest, origin)
+            if not mount.mounted:
                 uploads.append(target)
+                sessions[target] = mount.session
         after = list(step.after)
         if not uploads:
             return
@@ -331,6 +336,7 @@ class Transfers:
                     step,
                     progress.sending(step, target),
                     _Kept(tmp / f"{digest.replace(':', '-')}.kept"),
+                    sessions.get(target),
                 ),
             )
             return
@@ -348,13 +354,20 @@ class Transfers:
                 self._once(
                     (target.registry, target.repository, digest),
                     lambda: self._push(
-                        clients[target], target, digest, data, progress.sending(step, target)
+                        clients[target],
+                        target,
+                        digest,
+                        data,
+                        progress.sending(step, target),
+                        sessions.get(target),
                     ),
                 )
 
             self._run_all(upload, uploads, workers=len(uploads))
             for target, origin in after:
-                if not self._mount(clients[target], target, digest, origin):
+                mount = self._mount(clients[target], target, digest, origin)
+                if not mount.mounted:
+                    sessions[target] = mount.session
                     upload(target)
         finally:
             spool.unlink(missing_ok=True)
@@ -375,20 +388,22 @@ class Transfers:
             "--transfers spools fewer at once",
         )
 
-    def _mount(self, client: RegistryClient, target: Target, digest: str, origin: str) -> bool:
-        mounted = False
+    def _mount(self, client: RegistryClient, target: Target, digest: str, origin: str) -> Mount:
+        """Mount the blob in ``target`` from ``origin``: mounted (or placed meanwhile by
+        another transfer), else the blob is to be uploaded (in the mount's session)."""
+        mount = Mount(True)
 
         def work() -> None:
-            nonlocal mounted
-            mounted = client.mount_blob(target.repository, digest, origin)
-            if not mounted:
+            nonlocal mount
+            mount = client.mount_blob(target.repository, digest, origin)
+            if not mount.mounted:
                 raise _NotMounted
 
         try:
             self._once((target.registry, target.repository, digest), work)
         except _NotMounted:
-            return False
-        return True
+            return mount
+        return Mount(True)
 
     def _stream(
         self,
@@ -399,9 +414,11 @@ class Transfers:
         step: BlobStep,
         progress: Callable[[int], None],
         kept: _Kept,
+        session: Reply | None = None,
     ) -> None:
         """Download and upload at once: the chunks go to the target as they arrive, and
-        into ``kept`` for a retry of the upload, which sends them from there."""
+        into ``kept`` for a retry of the upload, which sends them from there (``session``:
+        one a mount opened, for the first attempt)."""
         try:
             client.upload(
                 target.repository,
@@ -410,6 +427,7 @@ class Transfers:
                 lambda: kept.body(lambda: source.open_blob(src.repository, step.digest, step.size)),
                 what=f"copy blob {step.digest[:19]} ({step.size} bytes) from {src} to {target}",
                 progress=progress,
+                session=session,
             )
         finally:
             kept.path.unlink(missing_ok=True)
@@ -422,11 +440,15 @@ class Transfers:
         digest: str,
         data: bytes | Path,
         progress: Callable[[int], None],
+        session: Reply | None = None,
     ) -> None:
-        """Upload a blob held in memory or spooled to a file."""
+        """Upload a blob held in memory or spooled to a file (``session``: one a mount
+        opened, for the first attempt)."""
         size = len(data) if isinstance(data, bytes) else data.stat().st_size
         what = f"upload blob {digest[:19]} ({size} bytes) to {target}"
-        client.upload(target.repository, digest, size, data, what=what, progress=progress)
+        client.upload(
+            target.repository, digest, size, data, what=what, progress=progress, session=session
+        )
         self._repaired(client, target, digest)
 
     def _repaired(self, client: RegistryClient, target: Target, digest: str) -> None:
@@ -621,4 +643,4 @@ class _Kept:
 
 
 class _NotMounted(Exception):
-    """A mount answered 202: the blob must be uploaded instead."""
+    """A mount was not made (202, or refused): the blob must be uploaded instead."""
