@@ -763,6 +763,49 @@ def test_9_a_connection_closed_without_an_answer_stays_a_connection_failure(
     assert proxy.count("GET") == 2
 
 
+@pytest.mark.parametrize("status", [202, 999, 302])
+def test_9_an_answer_that_is_no_error_but_not_the_one_expected_is_an_invalid_response(
+    status: int, proxy: FaultProxy, repo: str
+) -> None:
+    """The upload's closing PUT answered 202 (a session still open), 302 or 999 (no
+    status HTTP defines): not a refusal (exit 9) but an answer the request does not
+    expect, exit 8, saying which it expects; not retried."""
+    layer = make_layer(50_000, random.Random(9))
+    digest = "sha256:" + hashlib.sha256(layer).hexdigest()
+    proxy.add(
+        Fault(
+            "status",
+            method="PUT",
+            path="/blobs/uploads/",
+            status=status,
+            headers={"Location": f"/v2/{repo}/blobs/uploads/x"},
+            times=None,
+        )
+    )
+    with pytest.raises(InvalidResponseError) as info:
+        client_via(proxy, FakeClock().policy(attempts=3)).push_blob(repo, digest, layer)
+    error = info.value
+    assert error.exit_code == 8
+    assert (
+        f"upload blob {digest[:19]} ({len(layer)} bytes) to {proxy.host}/{repo}: the registry "
+        f"answered HTTP {status}, not the HTTP 201 or 204 this request expects"
+    ) in error.message, error
+    assert "refuse" not in error.message + (error.hint or ""), error
+    assert error.hint and "container registry" in error.hint
+    assert len(upload_puts(proxy)) == 1
+
+
+def test_9_a_tag_list_answered_with_no_content_is_an_invalid_response(
+    proxy: FaultProxy, repo: str
+) -> None:
+    proxy.add(Fault("status", method="GET", path="/tags/list", status=204, times=None))
+    with pytest.raises(InvalidResponseError) as info:
+        client_via(proxy, FakeClock().policy(attempts=3)).list_tags(repo)
+    assert "the registry answered HTTP 204, not the HTTP 200 or 404 or 405 or 501" in (
+        info.value.message
+    ), info.value
+
+
 # ----------------------------------------------------------- 10. Location headers
 
 

@@ -57,6 +57,7 @@ from ...core.errors import (
     out_of_files,
     shown_field,
 )
+from ...core.plan import either
 from ...core.retry import RetryPolicy, is_retryable_status, parse_retry_after
 from ...core.sizes import seconds
 from ...resolve import (
@@ -1113,7 +1114,7 @@ class Transport:
                     "check the registry's auth configuration (or its proxy)",
                 )
             if reply.status != 200:
-                self._raise_for(reply, f"token request to {parts.netloc}", scopes)
+                self._raise_for(reply, f"token request to {parts.netloc}", scopes, accept=(200,))
         except Transient as failed:
             # The token server failed, not the registry: say which, when it is elsewhere.
             if parts.netloc.lower() != self.api_host.lower():
@@ -1620,7 +1621,7 @@ class Transport:
                     self.trouble.answered()  # in time: its body has no time limit
                 break
             refused = self._reply(method, url, response)
-            if elsewhere or refused.status < 500:  # a 429 or a 404 is an answer too
+            if elsewhere or not 500 <= refused.status <= 599:  # a 429 or a 404 is an answer too
                 self.trouble.answered()
             if elsewhere:
                 # A blob download the registry sent to a CDN: the CDN's 401, 403 or 404 is
@@ -1655,6 +1656,7 @@ class Transport:
                 method=method,
                 sent_type=(headers or {}).get("Content-Type"),
                 sent_bytes=_sent_bytes(data),
+                accept=accept,
             )
         try:
             yield response
@@ -1712,9 +1714,12 @@ class Transport:
         method: str = "",
         sent_type: str | None = None,
         sent_bytes: int | None = None,
+        accept: Sequence[int] = (),
     ) -> None:
-        """Raise the error a refusal is: ``method`` the request's, ``sent_type`` and
-        ``sent_bytes`` the media type and length of the body it carried."""
+        """Raise the error an answer other than those in ``accept`` is: a refusal (4xx), a
+        failure (5xx), or an answer the request does not expect (any other status: a 2xx
+        or 3xx not in ``accept``, one HTTP does not define); ``method`` the request's,
+        ``sent_type`` and ``sent_bytes`` the media type and length of the body it carried."""
         status = reply.status
         detail = describe_error_body(reply.body, self.clean)
         suffix = f": {detail}" if detail else ""
@@ -1726,6 +1731,14 @@ class Transport:
                     reply.header("Retry-After"), date=reply.header("Date")
                 ),
                 headers=reply.headers,
+            )
+        if not 400 <= status <= 599:
+            raise self.error(
+                InvalidResponseError,
+                f"{what}: the registry answered HTTP {status}, not the HTTP "
+                f"{either(str(code) for code in accept)} this request expects{suffix}",
+                status=status,
+                hint=MALFORMED_HINT,
             )
         if status == 401:
             refused = (
