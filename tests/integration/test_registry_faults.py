@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import random
@@ -22,6 +23,7 @@ import requests
 from click.testing import CliRunner
 
 from publisher.adapters.localregistry import LocalRegistry
+from publisher.adapters.output import Output
 from publisher.adapters.registry import OCI_INDEX, RegistryClient, RetryPolicy
 from publisher.adapters.registry.transport import _WATCHDOG, _close, _Deadline
 from publisher.core.errors import (
@@ -1358,6 +1360,49 @@ def test_a_failing_token_server_is_named_not_the_registry(
     assert (info.value.hint or "").startswith(f"{front.host} is having trouble")
     front.clear()
     assert client.list_tags(repo) == []
+
+
+def test_a_failing_token_server_on_the_registry_s_own_host_is_named_in_each_retry(
+    token_registry: Any,
+    proxy_for: Callable[[Any], FaultProxy],
+    fresh_registry: Callable[..., Any],
+    tmp_path: Path,
+    repo: str,
+) -> None:
+    """The token server answers on the registry's own host and port (GHCR's is
+    ghcr.io/token), 503 twice: each retry line says the 503 came from the token server,
+    naming it, not that the registry's request failed; the third try gets its token."""
+    front = proxy_for("127.0.0.1:1")  # its upstream: the registry, once it runs
+    config = token_registry.server.registry_auth_config(tmp_path / "signer.pem")
+    config["auth"]["token"]["realm"] = f"{front.url}/token"
+    front.upstream = fresh_registry(extra_config=config).host
+    front.add(
+        Fault("status", path="^/token", status=503, body=b"token service down", times=2),
+        Fault("route", path="^/token", upstream=token_registry.server.host, times=None),
+    )
+    err = io.StringIO()
+    client = RegistryClient(
+        front.host,
+        plain_http=True,
+        retry=FakeClock().policy(attempts=3),
+        output=Output(env={}, stream=io.StringIO(), err_stream=err),
+        name="ghcr",
+    )
+    assert client.list_tags(repo) == []
+    retries = [line for line in err.getvalue().splitlines() if "retrying in" in line]
+    assert len(retries) == 2, err.getvalue()
+    for line in retries:
+        assert f"list tags of {front.host}/{repo}: HTTP 503: token service down (at " in line
+        assert f"the registry's token server, {front.host}/token)" in line, line
+    front.clear()
+    front.add(Fault("status", path="^/token", status=503, body=b"token service down", times=None))
+    again = RegistryClient(front.host, plain_http=True, retry=FakeClock().policy(attempts=2))
+    with pytest.raises(UnreachableError) as info:
+        again.list_tags(repo)
+    assert f"the registry's token server ({front.host}/token) kept failing (HTTP 503" in (
+        info.value.message
+    ), info.value
+    assert (info.value.hint or "").startswith("the registry's token server ("), info.value.hint
 
 
 def test_a_token_realm_that_serves_no_tokens_is_not_a_missing_image(

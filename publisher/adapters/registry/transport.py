@@ -300,6 +300,9 @@ class Transient(Exception):
         self.host = host
         #: what ``host`` is to the registry
         self.role = role
+        #: the registry's token server that failed, when it is on the registry's own host
+        #: (GHCR's ghcr.io/token): its host and path
+        self.token_server: str | None = None
         #: the registry that failed, when it is not the one retrying (the one a copy
         #: streams from): it names itself, with its own tip, when the retries run out
         self.origin = origin
@@ -309,6 +312,24 @@ class Transient(Exception):
         #: "http", "connection" (none made, or one broken), "no answer" (a connection
         #: made, the answer not whole in time), "truncated", "stalled", "refused mid-upload"
         self.kind = kind
+
+    @property
+    def at(self) -> str:
+        """Where it failed, in words to follow its reason: empty for the registry's API."""
+        if self.host:
+            return f" (at {self.host}, {self.role})"
+        if self.token_server:
+            return f" (at the registry's token server, {self.token_server})"
+        return ""
+
+    @property
+    def failing(self) -> str:
+        """What failed, in words: the registry, or what ``at`` names."""
+        if self.host:
+            return f"{self.host} ({self.role})"
+        if self.token_server:
+            return f"the registry's token server ({self.token_server})"
+        return "the registry"
 
 
 @dataclass(frozen=True)
@@ -1116,9 +1137,12 @@ class Transport:
             if reply.status != 200:
                 self._raise_for(reply, f"token request to {parts.netloc}", scopes, accept=(200,))
         except Transient as failed:
-            # The token server failed, not the registry: say which, when it is elsewhere.
+            # The token server failed, not the registry's API: say which (elsewhere, the
+            # registry is not judged down by it; on its own host, by its path).
             if parts.netloc.lower() != self.api_host.lower():
                 failed.host, failed.role = parts.netloc, "the registry's token server"
+            else:
+                failed.token_server = shown_field(self.clean(f"{parts.netloc}{parts.path}"))
             raise
         try:
             data = json.loads(reply.body)
@@ -2007,14 +2031,13 @@ class Transport:
 
         def before_sleep(exc: Transient, attempt: int, wait: float) -> None:
             if self.output is not None:
-                at = f" (at {exc.host}, {exc.role})" if exc.host else ""
                 failed = exc.origin or self
                 then = (
                     f"retrying in {seconds(wait, 1)} (attempt {attempt + 1} of {policy.attempts})"
                     if behind[0] is None
                     else "another request to it is being retried: waiting for its end"
                 )
-                self.output.progress(f"{failed.label}: {what}: {exc.reason}{at}; {then}")
+                self.output.progress(f"{failed.label}: {what}: {exc.reason}{exc.at}; {then}")
 
         down: Outage | None = None
         try:
@@ -2125,7 +2148,7 @@ class Transport:
                 "registry node that does not trust the token; then rerun (blobs already stored "
                 "are not sent again)",
             )
-        at = f" (at {exc.host}, {exc.role})" if exc.host else ""
+        at = exc.at
         if exc.kind == "connection":
             host = exc.host or self.api_host
             proxied = not is_loopback(urlsplit(f"//{host}").hostname or "")
@@ -2142,12 +2165,11 @@ class Transport:
                 f"{what}: {exc.reason}{at} {tries}",
                 hint=network.no_answer_hint(exc.host or self.api_host),
             )
-        failing = f"{exc.host} ({exc.role})" if exc.host else "the registry"
         return self.error(
             UnreachableError,
-            f"{what}: {failing} kept failing ({exc.reason}) {tries}",
+            f"{what}: {exc.failing} kept failing ({exc.reason}) {tries}",
             status=exc.status,
-            hint=f"{exc.host or 'the registry'} is having trouble; retry later, or allow more "
+            hint=f"{exc.host or exc.failing} is having trouble; retry later, or allow more "
             "time with PUBLISHER_RETRY_ATTEMPTS and PUBLISHER_RETRY_TOTAL_TIMEOUT",
         )
 
