@@ -223,7 +223,8 @@ def build_command(
     re-running a release's jobs finishes it, whatever the bases did since). A line
     without its committed Dockerfile, or with one larger than 1 MiB, is refused (exit 3,
     as `render --check`; one that cannot be read: 18) before any tool or registry is
-    asked. A base whose tag was removed from its registry is exit 5, its tip the
+    asked; one that is not what matrix.yaml and the template render is built as
+    committed, with a warning. A base whose tag was removed from its registry is exit 5, its tip the
     line's last base to pin by digest (`base_digest` in matrix.yaml), as `release`
     gives it; not for a republish's leg (`--rebuild` of a published release), which
     builds the release's commit whatever matrix.yaml says now. An image built on a
@@ -245,7 +246,7 @@ def build_command(
     from ..core.records import replaced_file
     from ..stages.build import BuildOptions, BuildStage, Leg, other_registries
     from ..stages.publish import load_release
-    from ..stages.release import published_lines, resolve_bases
+    from ..stages.release import published_lines, resolve_bases, warn_stale_dockerfiles
 
     if rebuild:
         rerun = "A rerun of the same command builds it again"
@@ -283,6 +284,7 @@ def build_command(
         )
     php = php_lines[0]  # read as --only reads a line: the blanks around it do not count
     cfg = state.load_config(config_path).select(php_lines, option="--php")
+    today = cfg
     given = digest_file
     digest_file = check_digest_file(digest_file, f"{php}-{platform_text.replace('/', '-')}.json")
     cfg, record = load_release(
@@ -318,6 +320,9 @@ def build_command(
     check_tmpdir(state.env)
     check_cache(state.env)  # its locks, before anything starts
     render.require_committed(cfg)  # before any tool or registry, as `release` does
+    warn_stale_dockerfiles(
+        cfg, state.output, today=today, release=version, republish=rebuild and record is not None
+    )
     chosen = get_builder(state, builder)
     clients = state.clients.configured(cfg)
     primary = clients[cfg.primary.name]

@@ -442,11 +442,11 @@ def test_a_release_or_a_leg_built_by_hand_without_source_date_epoch_warns_before
 # --------------------------------------------------------------------------- size history
 
 
-def test_a_release_from_stale_dockerfiles_says_so(world: World) -> None:
+def test_a_release_or_a_leg_from_stale_dockerfiles_says_so(world: World, tmp_path: Path) -> None:
     """matrix.yaml edited and `publisher render` forgotten: the builds use the committed
-    Dockerfiles, and the release says they are not what the matrix renders now. (A rerun
-    of the published v1.0.0 from such a Dockerfile is then refused: its images were built
-    from another.)"""
+    Dockerfiles, and the release says they are not what the matrix renders now, as does a
+    build leg, in the same words. (A rerun of the published v1.0.0 from such a Dockerfile
+    is then refused: its images were built from another.)"""
     stack = world.stack
     dockerfile = stack.root / "dockerfiles" / "8.4" / "Dockerfile"
     saved = dockerfile.read_bytes()
@@ -463,6 +463,13 @@ def test_a_release_from_stale_dockerfiles_says_so(world: World) -> None:
         assert f"warning: the committed Dockerfiles differ from what {stack.matrix}" in said
         assert f"8.4 changed ({dockerfile})" in said, said
         assert f"run `publisher render --config {stack.matrix}`" in said, said
+        warned = said[said.index("warning: the committed Dockerfiles") :].split(" error:")[0]
+        leg = ("build", "v1.0.0", "--php", "8.4", "--platform", "linux/amd64")
+        built = stack.run(*leg, "--digest-file", str(tmp_path / "8.4-linux-amd64.json"))
+        assert built.returncode == 14, built.stderr  # refused, but said first
+        said = " ".join(built.stderr.split())
+        assert warned in said, said
+        assert said.index(warned) < said.index("release conflict"), said
     finally:
         dockerfile.write_bytes(saved)
 
