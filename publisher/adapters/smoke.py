@@ -840,14 +840,13 @@ class SmokeTester:
         engine = self._engine()
         if engine is Engine.BUILDAH:
             return BuildahBuilder(self.runner).check()
-        said = "no answer"
-        for docker in [self.docker] if self.docker else dockercli.candidates(self.runner):
-            server = self.runner.probe([docker, "version", "--format", "{{.Server.Version}}"])
-            if server.ok and server.stdout.strip():
-                self.docker = docker
-                return f"docker {server.stdout.strip()} ({docker})"
-            lines = server.output.strip().splitlines()
-            said = f"{docker}: {lines[-1][:300] if lines else 'no answer'}"
+        daemon = dockercli.reach_daemon(
+            self.runner, [self.docker] if self.docker else dockercli.candidates(self.runner)
+        )
+        if daemon.version is not None:
+            self.docker = daemon.cli
+            return f"docker {daemon.version} ({daemon.cli})"
+        said = f"{daemon.cli}: {daemon.said}" if daemon.cli else daemon.said
         raise ToolMissingError(
             f"smoke tests run the images with docker, and its daemon is not reachable ({said}); "
             "nothing was built or pushed",

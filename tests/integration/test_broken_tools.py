@@ -210,6 +210,37 @@ def test_the_smoke_test_uses_a_docker_cli_that_reaches_the_daemon(tmp_path: Path
     assert "starts, php-fpm -t passes" in result.stdout
 
 
+#: A docker CLI that says its client's version and has a buildx plugin, yet cannot reach
+#: its daemon (DOCKER_HOST pointing nowhere, for that CLI alone).
+UNREACHING_DOCKER = """case "$1" in
+  version) case "$3" in *Client*) echo 27.0.0; exit 0;; esac
+    echo "Cannot connect to the Docker daemon at unix:///fake.sock. Is the docker daemon running?" >&2
+    exit 1;;
+  buildx) [ "$2" = version ] && { echo "github.com/docker/buildx v0.14.0 fake"; exit 0; }
+    echo "ERROR: Cannot connect to the Docker daemon at unix:///fake.sock" >&2; exit 1;;
+  *) exit 1;;
+esac"""
+
+
+def test_the_docker_builder_uses_a_docker_cli_that_reaches_the_daemon(tmp_path: Path) -> None:
+    """A docker first on PATH that cannot reach its daemon, a working one at its usual
+    place: the docker builder takes the working one, as the smoke test's engine does."""
+    real = next((p for p in ("/usr/bin/docker", "/usr/local/bin/docker") if Path(p).is_file()), "")
+    if not real or subprocess.run([real, "info"], capture_output=True).returncode != 0:
+        pytest.skip("needs a docker CLI in /usr/bin or /usr/local/bin and a running daemon")
+    shims = tmp_path / "shims"
+    shim(shims, "docker", UNREACHING_DOCKER)
+    env = base_env(tmp_path, shims)
+    result = publisher(
+        *rehearsal(tmp_path, "--builder", "docker", "--dry-run"), env=env, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = result.stdout + result.stderr
+    assert "builder: docker (docker " in said and f"({real})" in said, said
+    assert f"env DOCKER_BUILDKIT=1 {real} build --platform linux/amd64" in said, said
+    assert str(shims / "docker") not in said, said
+
+
 def test_a_home_that_cannot_hold_the_stand_in_cache_is_said_before_anything_starts(
     tmp_path: Path,
 ) -> None:

@@ -6,7 +6,7 @@ in Python to a single-platform OCI image layout (``layout.py``) that the build
 stage pushes by digest. The local image and the archive are removed afterwards.
 
 The CLI is the first one (on PATH, then /usr/bin, /usr/local/bin) that can run
-a BuildKit build without buildx (see ``dockercli.py``). The daemon pulls the
+a BuildKit build without buildx and reaches its daemon (see ``dockercli.py``). The daemon pulls the
 base image itself: it treats 127.0.0.0/8 registries as insecure; any other
 plain-HTTP registry must be listed in the daemon's ``insecure-registries``.
 """
@@ -29,7 +29,6 @@ from .base import (
     build_arg_flags,
     failed_build_hint,
     label_flags,
-    parse_version,
     plain_rebuild_args,
     require_version,
 )
@@ -92,6 +91,9 @@ class DockerBuilder:
         return bool(dockercli.candidates(self.runner))
 
     def _cli(self) -> str:
+        """The first docker CLI (on PATH, then the usual places) that can run a BuildKit
+        build without buildx and reaches its daemon (``dockercli.reach_daemon``, as the
+        smoke test's engine chooses its own)."""
         if self.docker:
             return self.docker
         clis = dockercli.probe_all(self.runner)
@@ -110,7 +112,14 @@ class DockerBuilder:
                 hint="install the buildx plugin (then use --builder buildx) or a docker 20.10 CLI; "
                 + INSTALL_HINTS["docker-buildx"],
             )
-        self.docker = usable[0].path
+        daemon = dockercli.reach_daemon(self.runner, (c.path for c in usable))
+        if daemon.version is None:
+            raise ToolMissingError(
+                f"the docker daemon is not reachable from {daemon.cli}: {daemon.said}",
+                hint="start dockerd (`systemctl start docker`), check DOCKER_HOST, "
+                "or use --builder buildah",
+            )
+        self.docker = daemon.cli
         return self.docker
 
     def check(self) -> str:
@@ -120,15 +129,6 @@ class DockerBuilder:
         version = require_version(
             "docker", client.stdout, MIN_VERSION, INSTALL_HINTS["docker"], path=docker
         )
-        server = self.runner.probe([docker, "version", "--format", "{{.Server.Version}}"])
-        if not server.ok or parse_version(server.stdout) is None:
-            said = (server.stderr or server.stdout).strip().splitlines()
-            raise ToolMissingError(
-                f"the docker daemon is not reachable from {docker}: "
-                f"{said[-1] if said else 'no answer'}",
-                hint="start dockerd (`systemctl start docker`), check DOCKER_HOST, "
-                "or use --builder buildah",
-            )
         return f"docker {'.'.join(map(str, version))} ({docker})"
 
     def commands(self, request: BuildRequest) -> tuple[tuple[str, ...], ...]:

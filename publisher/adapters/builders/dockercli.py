@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,31 @@ def probe(runner: Runner, path: str) -> DockerCli:
 
 def probe_all(runner: Runner) -> list[DockerCli]:
     return [probe(runner, path) for path in candidates(runner)]
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """What a docker CLI's daemon answered: its version, or (``version`` None) the last
+    line the CLI said instead."""
+
+    cli: str
+    version: str | None
+    said: str = ""
+
+
+def reach_daemon(runner: Runner, paths: Iterable[str]) -> Daemon:
+    """The first of the docker CLIs ``paths`` that reaches its daemon (a CLI of its own
+    may point elsewhere: DOCKER_HOST in a wrapper, a context), with the daemon's version;
+    else the last one's answer, its ``version`` None (``cli`` empty: no CLI at all). The
+    docker builder and the docker smoke engine choose their CLI with it."""
+    answer = Daemon("", None, "no docker CLI")
+    for path in paths:
+        server = runner.probe([path, "version", "--format", "{{.Server.Version}}"])
+        if server.ok and parse_version(server.stdout) is not None:
+            return Daemon(path, server.stdout.strip())
+        lines = server.output.strip().splitlines()
+        answer = Daemon(path, None, lines[-1][:300] if lines else "no answer")
+    return answer
 
 
 def login_argv(registry_host: str, username: str, *, docker: str = "docker") -> list[str]:
