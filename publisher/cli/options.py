@@ -203,7 +203,8 @@ builder = click.option(
     default=None,
     cls=EnvOption,
     envvar="PUBLISHER_BUILDER",
-    help="Image builder (env: PUBLISHER_BUILDER). Default: buildx when installed, else buildah, else docker.",
+    help="Image builder (env: PUBLISHER_BUILDER). Default: the first of buildx, buildah and "
+    "docker that is installed and works here (one passed over is said, with why).",
 )
 
 no_smoke = click.option(

@@ -176,6 +176,78 @@ def test_buildx_without_a_reachable_daemon_stops_before_anything_starts(tmp_path
     nothing_started(result, tmp_path)
 
 
+def path_without(directory: Path, *names: str) -> str:
+    """A PATH holding every program of this one but ``names``: links to them in
+    ``directory`` (a machine without those tools)."""
+    directory.mkdir()
+    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        entries = sorted(Path(folder).iterdir()) if Path(folder).is_dir() else []
+        for entry in entries:
+            link = directory / entry.name
+            if entry.name in names or link.exists() or not os.access(entry, os.X_OK):
+                continue
+            link.symlink_to(entry)
+    return str(directory)
+
+
+def broken_buildx_plugin(tmp_path: Path) -> Path:
+    """A docker config whose buildx plugin (a PATH-like shim, said so) cannot run: it
+    shadows the system's, and the docker CLIs list it under Invalid Plugins."""
+    config = tmp_path / "docker-config"
+    (config / "cli-plugins").mkdir(parents=True)
+    (config / "config.json").write_text("{}\n")
+    shim(config / "cli-plugins", "docker-buildx", "exit 1")
+    return config
+
+
+def test_a_broken_buildx_plugin_is_passed_over_saying_why(tmp_path: Path) -> None:
+    """The automatic choice takes buildah in one line naming what is wrong with buildx;
+    `--builder buildx` says it is installed but does not work, not that it is missing."""
+    require_tool("buildah")
+    require_tool("docker")
+    config = broken_buildx_plugin(tmp_path)
+    env = base_env(tmp_path, DOCKER_CONFIG=str(config))
+    result = publisher(*rehearsal(tmp_path, "--dry-run"), env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = " ".join(result.stderr.split())
+    assert (
+        "builder: buildx passed over: docker buildx (the buildx plugin of " in said
+        and ") is installed but does not work: failed to fetch metadata" in said
+        and "; `--builder buildx` shows the error and what to do builder: buildah (" in said
+    ), said
+    named = publisher(*rehearsal(tmp_path, "--builder", "buildx"), env=env, cwd=tmp_path)
+    assert named.returncode == 10, named.stdout + named.stderr
+    said = " ".join(named.stderr.split())
+    assert "is installed but does not work: failed to fetch metadata" in said, said
+    assert "is not installed" not in said and "Invalid Plugins" in said, said
+    assert "or use --builder buildah" in said, said
+    nothing_started(named, tmp_path)
+
+
+def test_a_docker_daemon_out_of_reach_passes_buildx_over_for_buildah(tmp_path: Path) -> None:
+    """The automatic choice falls back to buildah, saying why, when buildx's builder
+    cannot reach the docker daemon; without buildah it stops, its tip offering no
+    builder that is not installed."""
+    require_tool("buildah")
+    env = base_env(tmp_path, DOCKER_HOST=f"unix://{tmp_path}/nonexistent.sock")
+    version = subprocess.run(["docker", "buildx", "version"], capture_output=True, env=env)
+    if version.returncode != 0:
+        pytest.skip("needs the docker buildx plugin")
+    result = publisher(*rehearsal(tmp_path, "--dry-run"), env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = " ".join(result.stderr.split())
+    assert "builder: buildx passed over: docker buildx cannot use its builder" in said, said
+    assert "nonexistent.sock" in said and "nothing was built" not in said, said
+    assert "`--builder buildx` shows the error and what to do builder: buildah (" in said, said
+    env["PATH"] = path_without(tmp_path / "bin", "buildah")
+    alone = publisher(*rehearsal(tmp_path, "--dry-run"), env=env, cwd=tmp_path)
+    assert alone.returncode == 10, alone.stdout + alone.stderr
+    said = " ".join(alone.stderr.split())
+    assert "docker buildx cannot use its builder" in said, said
+    assert "--builder" not in said and "passed over" not in said, said
+    nothing_started(alone, tmp_path)
+
+
 def test_a_broken_smoke_test_engine_is_found_before_the_builds(tmp_path: Path) -> None:
     require_tool("docker")
     if subprocess.run(["docker", "buildx", "inspect"], capture_output=True).returncode != 0:

@@ -35,7 +35,7 @@ from publisher.adapters.builders.base import (
     parse_version,
     require_version,
 )
-from publisher.adapters.builders.dockercli import builtin_buildkit_ok
+from publisher.adapters.builders.dockercli import builtin_buildkit_ok, invalid_plugin
 from publisher.adapters.builders.layout import (
     docker_archive_to_layout,
     init_layout,
@@ -815,6 +815,20 @@ def test_buildx_is_missing_without_the_plugin() -> None:
     with pytest.raises(ToolMissingError, match="buildx is not installed") as caught:
         builder.check()
     assert caught.value.hint is not None and "setup-buildx-action" in caught.value.hint
+
+
+def test_a_plugin_docker_lists_as_invalid_is_installed_but_broken() -> None:
+    """`docker --help` lists a plugin that cannot run apart, with why; one not listed
+    there is not installed (the CLI says the same "not a docker command" of both)."""
+    listed = (
+        "Management Commands:\n  compose*    Docker Compose\n\n"
+        "Invalid Plugins:\n  buildx      failed to fetch metadata: exit status 1\n"
+        "  scan        plugin candidate not found\n\nGlobal Options:\n  --config string\n"
+    )
+    assert invalid_plugin(listed, "buildx") == "failed to fetch metadata: exit status 1"
+    assert invalid_plugin(listed, "scan") == "plugin candidate not found"
+    assert invalid_plugin(listed, "compose") is None
+    assert invalid_plugin(listed.replace("Invalid Plugins:", "Plugins:"), "buildx") is None
 
 
 def test_buildx_version_is_checked() -> None:

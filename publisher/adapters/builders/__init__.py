@@ -1,9 +1,9 @@
 """Builders behind one interface: buildx, buildah, docker.
 
 ``select_builder(name, runner)`` returns a checked builder: the named one, or by
-default buildx when it is installed, else the first available of buildah and
-docker. See ``base.py`` for the request/output contract (push by digest, never
-under a scratch tag).
+default the first of buildx, buildah and docker that is installed and works here
+(one passed over is said, with why). See ``base.py`` for the request/output
+contract (push by digest, never under a scratch tag).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from .base import (
     ARG_CREATED,
     ARG_RELEASE,
     ARG_REVISION,
+    NOTHING_BUILT,
     Builder,
     BuildOutput,
     BuildRequest,
@@ -44,7 +45,7 @@ __all__ = [
     "select_builder",
 ]
 
-#: Default preference: buildx when installed, else the first available of these.
+#: Default preference: the first of these installed that works (``first_working``).
 PREFERENCE = (BuilderName.BUILDX, BuilderName.BUILDAH, BuilderName.DOCKER)
 
 
@@ -65,8 +66,9 @@ def select_builder(
 ) -> Builder:
     """The builder to use, checked up front (tool present, version recent enough).
 
-    ``name`` None picks buildx when installed, else buildah, else docker; a
-    missing named builder raises ToolMissingError saying how to install it.
+    ``name`` None picks the first of buildx, buildah and docker installed that works
+    (``first_working``); a missing named builder raises ToolMissingError saying how to
+    install it.
     """
     if isinstance(name, str):
         try:
@@ -81,18 +83,41 @@ def select_builder(
     # PUBLISHER_BUILD_CACHE names buildx's cache; a mistyped value is bad input whichever
     # builder runs (README, exit codes), refused before any request, never ignored.
     cache_backend(getattr(runner, "env", None) or os.environ)
-    if name is not None:
-        builder = create_builder(name, runner)
-    else:
-        candidates = [create_builder(n, runner) for n in PREFERENCE]
-        found = next((b for b in candidates if b.available()), None)
-        if found is None:
-            raise ToolMissingError(
-                "no image builder found: publisher needs docker buildx, buildah or docker",
-                hint="; or ".join(INSTALL_HINTS[t] for t in ("buildah", "docker", "docker-buildx")),
-            )
-        builder = found
+    if name is None:
+        return first_working(runner, check=check)
+    builder = create_builder(name, runner)
     if check:
         version = builder.check()
         runner.output.progress(f"builder: {builder.name} ({version})")
     return builder
+
+
+def first_working(runner: Runner, *, check: bool = True) -> Builder:
+    """The automatic choice: the first builder of ``PREFERENCE`` installed here that
+    works (``check``). One installed that does not (a broken buildx plugin, a docker
+    daemon out of reach) is passed over for the next, in a line saying why and that
+    naming it shows its error; when none works, the first one's error is raised."""
+    installed = [b for b in (create_builder(n, runner) for n in PREFERENCE) if b.available()]
+    if not installed:
+        raise ToolMissingError(
+            "no image builder found: publisher needs docker buildx, buildah or docker",
+            hint="; or ".join(INSTALL_HINTS[t] for t in ("buildah", "docker", "docker-buildx")),
+        )
+    if not check:
+        return installed[0]
+    failed: list[tuple[Builder, ToolMissingError]] = []
+    for builder in installed:
+        try:
+            version = builder.check()
+        except ToolMissingError as exc:
+            failed.append((builder, exc))
+            continue
+        for passed, error in failed:
+            why = error.message.removesuffix(f"; {NOTHING_BUILT}")
+            runner.output.progress(
+                f"builder: {passed.name} passed over: {why}; `--builder {passed.name}` shows "
+                "the error and what to do"
+            )
+        runner.output.progress(f"builder: {builder.name} ({version})")
+        return builder
+    raise failed[0][1]

@@ -43,6 +43,8 @@ ARG_BASE = "PHP_BASE_IMAGE"
 ARG_RELEASE = "PUBLISHER_RELEASE"
 ARG_CREATED = "PUBLISHER_CREATED"
 ARG_REVISION = "PUBLISHER_REVISION"
+#: What a check's refusal before anything started ends with.
+NOTHING_BUILT = "nothing was built or pushed"
 #: BuildKit's own build argument (no Dockerfile declares it): the time it stamps
 #: into the image config, its history and, with ``rewrite-timestamp``, every file.
 ARG_SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"

@@ -48,6 +48,7 @@ from ..emulation import emulation_advice, require_emulation
 from ..runner import INSTALL_HINTS, Completed, Runner, open_files_refused
 from . import dockercli
 from .base import (
+    NOTHING_BUILT,
     BuildOutput,
     BuildRequest,
     build_arg_flags,
@@ -87,7 +88,7 @@ SUBGID = Path("/etc/subgid")
 ROOTLESS_HINT = (
     "run publisher as root (`sudo`), as the release machines do; or give the user ranges of "
     "subordinate IDs (`usermod --add-subuids 100000-165535 --add-subgids 100000-165535 USER`, "
-    "then `buildah system migrate`); or build with docker: --builder buildx or --builder docker"
+    "then `buildah system migrate`)"
 )
 
 
@@ -133,7 +134,7 @@ def rootless_problem(uid: int, subuid: str, subgid: str, *, user: str | None = N
     return (
         f"buildah would run rootless as {who}, and {' and '.join(missing)} "
         f"{'give' if len(missing) > 1 else 'gives'} that user no range of subordinate IDs: "
-        "its RUN steps would fail; nothing was built or pushed"
+        f"its RUN steps would fail; {NOTHING_BUILT}"
     )
 
 
@@ -534,7 +535,13 @@ class BuildahBuilder:
         )
         problem = rootless_problem_here()
         if problem is not None:
-            raise ToolMissingError(problem, hint=ROOTLESS_HINT)
+            others = dockercli.installed_builders(
+                self.runner, BuilderName.BUILDX, BuilderName.DOCKER
+            )
+            raise ToolMissingError(
+                problem,
+                hint=ROOTLESS_HINT + (f"; or build with docker: {others}" if others else ""),
+            )
         refused = open_files_problem()
         if refused is not None:
             raise refused

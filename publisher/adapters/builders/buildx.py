@@ -46,6 +46,7 @@ from ..emulation import emulation_advice, require_emulation
 from ..runner import INSTALL_HINTS, Runner
 from . import dockercli
 from .base import (
+    NOTHING_BUILT,
     BuildOutput,
     BuildRequest,
     build_arg_flags,
@@ -259,7 +260,16 @@ class BuildxBuilder:
         return None
 
     def available(self) -> bool:
-        return self._find() is not None
+        """Installed, working or not: one that does not work is said by ``check``."""
+        return any(
+            cli.buildx_version is not None or cli.buildx_problem is not None
+            for cli in dockercli.probe_all(self.runner)
+        )
+
+    def _instead(self) -> str:
+        """``; or use --builder buildah`` when it is installed: the tip's way round."""
+        other = dockercli.installed_builders(self.runner, BuilderName.BUILDAH)
+        return f"; or use {other}" if other else ""
 
     def _cache(self) -> str:
         return cache_backend(getattr(self.runner, "env", None) or os.environ)
@@ -268,10 +278,25 @@ class BuildxBuilder:
         self._cache()  # a mistyped PUBLISHER_BUILD_CACHE is refused before any request
         cli = self._find()
         if cli is None or cli.buildx_version is None:
+            others = dockercli.installed_builders(
+                self.runner, BuilderName.BUILDAH, BuilderName.DOCKER
+            )
+            instead = f"; or use {others}" if others else ""
+            broken = next(
+                (c for c in dockercli.probe_all(self.runner) if c.buildx_problem is not None),
+                None,
+            )
+            if broken is not None:
+                raise ToolMissingError(
+                    f"docker buildx (the buildx plugin of {broken.path}) is installed but does "
+                    f"not work: {broken.buildx_problem}",
+                    hint="repair or reinstall the plugin (`docker --help` lists a plugin that "
+                    f"cannot run under Invalid Plugins); {INSTALL_HINTS['docker-buildx']}"
+                    + instead,
+                )
             raise ToolMissingError(
                 "docker buildx is not installed (no docker CLI here has a working buildx plugin)",
-                hint=INSTALL_HINTS["docker-buildx"]
-                + "; or use --builder buildah / --builder docker",
+                hint=INSTALL_HINTS["docker-buildx"] + instead,
             )
         version = require_version(
             "docker buildx",
@@ -304,7 +329,7 @@ class BuildxBuilder:
                 "`docker buildx inspect` must name a driver and no error: the docker "
                 "daemon reachable (start dockerd, check DOCKER_HOST; a socket that refuses "
                 "you: run as root or join the docker group) and buildx's state writable "
-                "($DOCKER_CONFIG, default ~/.docker); or use --builder buildah"
+                "($DOCKER_CONFIG, default ~/.docker)" + self._instead()
             )
             gone = None if self.instance else MISSING_CONTEXT.search(problem)
             if gone:  # buildx's default builder is the docker context, which is not there
@@ -312,11 +337,11 @@ class BuildxBuilder:
                     f'the docker context "{gone[1]}" (`currentContext` in the docker config, '
                     "or DOCKER_CONTEXT) is not there: `docker context ls` lists those that "
                     "are; `docker context use default` (or DOCKER_CONTEXT=default) uses the "
-                    "local daemon; or use --builder buildah"
+                    "local daemon" + self._instead()
                 )
             raise ToolMissingError(
                 f"docker buildx cannot use its builder "
-                f"{self.instance or '(the current one)'}: {said}; nothing was built or pushed",
+                f"{self.instance or '(the current one)'}: {said}; {NOTHING_BUILT}",
                 hint=hint,
             )
         return parse_driver(answer.stdout)

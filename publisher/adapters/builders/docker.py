@@ -114,10 +114,11 @@ class DockerBuilder:
             )
         daemon = dockercli.reach_daemon(self.runner, (c.path for c in usable))
         if daemon.version is None:
+            other = dockercli.installed_builders(self.runner, BuilderName.BUILDAH)
             raise ToolMissingError(
                 f"the docker daemon is not reachable from {daemon.cli}: {daemon.said}",
-                hint="start dockerd (`systemctl start docker`), check DOCKER_HOST, "
-                "or use --builder buildah",
+                hint="start dockerd (`systemctl start docker`), check DOCKER_HOST"
+                + (f", or use {other}" if other else ""),
             )
         self.docker = daemon.cli
         return self.docker

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 from ...core.errors import ConfigError
 from ...core.fileio import home_dir, link_beside, temp_dir
+from ...core.platforms import BuilderName
 from ...resolve import (
     DOCKER_HUB_API,
     DOCKER_HUB_CONFIG_KEY,
@@ -26,7 +28,7 @@ from ...resolve import (
     api_host,
     read_docker_config,
 )
-from ..runner import Runner
+from ..runner import Completed, Runner
 from .base import Login, log_in, parse_version
 
 #: Where docker CLIs usually live, tried after the one first on PATH.
@@ -41,6 +43,9 @@ class DockerCli:
     path: str
     client_version: tuple[int, int, int] | None
     buildx_version: str | None
+    #: Why its buildx plugin, installed, does not work (``buildx_problem``); None when it
+    #: works or is not there.
+    buildx_problem: str | None = None
 
     @property
     def builtin_buildkit(self) -> bool:
@@ -71,6 +76,43 @@ def candidates(runner: Runner) -> list[str]:
     return found
 
 
+#: What a docker CLI says of a command it does not have (20.10 to 26: "'buildx' is not a
+#: docker command."; 27 on: "unknown command: docker buildx").
+NOT_A_COMMAND = re.compile(r"is not a docker command|unknown command")
+
+
+def invalid_plugin(help_text: str, name: str) -> str | None:
+    """Why ``docker --help`` (``help_text``) lists plugin ``name`` under "Invalid Plugins:"
+    (``buildx      failed to fetch metadata: exit status 1``), or None: not listed there.
+    A plugin there is installed but cannot run: the CLI says it is no command at all."""
+    listed = False
+    for line in help_text.splitlines():
+        if not line.strip():
+            listed = False
+        elif not line.startswith(" "):
+            listed = line.strip() == "Invalid Plugins:"
+        elif listed:
+            plugin, _, why = line.strip().partition(" ")
+            if plugin == name:
+                return why.strip() or "invalid"
+    return None
+
+
+def buildx_problem(runner: Runner, path: str, answer: Completed) -> str | None:
+    """Why the buildx plugin of the docker CLI ``path`` does not work, from ``answer``
+    (its ``docker buildx version``); None when it works, or is not installed: the CLI
+    then says buildx is no command of its own and lists no invalid plugin of that name."""
+    if answer.ok:
+        return None if answer.stdout.strip() else "`docker buildx version` printed no version"
+    said = answer.output.strip()
+    if NOT_A_COMMAND.search(said):
+        return invalid_plugin(runner.probe([path, "--help"]).stdout, "buildx")
+    lines = said.splitlines()
+    return f"`docker buildx version` failed with exit status {answer.returncode}" + (
+        f": {lines[-1][:200]}" if lines else " and printed nothing"
+    )
+
+
 def probe(runner: Runner, path: str) -> DockerCli:
     """Ask one CLI for its version and whether its buildx plugin works."""
     version = runner.probe([path, "version", "--format", "{{.Client.Version}}"])
@@ -79,11 +121,32 @@ def probe(runner: Runner, path: str) -> DockerCli:
         path=path,
         client_version=parse_version(version.stdout),
         buildx_version=buildx.stdout.strip() if buildx.ok and buildx.stdout.strip() else None,
+        buildx_problem=buildx_problem(runner, path, buildx),
     )
 
 
 def probe_all(runner: Runner) -> list[DockerCli]:
     return [probe(runner, path) for path in candidates(runner)]
+
+
+def installed_builders(runner: Runner, *names: BuilderName) -> str:
+    """Those of the builders ``names`` that can build here, as a tip offers them
+    (``--builder buildah / --builder docker``), or "": a tip never offers a builder
+    that is not installed. buildah: on PATH; buildx: a docker CLI with a working buildx
+    plugin; docker: a docker CLI that builds with BuildKit without it."""
+    clis: list[DockerCli] | None = None
+    found = []
+    for name in names:
+        if name is BuilderName.BUILDAH:
+            there = runner.which("buildah") is not None
+        else:
+            clis = probe_all(runner) if clis is None else clis
+            there = any(
+                c.buildx_version if name is BuilderName.BUILDX else c.builtin_buildkit for c in clis
+            )
+        if there:
+            found.append(f"--builder {name}")
+    return " / ".join(found)
 
 
 @dataclass(frozen=True)
