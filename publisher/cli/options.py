@@ -220,7 +220,8 @@ attestations = click.option(
     cls=EnvOption,
     envvar="PUBLISHER_ATTESTATIONS",
     show_default=True,
-    help="buildx only: attach provenance and SBOM attestations (env: PUBLISHER_ATTESTATIONS).",
+    help="buildx only: attach provenance and SBOM attestations (env: PUBLISHER_ATTESTATIONS); "
+    "the SBOM scanner is an image BuildKit pulls from Docker Hub, so not offline.",
 )
 
 transfers = click.option(

@@ -109,3 +109,29 @@ def test_a_rehearsal_whose_build_fails_names_a_rehearsal_showing_its_whole_outpu
     assert again.returncode == 11, again.stdout + again.stderr
     whole = again.stderr.partition("output of `buildah build")[2]
     assert "STEP 1/" in whole and "a-broken-step" in whole, again.stderr
+
+
+def test_a_rehearsal_with_attestations_that_cannot_pull_the_sbom_scanner_says_so(
+    offline: Path,
+) -> None:
+    """--attestations has BuildKit run its SBOM scanner, an image it pulls from Docker Hub:
+    a machine that cannot reach it (this one, offline) fails the build, and the tip says
+    that the scanner could not be pulled, not to change matrix.yaml or the template."""
+    require_tool("docker")
+    if subprocess.run(["docker", "buildx", "inspect"], capture_output=True).returncode != 0:
+        pytest.skip("needs a working docker buildx")
+    env = without_run_settings(PUBLISHER_PLATFORMS="linux/amd64", PUBLISHER_BUILDER="buildx")
+    config = ("--config", "examples/offline/matrix.yaml")
+    run = ("release", "v1.0.0", "--local", "--only", "8.4", "--no-smoke", *config)
+    failed = run_cli(*run, "--attestations", env=env, cwd=offline)
+    if failed.returncode == 0:
+        pytest.skip("needs a machine that cannot pull from Docker Hub")
+    assert failed.returncode == 11, failed.stdout + failed.stderr
+    said, _, tip = failed.stderr.partition("\n  tip: ")
+    assert "docker/buildkit-syft-scanner" in said, failed.stderr
+    tip = " ".join(tip.split())
+    assert tip.startswith(
+        "BuildKit could not pull docker.io/docker/buildkit-syft-scanner:stable-1, the SBOM "
+        "scanner --attestations has it run"
+    ), tip
+    assert "leave --attestations out" in tip and "matrix.yaml" not in tip, tip

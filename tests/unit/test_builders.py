@@ -831,6 +831,30 @@ def test_a_plugin_docker_lists_as_invalid_is_installed_but_broken() -> None:
     assert invalid_plugin(listed.replace("Invalid Plugins:", "Plugins:"), "buildx") is None
 
 
+def test_a_build_whose_sbom_scanner_could_not_be_pulled_is_told_so() -> None:
+    """BuildKit's words when it cannot pull the scanner (offline, a refusal) name it; a
+    scanner that ran and failed, or another image not pulled, is not that."""
+    offline = (
+        "#2 resolve image config for docker-image://docker.io/docker/buildkit-syft-scanner:"
+        "stable-1\nERROR: failed to solve: failed to resolve source metadata for "
+        "docker.io/docker/buildkit-syft-scanner:stable-1: failed to do request: Head "
+        '"https://registry-1.docker.io/v2/...": dial tcp: lookup registry-1.docker.io: no such host'
+    )
+    found = buildx_mod.unpulled_scanner(offline)
+    assert found == "docker.io/docker/buildkit-syft-scanner:stable-1"
+    assert "leave --attestations out" in buildx_mod.scanner_hint(found)
+    assert (
+        buildx_mod.unpulled_scanner("ERROR: failed to solve: docker.io/library/php: not found")
+        is None
+    )
+    assert (
+        buildx_mod.unpulled_scanner(
+            "#9 [linux/amd64] generating sbom using docker/buildkit-syft-scanner:stable-1\nERROR: process did not complete successfully: exit code: 1"
+        )
+        is None
+    )
+
+
 def test_buildx_version_is_checked() -> None:
     runner = FakeRunner(tools={"docker": NEW_DOCKER})
     runner.on([NEW_DOCKER, "version", "--format", "{{.Client.Version}}"], ok("24.0.0\n"))

@@ -30,12 +30,13 @@ Without credentials the user's own docker login is used.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from ...core.errors import CommandError, ToolMissingError, UsageError
@@ -225,6 +226,54 @@ def rebuild_argv(
     ]
 
 
+#: The SBOM scanner BuildKit runs for ``--sbom=true`` (``--attestations``): an image it
+#: pulls from Docker Hub (``docker.io/docker/buildkit-syft-scanner:stable-1``) when a
+#: build starts, whatever registries the build itself uses.
+SBOM_SCANNER = re.compile(r"(?:[\w.-]+(?::\d+)?/)?docker/buildkit-syft-scanner(?:[:@][\w.:-]+)?")
+#: Words of a line naming the scanner that say it could not be had (BuildKit's
+#: "failed to resolve source metadata for ...: failed to do request", a registry's refusal).
+NOT_PULLED = re.compile(
+    r"resolve|pull|request|dial tcp|no such host|not found|unauthorized|denied|"
+    r"toomanyrequests|timeout",
+    re.IGNORECASE,
+)
+
+
+def unpulled_scanner(output: str) -> str | None:
+    """The SBOM scanner image a failed buildx build's ``output`` says it could not pull,
+    or None (the build failed otherwise)."""
+    for line in output.splitlines():
+        found = SBOM_SCANNER.search(line)
+        if found and NOT_PULLED.search(line.replace(found[0], "")):
+            return found[0]
+    return None
+
+
+def scanner_hint(image: str) -> str:
+    """The tip of a build whose SBOM scanner ``image`` could not be pulled."""
+    return (
+        f"BuildKit could not pull {image}, the SBOM scanner --attestations has it run: "
+        "this machine (or the docker daemon's registry mirror) must reach Docker Hub for it, "
+        "whatever registries the build uses; run where Docker Hub answers, or leave "
+        "--attestations out (a rehearsal, a build offline), its images then carrying no "
+        "provenance or SBOM"
+    )
+
+
+@contextlib.contextmanager
+def scanner_advice(request: BuildRequest) -> Iterator[None]:
+    """Around a build with an SBOM: a CommandError whose output says the scanner image
+    could not be pulled gets ``scanner_hint`` as its tip (offline, a rehearsal included),
+    not the build's own, which sends the user to the Dockerfile."""
+    try:
+        yield
+    except CommandError as exc:
+        image = unpulled_scanner(exc.output) if request.sbom else None
+        if image is not None:
+            exc.hint = scanner_hint(image)
+        raise
+
+
 def digest_from_metadata(text: str, source: str = "metadata file") -> str:
     """The pushed digest from buildx's ``--metadata-file`` JSON."""
     try:
@@ -387,6 +436,7 @@ class BuildxBuilder:
                 self.runner, request.repository.domain, request.credentials, docker=docker
             ) as env,
             emulation_advice(request.platform),
+            scanner_advice(request),
         ):
             self.runner.run(
                 build_argv(
