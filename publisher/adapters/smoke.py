@@ -837,9 +837,15 @@ class SmokeTester:
     def check(self) -> str:
         """The engine works here (before any build): buildah answers with a recent enough
         version and can run as this user; a docker CLI reaches its daemon."""
+        chosen = self.engine is None  # not the builder's: the machine's (local_engine)
         engine = self._engine()
         if engine is Engine.BUILDAH:
-            return BuildahBuilder(self.runner).check()
+            try:
+                return BuildahBuilder(self.runner).check()
+            except ToolMissingError as exc:
+                if chosen:
+                    exc.hint = self._without_buildah(exc.hint)
+                raise
         daemon = dockercli.reach_daemon(
             self.runner, [self.docker] if self.docker else dockercli.candidates(self.runner)
         )
@@ -852,6 +858,19 @@ class SmokeTester:
             "nothing was built or pushed",
             hint="start dockerd (`systemctl start docker`), check DOCKER_HOST; if the docker "
             "socket refuses you, run as root or join the docker group; or install buildah",
+        )
+
+    def _without_buildah(self, hint: str | None) -> str | None:
+        """``hint`` of a broken buildah the machine's choice made the engine, with the way
+        round it when a docker CLI here reaches its daemon: buildah off PATH, the smoke
+        tests (and the stand-in bases, chosen alike) run with that docker."""
+        buildah = self.runner.which("buildah")
+        daemon = dockercli.reach_daemon(self.runner, dockercli.candidates(self.runner))
+        if buildah is None or daemon.version is None:
+            return hint
+        return (f"{hint}; " if hint else "") + (
+            f"or take {buildah} off PATH: the smoke tests (and a rehearsal's stand-in bases) "
+            f"then run with docker, whose {daemon.cli} reaches its daemon"
         )
 
     def test(

@@ -262,6 +262,13 @@ def test_a_broken_smoke_test_engine_is_found_before_the_builds(tmp_path: Path) -
     assert "builder: buildx" in result.stderr  # the builder works: the engine is refused
     assert "builder:" not in result.stdout  # the run's progress, not its result
     assert "Build 1 image" not in result.stderr  # no build step began
+    # the way round it: docker is there and reaches its daemon
+    tip = " ".join(result.stderr.partition("\n  tip: ")[2].split())
+    assert tip.startswith("repair or reinstall it"), tip
+    assert (
+        f"; or take {fake} off PATH: the smoke tests (and a rehearsal's stand-in bases) then "
+        "run with docker, whose "
+    ) in tip and " reaches its daemon" in tip, tip
     nothing_started(result, tmp_path)
 
 
