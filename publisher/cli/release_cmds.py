@@ -326,7 +326,9 @@ def build_command(
     chosen = get_builder(state, builder)
     clients = state.clients.configured(cfg)
     primary = clients[cfg.primary.name]
-    with state.output.step(f"Build PHP {php} for {platform_text} with {chosen.name}"):
+    # no builder in the title (the `builder:` line names it): a reused leg's image may be
+    # another builder's
+    with state.output.step(f"Build PHP {php} for {platform_text}"):
         published = not rebuild and php in published_lines(cfg, version, primary)
         # a published release's leg rebuilt is a republish's: it builds the release's
         # commit, so a base gone is not tipped as a new release's (base_digest to pin)

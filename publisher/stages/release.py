@@ -441,8 +441,7 @@ def release(
             before_builds=True,
         ).run(list(earlier.values()))
     with output.step(
-        f"Build {counted(len(legs(config)), 'image')} with {builder.name} "
-        f"(up to {options.jobs} at a time)"
+        f"Build {counted(len(legs(config)), 'image')} (up to {options.jobs} at a time)"
     ):
         records = stage.all(
             bases,
