@@ -567,7 +567,15 @@ def publish_command(
         locations=locations,
     )
     Publisher(
-        cfg, version, clients, state.output, how, smoke=smoke, record=record, matrix=whole
+        cfg,
+        version,
+        clients,
+        state.output,
+        how,
+        smoke=smoke,
+        record=record,
+        matrix=whole,
+        found=read,
     ).run(records)
 
 

@@ -18,8 +18,9 @@ Order (each a visible step):
 4. verify every index on every registry: platforms, sizes within budget,
    identical digests;
 5. smoke-test every platform image by digest;
-6. write the pin tags on every registry, then recompute the floating tags from
-   all pins present on each registry and move them;
+6. write the pin tags on every registry (the primary first, each step reading its
+   pins again just before writing them: another run's found there refuses this one),
+   then recompute the floating tags from all pins present on each registry and move them;
 7. verify the tags;
 8. write the release notes atomically.
 
@@ -1075,6 +1076,12 @@ class Publisher:
     #: the lines this run does not rebuild that its record keeps, described from their
     #: pins, when no record describes them (``unrecorded_lines``)
     _unrecorded: tuple[notes_mod.LineFacts, ...] = field(init=False, default=())
+    #: the release's record as the command read it at its start (``select_release``), else
+    #: read when the stage is made: a record the notes directory holds otherwise when the
+    #: notes are written was written meanwhile (``written_meanwhile``)
+    found: ReleaseRecord | None = None
+    #: ``found``'s record (None: the notes directory held none)
+    _at_start: notes_mod.ReleaseFacts | None = field(init=False, default=None)
     #: ``repository_moves``, once read
     _moves: tuple[dict[str, frozenset[str]], list[str]] | None = field(init=False, default=None)
 
@@ -1085,6 +1092,10 @@ class Publisher:
         )
         if self.record is None and reads:
             self.record = notes_mod.load_record(self.options.notes_dir, self.release.tag)
+        if self.found is not None:
+            self._at_start = self.found.facts()
+        else:
+            self._at_start = self.record if reads else self._record_now()
         if not self.options.rehearsal:
             self.recorded = notes_mod.recorded_tags(self.options.notes_dir)
         # The notes are written last, after the tags moved: a size history that
@@ -2002,11 +2013,15 @@ class Publisher:
             versions[php] = line.php_version
         return versions
 
-    def refuse_pins_written_meanwhile(self, moves: Sequence[pp.TagMove]) -> None:
-        """Refuse (exit 14, before any tag write) when a pin this run would write now
-        points at content it did not find there when it planned, nor would write: another
-        run of the same release (a maintainer's and the workflow's at once) wrote it
-        meanwhile, and a pin only moves by a republish."""
+    def refuse_pins_written_meanwhile(
+        self, moves: Sequence[pp.TagMove], written: Sequence[pp.TagMove] = ()
+    ) -> None:
+        """Refuse (exit 14) when a pin this run is about to write (``moves``: one step of
+        ``write_pins``, read again just before it) now points at content it did not find
+        there when it planned, nor would write: another run of the same release (a
+        maintainer's and the workflow's at once) wrote it meanwhile, and a pin only moves by
+        a republish. ``written``: the pins this run wrote in its earlier steps (its first
+        ones may have landed over the other run's), said in the tip."""
         pending = [m for m in moves if m.changes and m.new is not None]
         names = list(dict.fromkeys(m.registry for m in pending))
 
@@ -2025,16 +2040,44 @@ class Publisher:
             if (found := now[m.registry].get(m.tag)) is not None and found not in (m.old, m.new)
         ]
         if moved:
-            tag = self.release.tag
-            at = self.options.locations
             raise ReleaseConflictError(
-                f"release {tag}: another run wrote its pins while this one ran:",
+                f"release {self.release.tag}: another run wrote its pins while this one ran:",
                 conflicts=moved,
-                hint=f"nothing was tagged by this run. `{at.command('verify', tag)}` checks what "
-                f"the other run published; `{at.command('release', tag)}` finishes it from the "
-                f"images its pins hold; `{at.command('republish', tag, REASON)}` replaces them "
-                "on purpose",
+                hint=self._written_meanwhile_hint(written),
             )
+
+    def _written_meanwhile_hint(self, written: Sequence[pp.TagMove]) -> str:
+        """The tip of ``refuse_pins_written_meanwhile``: what this run wrote (nothing, or
+        its pins of the earlier steps, which may have landed over the other run's), and
+        the commands that check, finish or undo it."""
+        tag = self.release.tag
+        at = self.options.locations
+        verify = f"`{at.command('verify', tag)}` checks what the other run published"
+        republish = f"`{at.command('republish', tag, REASON)}`"
+        if not written:
+            return (
+                f"nothing was tagged by this run. {verify}; `{at.command('release', tag)}` "
+                f"finishes it from the images its pins hold; {republish} replaces them on "
+                "purpose"
+            )
+        pins = ", ".join(f"{m.tag} on {m.registry}" for m in written)
+        done = (
+            f"this run wrote {counted(len(written), 'pin')} before this check ({pins}; "
+            "listed above), which may have landed over the other run's; no floating tag "
+            "moved and its record is not written"
+        )
+        if self.options.republish_reason is not None:
+            # two republishes at once: the rerun republishes over the other's, its history
+            # entry after the other's
+            return (
+                f"{done}. Rerun this command once the other run has ended: it rewrites "
+                f"every pin, its history entry after the other's; {verify}"
+            )
+        return (
+            f"{done}. {verify}; once its record is in the notes directory, "
+            f"`{at.command('audit', '--repair')}` puts those pins back where it names; "
+            f"{republish} replaces them on purpose"
+        )
 
     def write_pins(self, moves: Sequence[pp.TagMove], *, primary_first: bool = False) -> None:
         """Point each tag at its digest (several at once); skip tags already there.
@@ -2043,7 +2086,11 @@ class Publisher:
         registries, so a rerun finds on the primary every pin written anywhere and
         takes those images instead of rebuilding; on each, ``vX.Y.Z`` after the
         other pins, so a registry holding it holds them all (``plan.settled``: a
-        release that stopped before counts nowhere).
+        release that stopped before counts nowhere). Each of those four steps reads its
+        pins again just before writing them (``refuse_pins_written_meanwhile``: one tag
+        read per pin, as one check of them all before the first would make), so the
+        window in which another run's pins are written over is the time between one
+        read and its write.
         """
         pending = [m for m in moves if m.changes and m.new is not None]
         written: set[pp.TagMove] = set()
@@ -2088,12 +2135,16 @@ class Publisher:
         if not primary_first:
             write(pending)
             return
+        # Each step reads its pins again just before writing them, so that another run
+        # of the release caught meanwhile (whose pins this run's first writes may have
+        # landed over) is refused before this run writes any more of its own.
         primary = self.primary.name
         last = self.release.tag
         for first in (True, False):
             here = [m for m in pending if (m.registry == primary) is first]
-            write([m for m in here if m.tag != last])
-            write([m for m in here if m.tag == last])
+            for step in ([m for m in here if m.tag != last], [m for m in here if m.tag == last]):
+                self.refuse_pins_written_meanwhile(step, [m for m in pending if m in written])
+                write(step)
 
     def floating_state(
         self, registry: Registry, counted: set[str]
@@ -2697,6 +2748,60 @@ class Publisher:
                 remove_unfinished_writes(notes_dir, notes_mod.written_by_a_release)
             return self._write_notes(facts, keep=keep, taken=taken)
 
+    def _record_now(self) -> notes_mod.ReleaseFacts | None:
+        """The release's record as the notes directory holds it now; None when it holds
+        none, or one that cannot be read (replaced by the notes, as it always was)."""
+        try:
+            return notes_mod.load_record(self.options.notes_dir, self.release.tag)
+        except (PublisherError, OSError):
+            return None
+
+    def written_meanwhile(self) -> notes_mod.ReleaseFacts | None:
+        """The release's record, when another run wrote it since this one started (the
+        notes directory holds another than it did then: ``_at_start``); else None."""
+        now = self._record_now()
+        return now if now is not None and now != self._at_start else None
+
+    def refuse_record_written_meanwhile(
+        self, found: notes_mod.ReleaseFacts, facts: notes_mod.ReleaseFacts
+    ) -> None:
+        """Refuse (exit 14, no notes file changed) to write over ``found``, the record of
+        this release another run wrote while this one ran (``written_meanwhile``), when it
+        names other indexes than this run's ``facts``: its run published other images
+        (its pins were written between this run's reads and writes of them), or the
+        record was put there (notes pulled meanwhile). One naming the same indexes (the
+        same builds) is written over, as before."""
+        theirs = {line.php: line.index_digest for line in found.lines}
+        ours = {line.php: line.index_digest for line in facts.lines}
+        if theirs == ours:
+            return
+        tag = self.release.tag
+        path = shown_path(notes_mod.record_path(self.options.notes_dir, tag))
+        at = self.options.locations
+        differ = [
+            f"PHP {php}: {path} names {theirs.get(php) or 'no such line'}, this run "
+            f"published {ours.get(php) or 'no such line'}"
+            for php in sorted(theirs.keys() | ours.keys(), key=php_line_order)
+            if theirs.get(php) != ours.get(php)
+        ]
+        said = "no notes file was changed, while the tags this run moved are written"
+        if self.options.republish_reason is not None:
+            hint = (
+                f"{said}: rerun this command once the other run has ended; it reads that "
+                "record again and writes its history entry after the other's"
+            )
+        else:
+            hint = (
+                f"{said}. `{at.command('verify', tag)}` compares them with that record; "
+                f"`{at.command('audit', '--repair')}` puts them back where it names; "
+                f"`{at.command('republish', tag, REASON)}` records this run's images on purpose"
+            )
+        raise ReleaseConflictError(
+            f"release {tag}: another run wrote its record while this one ran:",
+            conflicts=differ,
+            hint=hint,
+        )
+
     def _write_notes(
         self,
         facts: notes_mod.ReleaseFacts,
@@ -2704,7 +2809,13 @@ class Publisher:
         keep: bool,
         taken: Mapping[str, Sequence[str]] | None,
     ) -> tuple[Path, Path, Path, frozenset[Path]]:
-        """``write_notes``, once the notes directory is held."""
+        """``write_notes``, once the notes directory is held: no other run writes there
+        meanwhile, so a record another run wrote since this one started
+        (``written_meanwhile``) is found here, before any file is written: another run is
+        refused when it names other indexes (``refuse_record_written_meanwhile``)."""
+        meanwhile = self.written_meanwhile()
+        if meanwhile is not None and not self.options.rehearsal:
+            self.refuse_record_written_meanwhile(meanwhile, facts)
         history_path = notes_mod.size_history_path(self.options.notes_dir)
         if history_path.exists():
             history = notes_mod.load_size_history(self.options.notes_dir)
@@ -2865,11 +2976,10 @@ class Publisher:
                 left="no tag was written",
             )
         with out.step("6/8 Write the pin tags, then move the floating tags"):
-            self.refuse_pins_written_meanwhile(publish_plan.pin_moves)
             try:
                 self.write_pins(publish_plan.pin_moves, primary_first=True)
-            except StoppedError:
-                raise  # an interruption: its own tip says what the run left
+            except (StoppedError, ReleaseConflictError):
+                raise  # an interruption, or another run's pins: its own tip says what was left
             except PublisherError as exc:
                 if not self.options.rehearsal:  # (whose rerun starts on new registries)
                     exc.hint = pins_left_hint(exc.hint)

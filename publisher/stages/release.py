@@ -269,6 +269,8 @@ def release(
     republish = options.republish_reason is not None
     matrix = config if matrix is None else matrix
     today = config
+    # read once, now: the notes tell a record another run wrote meanwhile (``found``)
+    read = read if read is not None else ReleaseRecord(options.notes_dir, version)
     config, record = load_release(
         config,
         options.notes_dir,
@@ -439,6 +441,7 @@ def release(
             record=record,
             matrix=matrix,
             before_builds=True,
+            found=read,
         ).run(list(earlier.values()))
     with output.step(
         f"Build {counted(len(legs(config)), 'image')} (up to {options.jobs} at a time)"
@@ -452,7 +455,15 @@ def release(
         )
     try:
         result = Publisher(
-            config, version, registries, output, options, smoke=smoke, record=record, matrix=matrix
+            config,
+            version,
+            registries,
+            output,
+            options,
+            smoke=smoke,
+            record=record,
+            matrix=matrix,
+            found=read,
         ).run(records)
     except _REGISTRY_FAILED as exc:  # a refusal (a conflict, a backwards latest) is not
         # finished by a rerun, and a rehearsal's registries are gone

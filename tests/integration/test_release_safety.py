@@ -771,6 +771,60 @@ def test_a_run_whose_pins_another_run_wrote_meanwhile_refuses_and_moves_none(
     assert not (slow.notes_dir / "v1.0.0.json").exists()
 
 
+def test_a_run_whose_first_pins_landed_over_another_run_s_refuses_its_next_pins(
+    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """Two runs of one new release at once, whose builds differ: the slow one's pins to
+    the primary are in flight (a slow registry) while the other reads the registries,
+    publishes and finishes. They land over the other's pins; the slow run then reads
+    each next pin again just before writing it (``vX.Y.Z`` on the primary first), finds
+    the other's and refuses (exit 14): it writes no pin on the other registry, no
+    ``vX.Y.Z``, no floating tag and no record, and says what its own writes landed over."""
+    stack = world.stack
+    hub = proxy_for(stack.primary)
+    pins = r"/manifests/v1\.0\.0-php-8\.[0-9]+$"
+    hub.add(Fault("stall", method="PUT", path=pins, times=None, stall_seconds=300))
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    repo = world.own_repo("acme/landed-over")
+    slow = Stack(tmp_path / "slow", hub.host, stack.secondary, stack.bases, repo, env=env)
+    other = {**env, "SOURCE_DATE_EPOCH": "1767225800"}  # another build: other digests
+    fast = Stack(tmp_path / "fast", stack.primary, stack.secondary, stack.bases, repo, env=other)
+    first = slow.start("release", "v1.0.0", "--no-smoke", "--notes-dir", str(slow.notes_dir))
+    try:
+        # the slow run checked its pins and is writing them to the primary
+        assert wait_for(lambda: hub.faults[0].fired == len(LINES), timeout=300)
+        fast.release("v1.0.0", "--no-smoke")
+        published = [
+            skopeo_tag_map(world.skopeo, h, repo) for h in (stack.primary, stack.secondary)
+        ]
+        hub.release()
+        first.wait(timeout=300)
+    finally:
+        kill_group(first)
+    log = " ".join((slow.root / "run.log").read_text().split())
+    assert first.returncode == 14, log
+    assert "another run wrote its pins while this one ran" in log, log
+    assert "internal error" not in log, log
+    fast_pins = fast.index_digests("v1.0.0")
+    assert f"hub: v1.0.0 -> {fast_pins['8.4']}" in log, log
+    # only the slow run's first pins landed (over the fast run's), and it says so
+    now = [skopeo_tag_map(world.skopeo, h, repo) for h in (stack.primary, stack.secondary)]
+    assert now[1] == published[1]
+    landed = {f"v1.0.0-php-{php}" for php in LINES}
+    assert {t: d for t, d in now[0].items() if t not in landed} == {
+        t: d for t, d in published[0].items() if t not in landed
+    }
+    assert all(now[0][t] != published[0][t] for t in landed), (now, published)
+    assert not (slow.notes_dir / "v1.0.0.json").exists()
+    assert fast.index_digests("v1.0.0") == fast_pins
+    # the tip's repair puts them back where the other run's record names
+    assert "`publisher audit --repair` puts those pins back where it names" in log, log
+    fast.ok("audit", "--repair", "--notes-dir", str(fast.notes_dir))
+    assert [skopeo_tag_map(world.skopeo, h, repo) for h in (stack.primary, stack.secondary)] == (
+        published
+    )
+
+
 def test_a_rerun_after_the_default_line_changed_is_refused_before_any_build(
     world: World, tmp_path: Path
 ) -> None:
@@ -1307,39 +1361,59 @@ def test_a_republish_of_one_line_names_the_pins_another_left_half_way_and_what_t
     s.ok("verify", "v1.0.0", *notes)
 
 
+@pytest.mark.parametrize(
+    ("held", "code", "said"),
+    [
+        # X's first pins (on the primary) land over Y's: X's next step reads its pins again
+        ("first", 14, "another run wrote its pins while this one ran"),
+        # X's last pin (v1.0.0 on ghcr) lands over Y's: nothing is left to read again
+        ("last", 12, "or another run of it is rewriting them now"),
+    ],
+)
 def test_two_republishes_at_once_leave_no_floating_tag_off_the_record_and_a_rerun_settles(
-    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
+    world: World,
+    tmp_path: Path,
+    proxy_for: Callable[[Any], FaultProxy],
+    held: str,
+    code: int,
+    said: str,
 ) -> None:
     """Two republishes of v1.0.0 at once, of different builds (X and Y). X checked its pins
     and is writing them when Y runs through: Y moves every tag and writes the record. X's
-    writes then land over Y's pins; reaching its floating tags, X finds the pins of two
-    builds and moves none (exit 12), saying another run may be rewriting them. The
-    floating tags stay on the content the record names (Y's); X, rerun, finishes: every
-    tag on X's build, the history holding both, verify passing."""
+    writes then land over Y's pins. Its first ones (a pin on the primary): X reads the
+    pins of its next step again before writing them, finds Y's and refuses (exit 14),
+    naming its own rerun. Its last one (``v1.0.0`` on ghcr): reaching its floating tags,
+    X finds the pins of two builds and moves none (exit 12), saying another run may be
+    rewriting them. Either way the floating tags stay on the content the record names
+    (Y's); X, rerun, finishes: every tag on X's build, the history holding both, verify
+    passing."""
     stack = world.stack
-    hub = proxy_for(stack.primary)
+    slow = proxy_for(stack.primary if held == "first" else stack.secondary)
     env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
-    repo = world.own_repo("acme/two-republishes")
-    s = Stack(tmp_path / "s", hub.host, stack.secondary, stack.bases, repo, env=env)
+    repo = world.own_repo(f"acme/two-republishes-{held}")
+    hosts = (slow.host, stack.secondary) if held == "first" else (stack.primary, slow.host)
+    s = Stack(tmp_path / "s", *hosts, stack.bases, repo, env=env)
     s.release("v1.0.0", "--no-smoke")
     notes = ["--notes-dir", str(s.notes_dir)]
     x = ["republish", "v1.0.0", "--reason", "X", "--no-smoke", *notes]
     x_build = {"SOURCE_DATE_EPOCH": "1767226100"}  # builds of their own
-    hub.add(Fault("stall", method="PUT", path=r"/manifests/v1\.0\.0-php-8\.3$", stall_seconds=300))
+    pin = r"/manifests/v1\.0\.0-php-8\.3$" if held == "first" else r"/manifests/v1\.0\.0$"
+    slow.add(Fault("stall", method="PUT", path=pin, stall_seconds=300))
     first = s.start(*x, env=x_build)
     try:
-        assert wait_for(lambda: hub.faults[0].fired, timeout=300)  # X is writing its pins
+        assert wait_for(lambda: slow.faults[0].fired, timeout=300)  # X is writing its pins
         y = ["republish", "v1.0.0", "--reason", "Y", "--no-smoke", *notes]
         s.ok(*y, env={"SOURCE_DATE_EPOCH": "1767226200"})
         ys = s.index_digests("v1.0.0")
-        hub.release()
+        slow.release()
         first.wait(timeout=300)
     finally:
         kill_group(first)
     log = " ".join((s.root / "run.log").read_text().split())
-    assert first.returncode == 12, log
-    assert "or another run of it is rewriting them now" in log, log
-    hosts = (hub.host, stack.secondary)
+    assert first.returncode == code, log
+    assert said in log, log
+    if code == 14:
+        assert "Rerun this command once the other run has ended" in log, log
     for tags in (skopeo_tag_map(world.skopeo, h, s.repo) for h in hosts):
         assert tags["latest"] == tags["php-8.4"] == ys["8.4"] and tags["php-8.3"] == ys["8.3"]
     s.ok(*x, env=x_build)

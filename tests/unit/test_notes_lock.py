@@ -8,6 +8,10 @@ never has its release's sizes dropped, and no lock file appears in the directory
 Holding that lock, it removes the temporary files of notes a run killed while writing
 them left (``.v1.0.0.md.XXXXXXXX.tmp``), and nothing else; never while another run holds
 the lock (it may be writing its own), nor where the lock cannot be taken.
+
+Holding it, it reads the release's record again: one another run of the release wrote
+since this run read it, naming other indexes, refuses the notes (exit 14) rather than be
+replaced without a word; one naming the same indexes (the same builds) is written over.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import pytest
 
 from publisher.adapters.output import Output
 from publisher.core import notes as notes_mod
+from publisher.core.errors import ReleaseConflictError
 from publisher.core.version import parse_release
 from publisher.stages.publish import Publisher, PublishOptions
 from tests.support.matrices import acme_config
@@ -31,21 +36,22 @@ from tests.support.records import line_facts, release_facts
 fcntl = pytest.importorskip("fcntl")
 
 
-def facts(release: str, size: int) -> notes_mod.ReleaseFacts:
-    """``release``'s record: PHP 8.4 for linux/amd64, ``size`` bytes."""
-    line = line_facts("8.4", release, platforms=("linux/amd64",))
+def facts(release: str, size: int, index: str = "a") -> notes_mod.ReleaseFacts:
+    """``release``'s record: PHP 8.4 for linux/amd64, ``size`` bytes, its index
+    ``sha256:`` and 64 times ``index``."""
+    line = line_facts("8.4", release, digest=f"sha256:{index * 64}", platforms=("linux/amd64",))
     sized = dataclasses.replace(line.platforms[0], size_bytes=size)
     return release_facts([dataclasses.replace(line, platforms=(sized,))], release)
 
 
-def publisher(notes: Path, err: io.StringIO | None = None) -> Publisher:
-    """v1.0.0's publish stage, writing its notes into ``notes``."""
+def publisher(notes: Path, err: io.StringIO | None = None, *, rehearsal: bool = False) -> Publisher:
+    """v1.0.0's publish stage, writing its notes into ``notes`` (as a rehearsal's)."""
     return Publisher(
         acme_config(lines=("8.4",), registries=("hub",)),
         parse_release("v1.0.0"),
         {},
         Output(env={}, stream=io.StringIO(), err_stream=err or io.StringIO()),
-        PublishOptions(notes_dir=notes, jobs=1),
+        PublishOptions(notes_dir=notes, jobs=1, rehearsal=rehearsal),
     )
 
 
@@ -175,3 +181,37 @@ def test_without_flock_or_the_directory_the_block_runs_unguarded(
     with fileio.directory_locked(tmp_path):
         ran.append("no fcntl")
     assert ran == ["missing", "refused", "no fcntl"]
+
+
+def test_a_record_another_run_wrote_meanwhile_naming_other_indexes_refuses_the_notes(
+    tmp_path: Path,
+) -> None:
+    """Two runs of v1.0.0 at once, of different builds: the one writing its notes second
+    finds the record the other wrote since it started, naming other indexes. It refuses
+    (exit 14), every notes file as the other wrote it, rather than replace that record
+    without a word."""
+    notes = tmp_path / "release-notes"
+    notes.mkdir()
+    stage = publisher(notes)  # started before any record of v1.0.0
+    publisher(notes).write_notes(facts("v1.0.0", 1_000, "b"))
+    before = {p.name: p.read_bytes() for p in notes.iterdir()}
+    with pytest.raises(ReleaseConflictError) as refused:
+        stage.write_notes(facts("v1.0.0", 1_000, "a"))
+    error = refused.value
+    assert error.exit_code == 14
+    assert "another run wrote its record while this one ran" in error.message, error.message
+    said = " ".join(error.conflicts)
+    assert f"sha256:{'b' * 64}" in said and f"sha256:{'a' * 64}" in said, said
+    assert error.hint and "no notes file was changed" in error.hint, error.hint
+    assert {p.name: p.read_bytes() for p in notes.iterdir()} == before
+
+
+def test_a_record_another_run_wrote_meanwhile_naming_the_same_indexes_is_written_over(
+    tmp_path: Path,
+) -> None:
+    notes = tmp_path / "release-notes"
+    notes.mkdir()
+    stage = publisher(notes)
+    publisher(notes).write_notes(facts("v1.0.0", 1_000))
+    stage.write_notes(facts("v1.0.0", 1_000))
+    assert sorted(p.name for p in notes.iterdir()) == WRITTEN
