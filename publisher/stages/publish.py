@@ -2811,10 +2811,17 @@ class Publisher:
     ) -> tuple[Path, Path, Path, frozenset[Path]]:
         """``write_notes``, once the notes directory is held: no other run writes there
         meanwhile, so a record another run wrote since this one started
-        (``written_meanwhile``) is found here, before any file is written: another run is
-        refused when it names other indexes (``refuse_record_written_meanwhile``)."""
+        (``written_meanwhile``) is found here, before any file is written: a rehearsal
+        says it replaces its notes, another run is refused when it names other indexes
+        (``refuse_record_written_meanwhile``)."""
         meanwhile = self.written_meanwhile()
-        if meanwhile is not None and not self.options.rehearsal:
+        if meanwhile is not None and self.options.rehearsal:
+            self.output.notice(
+                f"rehearsal: another rehearsal of {self.release.tag} wrote its notes in "
+                f"{shown_path(self.options.notes_dir)} while this one ran: this rehearsal "
+                "replaces them"
+            )
+        elif meanwhile is not None:
             self.refuse_record_written_meanwhile(meanwhile, facts)
         history_path = notes_mod.size_history_path(self.options.notes_dir)
         if history_path.exists():

@@ -11,7 +11,8 @@ the lock (it may be writing its own), nor where the lock cannot be taken.
 
 Holding it, it reads the release's record again: one another run of the release wrote
 since this run read it, naming other indexes, refuses the notes (exit 14) rather than be
-replaced without a word; one naming the same indexes (the same builds) is written over.
+replaced without a word; one naming the same indexes (the same builds) is written over; a
+rehearsal says it replaces the notes another rehearsal of the tag wrote meanwhile.
 """
 
 from __future__ import annotations
@@ -215,3 +216,24 @@ def test_a_record_another_run_wrote_meanwhile_naming_the_same_indexes_is_written
     publisher(notes).write_notes(facts("v1.0.0", 1_000))
     stage.write_notes(facts("v1.0.0", 1_000))
     assert sorted(p.name for p in notes.iterdir()) == WRITTEN
+
+
+def test_a_rehearsal_says_it_replaces_the_notes_another_rehearsal_wrote_meanwhile(
+    tmp_path: Path,
+) -> None:
+    notes = tmp_path / "release-notes"
+    notes.mkdir()
+    err = io.StringIO()
+    stage = publisher(notes, err, rehearsal=True)
+    publisher(notes, rehearsal=True).write_notes(facts("v1.0.0", 1_000, "b"))
+    stage.write_notes(facts("v1.0.0", 1_000, "a"))
+    said = " ".join(err.getvalue().split())
+    assert (
+        f"rehearsal: another rehearsal of v1.0.0 wrote its notes in {notes} while this one "
+        "ran: this rehearsal replaces them"
+    ) in said, said
+    assert notes_mod.load_record(notes, "v1.0.0").lines[0].index_digest == f"sha256:{'a' * 64}"
+    # one that finds the notes as they were when it started says nothing more
+    quiet = io.StringIO()
+    publisher(notes, quiet, rehearsal=True).write_notes(facts("v1.0.0", 1_000, "c"))
+    assert "replaces them" not in quiet.getvalue(), quiet.getvalue()
