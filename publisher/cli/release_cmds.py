@@ -492,6 +492,7 @@ def publish_command(
     reason = republish_reason(reason)
     from ..core.fileio import check_cache, check_tmpdir, ensure_writable
     from ..core.records import read_directory
+    from ..stages.build import other_registries
     from ..stages.publish import (
         Publisher,
         PublishOptions,
@@ -544,7 +545,10 @@ def publish_command(
     if reason is not None:
         # A republish needs a published release: a record, or pins on the primary.
         pinned = published_lines(cfg, version, clients[cfg.primary.name])
-        cfg = republish_config(cfg, version, record, pinned, notes, state.output, locations)
+        others = other_registries(cfg, clients)
+        cfg = republish_config(
+            cfg, version, record, pinned, notes, state.output, locations, others=others
+        )
     if not dry_run:  # temporary files (copies spooled, smoke tests): before any copy
         check_tmpdir(state.env)
         check_cache(state.env)  # the smoke tests' locks

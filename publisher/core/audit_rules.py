@@ -110,6 +110,10 @@ class Finding:
     #: primary's, where a rerun of the release reads them), in words: that rerun refuses
     #: them (exit 14), so a republish is what finishes it; "" otherwise
     conflict: str = ""
+    #: an ``unrecorded`` release's pins on a registry but the primary that the primary
+    #: lacks (comma-separated): publisher writes each pin there first, so no run of it
+    #: left them alone (``plan.placed_by_hand`` says the way out); "" otherwise
+    not_on_primary: str = ""
 
     @property
     def message(self) -> str:
@@ -137,6 +141,17 @@ class Finding:
             text = (
                 f"{self.tag} points at {short_digest(self.actual)}; the recorded pins say "
                 f"{short_digest(self.expected)} ({self.release})"
+            )
+        elif self.kind == UNRECORDED and self.not_on_primary:
+            text = (
+                f"{self.release} has pins here ({self.detail}) but no record here; "
+                + planning.placed_by_hand(
+                    str(self.release),
+                    self.registry,
+                    self.not_on_primary.split(", "),
+                    "the primary registry",
+                    locations,
+                )
             )
         elif self.kind == UNRECORDED and self.conflict:
             text = (

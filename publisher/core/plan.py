@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 from ..resolve import is_php_line, php_line_order, sha256_digest, split_pin_tag
@@ -103,6 +103,32 @@ def rerun_release(release: str, locations: Locations = DEFAULT_LOCATIONS) -> str
     record): its rerun, as verify's tip and audit's finding say it, with the location
     options of the run that says it (``locations``)."""
     return f"rerun the release (`{locations.command('release', release)}`)"
+
+
+def placed_by_hand(
+    release: str,
+    registry: str,
+    tags: Sequence[str],
+    primary: str,
+    locations: Locations = DEFAULT_LOCATIONS,
+) -> str:
+    """The way out of ``release``'s pins ``tags`` on ``registry`` (not the primary) that no
+    publisher run left there as they are: the primary (named by ``primary``) holds none of
+    them, or their images were built for other pins. publisher writes each pin on the
+    primary first, then the same index on the others: deleted by hand, the release writes
+    them anew. A registry that deletes by digest takes the other tags on the same image
+    with them, which ``audit --repair`` puts back for the recorded releases. For a tip:
+    ``release``, ``republish`` (nothing to republish) and ``audit`` all say it."""
+    one = len(tags) == 1
+    them = "it" if one else "them"
+    return (
+        f"publisher writes each pin on {primary} first, then the same index on the other "
+        f"registries, so no run of it left {', '.join(tags)} on {registry} as "
+        f"{'it is' if one else 'they are'} (copied there by hand?): delete {them} from "
+        f"{registry} by hand (a registry that deletes by digest takes the other tags on the "
+        f"same image with {them}, which `{locations.command('audit', '--repair')}` puts "
+        f"back for the recorded releases), then run `{locations.command('release', release)}`"
+    )
 
 
 def is_floating_tag(tag: str) -> bool:
@@ -343,12 +369,17 @@ def unfinished_above(
     existing: Mapping[str, Iterable[str]],
     recorded: Collection[str] = (),
     locations: Locations = DEFAULT_LOCATIONS,
+    *,
+    primary: str | None = None,
 ) -> list[str]:
     """For each stable release newer than ``release`` (a stable one) with pins on a
     registry that no floating tag follows (``settled`` leaves them out: no record, and not
     every registry holds them with its ``vX.Y.Z``), the words naming it: a run that stopped,
     or one still writing them; ``latest`` and ``php-X.Y`` follow ``release`` or another
-    finished one meanwhile. [] for a prerelease, which moves no floating tag."""
+    finished one meanwhile. [] for a prerelease, which moves no floating tag. Pins on
+    another registry than ``primary`` (its name, when given) that the primary lacks were
+    left by no run (it writes each pin on the primary first): their deletion by hand is
+    named (``placed_by_hand``), not the release's rerun."""
     if not release.is_stable:
         return []
     counted = settled(existing, recorded)
@@ -360,15 +391,31 @@ def unfinished_above(
                 continue
             if parsed.release.is_stable and release < parsed.release:
                 held.setdefault(parsed.release, {}).setdefault(name, set()).add(tag)
+    on_primary = set(existing.get(primary, ())) if primary is not None else set()
+
+    def way_out(newer: Release, where: Mapping[str, set[str]]) -> str:
+        alone = {
+            name: sorted(tags - on_primary)
+            for name, tags in sorted(where.items())
+            if primary is not None and name != primary and tags - on_primary
+        }
+        if alone:
+            return "; ".join(
+                placed_by_hand(newer.tag, name, tags, primary or "", locations)
+                for name, tags in alone.items()
+            )
+        return (
+            f"if no run of {newer.tag} is going, "
+            f"`{locations.command('release', newer.tag)}` finishes it"
+        )
+
     return [
         f"{newer.tag} did not finish writing its pins ("
         + "; ".join(
             f"{name} holds {', '.join(sorted(tags))}" for name, tags in sorted(where.items())
         )
         + f"; it has no record): no floating tag follows it, so `latest` and `php-X.Y` "
-        f"follow finished releases such as {release.tag} meanwhile; if no run of {newer.tag} "
-        "is going, "
-        f"`{locations.command('release', newer.tag)}` finishes it"
+        f"follow finished releases such as {release.tag} meanwhile; {way_out(newer, where)}"
         for newer, where in sorted(held.items())
     ]
 

@@ -466,6 +466,10 @@ class Conflict:
     #: the pinned index lists images of platforms the release does not publish: a rerun
     #: of the release takes the same images from the pin and is refused the same way
     foreign: bool = False
+    #: (registry, tag) of a pin on a registry but the primary that the primary lacks:
+    #: publisher writes each pin there first, so no run of it left this one alone
+    #: (``plan.placed_by_hand`` says the way out); None otherwise
+    placed: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -659,8 +663,12 @@ def _plan_lines(
                     and not (name == primary and tag == pins[0] and conflict)
                     and old != pinned
                 ):
+                    alone = name != primary and tag not in primary_tags
                     conflicts.append(
-                        Conflict(f"PHP {line.php}: {tag} is {old} on {name}, expected {digest}")
+                        Conflict(
+                            f"PHP {line.php}: {tag} is {old} on {name}, expected {digest}",
+                            placed=(name, tag) if alone else None,
+                        )
                     )
                 pin_moves.append(TagMove(name, tag, old, digest, "pin", plan.release))
                 pending_pins[name][tag] = digest

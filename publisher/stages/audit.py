@@ -62,7 +62,6 @@ from ..core.errors import (
 )
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import REASON, Locations
-from ..core.manifest import VERSION_LABEL
 from ..core.notes import LineFacts, ReleaseFacts, load_record, record_releases, restore_tip
 from ..core.plan import (
     in_matrix_order,
@@ -75,6 +74,7 @@ from ..core.reference import Reference, parse_repository
 from ..resolve import short_digest
 from .clients import AnonymousClient
 from .parallel import REQUESTS_IN_FLIGHT, in_parallel, listed_tags, tag_digests
+from .parallel import built_as as images_built_as
 from .public import fix_steps
 
 #: What leaves one repository out of an audit, said as its one finding while the others
@@ -474,6 +474,7 @@ class Auditor:
         report.findings += [f for part in findings for f in part]
         if self.primary.label in actual and self.primary.label not in self.down:
             self.built_for_others(report.findings, actual[self.primary.label])
+            self.placed_elsewhere(report.findings, actual[self.primary.label])
         report.findings[:0] = [
             rules.unreachable(
                 name,
@@ -551,22 +552,30 @@ class Auditor:
                 words = f"on {primary.label}, {', '.join(said[str(finding.release)])}"
                 findings[at] = dataclasses.replace(finding, conflict=words)
 
+    def placed_elsewhere(self, findings: list[rules.Finding], held: dict[str, str]) -> None:
+        """Name, in each ``unrecorded`` finding of findings of a registry but the primary
+        (at the repository matrix.yaml names today), the pins of its release there that
+        the primary (holding ``held``) lacks: publisher writes each pin on the primary
+        first, so no run of it left those alone, and the finding names their deletion,
+        then the release, not a rerun of the release (which would not take them)."""
+        others = {
+            t.label
+            for t in self.targets
+            if t.scope.today and t.registry.name != self.config.primary.name
+        }
+        for at, finding in enumerate(findings):
+            if finding.kind != rules.UNRECORDED or finding.registry not in others:
+                continue
+            lacking = [tag for tag in finding.detail.split(", ") if tag not in held]
+            if lacking:
+                findings[at] = dataclasses.replace(finding, not_on_primary=", ".join(lacking))
+
     def built_as(self, target: Target, digest: str) -> list[str] | None:
         """The pins the images of the index ``digest`` in ``target``'s repository were
         built as (their version labels, sorted; an image built before the label existed
         names none), or None when they cannot be read."""
-        client, path = self.client(target), target.registry.repository.path
-        try:
-            index = client.get_manifest_by_digest(path, digest)
-            images = [
-                client.get_manifest_by_digest(path, child.digest)
-                for child in index.children
-                if not child.is_attestation
-            ]
-            names = {client.labels(path, image).get(VERSION_LABEL) for image in images}
-        except RegistryError:
-            return None
-        return sorted(n for n in names if n)
+        found = images_built_as(self.client(target), target.registry.repository.path, digest)
+        return None if found is None else sorted({name for _, name in found})
 
     def rebuild_of_itself(self, finding: rules.Finding, target: Target) -> str | None:
         """The PHP line of the pin ``finding`` says moved, when what it holds in

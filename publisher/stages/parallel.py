@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from ..adapters.registry import RegistryClient
-from ..core.errors import PublisherError, TagsNotListedError, threads_limited
+from ..core.errors import PublisherError, RegistryError, TagsNotListedError, threads_limited
+from ..core.manifest import VERSION_LABEL
 from ..core.plan import is_floating_tag, parse_scheme_tag
 
 T = TypeVar("T")
@@ -178,3 +179,22 @@ def holds(client: RegistryClient, path: str, digest: str, *, blob: bool = False)
         return client.manifest_exists(path, digest)
     except PublisherError:
         return None
+
+
+def built_as(client: RegistryClient, path: str, digest: str) -> list[tuple[str, str]] | None:
+    """Each image of the index ``digest`` in the repository ``path`` as (its platform, the
+    pin it was built as: its version label), in the index's order; an image built before
+    the label existed is left out. None when they cannot be read (a registry error)."""
+    try:
+        index = client.get_manifest_by_digest(path, digest)
+        found = []
+        for child in index.children if index.is_index else ():
+            if child.is_attestation:
+                continue
+            image = client.get_manifest_by_digest(path, child.digest)
+            name = client.labels(path, image).get(VERSION_LABEL)
+            if name:
+                found.append((child.platform or "unknown", name))
+    except RegistryError:
+        return None
+    return found

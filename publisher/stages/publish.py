@@ -100,7 +100,15 @@ from .build import (
     refuse_reused_built_otherwise,
     refuse_stand_in,
 )
-from .parallel import following_digests, holds, in_parallel, listed_tags, tag_digests, try_each
+from .parallel import (
+    built_as,
+    following_digests,
+    holds,
+    in_parallel,
+    listed_tags,
+    tag_digests,
+    try_each,
+)
 from .verify import check_index, inspect_index
 
 #: Where ``release`` keeps the digest records of a run until it succeeds.
@@ -308,13 +316,16 @@ def conflict_error(
     off_record: Sequence[str],
     *,
     started: tuple[str, str] | None = None,
+    primary: str = "the primary registry",
     locations: Locations = DEFAULT_LOCATIONS,
 ) -> ReleaseConflictError:
     """The refusal of a run whose pins hold other content. Pins of a recorded release
     moved away from its record (``off_record``) go back with ``publisher audit
     --repair``; an unfinished release ``started`` with another default line (that
-    line, today's) is finished with that line; otherwise a rerun of the release
-    finishes it from what its pins hold."""
+    line, today's) is finished with that line; a pin on another registry than the
+    ``primary`` (its name) that the primary lacks (``Conflict.placed``) is deleted by
+    hand, then the release run (``planning.placed_by_hand``); otherwise a rerun of the
+    release finishes it from what its pins hold."""
     tag = release.tag
     republish = f"`{locations.command('republish', tag, '--reason ...')}`"
     rerun = f"`{locations.command('release', tag)}`"
@@ -337,6 +348,17 @@ def conflict_error(
             f"nothing was changed. To replace it on purpose, run {republish}; "
             f"{rerun} finishes an interrupted release from the images its pins hold"
         )
+    placed: dict[str, list[str]] = {}
+    for conflict in conflicts:
+        if conflict.placed is not None and started is None and not off_record:
+            placed.setdefault(conflict.placed[0], []).append(conflict.placed[1])
+    if placed:
+        ways = "; ".join(
+            planning.placed_by_hand(tag, name, tags, primary, locations)
+            for name, tags in placed.items()
+        )
+        alone = all(conflict.placed is not None for conflict in conflicts)
+        hint = f"nothing was changed. {ways}" if alone else f"{hint}; {ways}"
     return ReleaseConflictError(
         f"release {tag} is already published with other content:",
         hint=hint,
@@ -377,6 +399,95 @@ def refuse_started_with_another_default(
                 started=(php, default),
                 locations=locations,
             )
+
+
+def release_pins_of(config: Config, release: Release) -> dict[str, str]:
+    """Each pin of ``release``'s selected lines -> its line."""
+    return {
+        tag: line.php
+        for line in config.lines
+        for tag in planning.release_pins(release.tag, line.php, config.default_line)
+    }
+
+
+def pins_held_elsewhere(
+    config: Config, release: Release, others: Mapping[str, tuple[RegistryClient, str]]
+) -> dict[str, dict[str, str]]:
+    """The pins of ``release`` (its selected lines') each registry of ``others`` (by name:
+    its client and repository path) holds, with their digests; a registry holding none is
+    left out. One tag read per pin and registry, tried once: a side lookup, so a registry
+    that does not answer is left out too (the run meets it where it needs it)."""
+    pins = list(release_pins_of(config, release))
+
+    def read(entry: tuple[RegistryClient, str]) -> dict[str, str]:
+        client, path = entry
+        try:
+            return client.tag_digests(path, pins, attempts=1)
+        except PublisherError:
+            return {}
+
+    items = list(others.items())
+    found = in_parallel(lambda item: read(item[1]), items)
+    return {name: digests for (name, _), digests in zip(items, found, strict=True) if digests}
+
+
+def refuse_pins_placed_elsewhere(
+    config: Config,
+    release: Release,
+    primary: RegistryClient,
+    others: Mapping[str, tuple[RegistryClient, str]],
+    locations: Locations = DEFAULT_LOCATIONS,
+) -> None:
+    """Refuse (exit 14, before anything is built) a new release whose pin on a registry
+    but the primary (``others``: each one's client and repository path, by name) holds an
+    image built as another pin (its version label), as ``published_record`` judges the
+    primary's pins: publisher writes each pin on the primary first, then the same index on
+    the others, so no run of it left that (``planning.placed_by_hand`` says the way out).
+    Every such pin is named at once. A pin holding the primary's index is judged there; one
+    whose images say they were built as it is left to the publish plan, which compares its
+    index with the run's, and so is a registry or an image that cannot be read now. One tag
+    read per pin and registry; the images only of a pin found there with another index
+    than the primary's."""
+    held = pins_held_elsewhere(config, release, others)
+    if not held:
+        return
+    pins = release_pins_of(config, release)
+    repo = config.primary.repository.path
+    on_primary = primary.tag_digests(repo, sorted({t for tags in held.values() for t in tags}))
+    judged = [
+        (name, tag, digest)
+        for name, digests in held.items()
+        for tag, digest in digests.items()
+        if on_primary.get(tag) != digest
+    ]
+    labels = in_parallel(
+        lambda item: built_as(others[item[0]][0], others[item[0]][1], item[2]), judged
+    )
+    conflicts: list[str] = []
+    placed: dict[str, list[str]] = {}
+    for (name, tag, digest), images in zip(judged, labels, strict=True):
+        pin = planning.pin_tag(release, pins[tag])
+        other = next(((p, n) for p, n in images or () if n != pin), None)
+        if other is None:
+            continue
+        client, path = others[name]
+        # never said on a header's word: a registry naming other content is exit 8
+        digest = client.confirm(Reference(client.host, path, tag), digest)
+        conflicts.append(
+            f"PHP {pins[tag]}: {tag} is {digest} on {name}, whose {other[0]} image was "
+            f"built as {other[1]!r}, not {pin!r}"
+        )
+        placed.setdefault(name, []).append(tag)
+    if conflicts:
+        raise ReleaseConflictError(
+            f"release {release.tag} is already published with other content:",
+            conflicts=conflicts,
+            hint="nothing was built or pushed. "
+            + "; ".join(
+                planning.placed_by_hand(release.tag, name, tags, config.primary.name, locations)
+                for name, tags in placed.items()
+            ),
+        )
 
 
 def select_release(
@@ -537,6 +648,7 @@ def refuse_before_build(
     *,
     rehearsal_output: Output | None = None,
     maybe_republish: bool = False,
+    others: Mapping[str, tuple[RegistryClient, str]] | None = None,
     locations: Locations = DEFAULT_LOCATIONS,
 ) -> None:
     """What a new release (no ``record``) is refused before anything is built: by
@@ -544,7 +656,10 @@ def refuse_before_build(
     legs would build for minutes, then ``publish`` would refuse the same). A default
     line left out (``require_default_line``, its pin read on the primary), a release
     started with another default line, a line an earlier run pinned and this selection
-    leaves out; a rehearsal (``rehearsal_output``) is told of the first and goes on.
+    leaves out, and, given ``others`` (the other registries, by name: ``release`` and
+    its dry run), a pin there holding an image built as another pin
+    (``refuse_pins_placed_elsewhere``); a rehearsal (``rehearsal_output``) is told of the
+    first and goes on.
     ``maybe_republish`` (``matrix``, which cannot tell a republish's legs from a
     release's): a release whose ``vX.Y.Z`` the primary holds is published, and a
     republish of it may leave lines out; ``publish`` tells the two apart."""
@@ -570,6 +685,7 @@ def refuse_before_build(
         said="nothing was built or pushed",
         locations=locations,
     )
+    refuse_pins_placed_elsewhere(config, release, primary, others or {}, locations)
 
 
 def republished_floating(
@@ -856,17 +972,32 @@ def nothing_to_republish(
     locations: Locations = DEFAULT_LOCATIONS,
     *,
     said: str = "no tag was written",
+    elsewhere: Mapping[str, Collection[str]] | None = None,
 ) -> UsageError:
     """The refusal of a republish of a release with no record and no pin on the primary;
     ``said`` says what the run did not do: before its builds (``republish``, ``matrix``),
-    nothing was built or pushed; ``publish`` comes after legs that may have pushed."""
+    nothing was built or pushed; ``publish`` comes after legs that may have pushed.
+    ``elsewhere``: the release's pins the other registries hold, by name, when read: no
+    publisher run left those without the primary's, and the tip says how to remove them
+    (``planning.placed_by_hand``) before the release publishes it."""
     pins = ", ".join(planning.pin_tag(release, php) for php in config.line_names)
+    placed = {name: sorted(tags) for name, tags in (elsewhere or {}).items() if tags}
+    held = "".join(f"; {name} holds {', '.join(tags)}" for name, tags in placed.items())
+    publish = (
+        f", which {release.tag} is not; "
+        + "; ".join(
+            planning.placed_by_hand(release.tag, name, tags, config.primary.name, locations)
+            for name, tags in placed.items()
+        )
+        if placed
+        else f": run `{locations.command('release', release.tag)}` to publish it first (or "
+        "check --notes-dir, --only and the primary registry)"
+    )
     return UsageError(
         f"nothing to republish: {release.tag} has no release record "
         f"({shown_path(notes_mod.record_path(notes_dir, release.tag))}) and {config.primary.name} "
-        f"({config.primary.repository.name}) holds none of its pins ({pins}); {said}",
-        hint=_recorded_instead(notes_dir) + "republish rebuilds a published release: run "
-        f"`{locations.command('release', release.tag)}` to publish it first (or check --notes-dir, --only and the primary registry)",
+        f"({config.primary.repository.name}) holds none of its pins ({pins}){held}; {said}",
+        hint=_recorded_instead(notes_dir) + f"republish rebuilds a published release{publish}",
     )
 
 
@@ -894,6 +1025,7 @@ def republish_config(
     locations: Locations = DEFAULT_LOCATIONS,
     *,
     said: str = "no tag was written",
+    others: Mapping[str, tuple[RegistryClient, str]] | None = None,
 ) -> Config:
     """The lines a republish rebuilds, refusing a release that was never published.
 
@@ -901,13 +1033,17 @@ def republish_config(
     record is published (``load_release`` already made ``config`` what it
     records). Without one, only its pins say what it is: with none, there is
     nothing to republish (UsageError, before any tag is written; ``said`` says
-    what the run did not do, as ``nothing_to_republish``); lines without a
-    pin are not part of it and are left out, as for a record.
+    what the run did not do, as ``nothing_to_republish``, which names the pins
+    ``others``, the other registries, hold); lines without a pin are not part of it
+    and are left out, as for a record.
     """
     if record is not None:
         return config
     if not pinned:
-        raise nothing_to_republish(config, release, notes_dir, locations, said=said)
+        elsewhere = pins_held_elsewhere(config, release, others or {})
+        raise nothing_to_republish(
+            config, release, notes_dir, locations, said=said, elsewhere=elsewhere
+        )
     output.warning(
         f"no release record for {release.tag} in {shown_path(notes_dir)}: using matrix.yaml's "
         f"default line ({config.default_line}) and the lines whose pin is on "
@@ -1276,8 +1412,17 @@ class Publisher:
         if self.options.republish_reason is not None and self.record is None:
             held = set(tags_present.get(self.primary.name, ()))
             if not any(p.pins(line.php)[0] in held for line in p.lines):
+                pins = release_pins_of(self.config, self.release)
                 raise nothing_to_republish(
-                    self.config, self.release, self.options.notes_dir, self.options.locations
+                    self.config,
+                    self.release,
+                    self.options.notes_dir,
+                    self.options.locations,
+                    elsewhere={
+                        name: [t for t in tags if t in pins]
+                        for name, tags in tags_present.items()
+                        if name != self.primary.name
+                    },
                 )
         by_line = match_records(
             self.config,
@@ -1350,7 +1495,11 @@ class Publisher:
             this = {tag for line in p.lines for tag in p.pins(line.php)}
             disagree = pp.floating_disagreements(publish_plan, self.moved(tags_present, this))
         unfinished = planning.unfinished_above(
-            self.release, tags_present, self.recorded, self.options.locations
+            self.release,
+            tags_present,
+            self.recorded,
+            self.options.locations,
+            primary=self.primary.name,
         )
         narrowed = pp.platforms_lost(
             p, publish_plan, self.recorded_indexes(p, publish_plan, tags_present)
@@ -2910,6 +3059,7 @@ class Publisher:
                 publish_plan.conflicts,
                 off_record,
                 started=(line, p.default_line) if line else None,
+                primary=self.primary.name,
                 locations=self.options.locations,
             )
         if off_record:

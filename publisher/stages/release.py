@@ -323,6 +323,7 @@ def release(
             record,
             primary,
             rehearsal_output=output if options.rehearsal else None,
+            others=other_registries(config, registries),
             locations=options.locations,
         )
     if republish:
@@ -336,6 +337,8 @@ def release(
             output,
             options.locations,
             said="nothing was built or pushed",
+            # read only to say what they hold when there is nothing to republish
+            others=other_registries(config, registries) if not (record or done) else None,
         )
     if lines_from_pins:  # before anything is built or pushed, as for the others
         render.require_committed(config)

@@ -987,6 +987,100 @@ def test_pins_holding_another_release_s_builds_are_named_all_at_once_and_audit_s
     s.ok("audit", "--notes-dir", str(tmp_path / "elsewhere"))
 
 
+def test_a_pin_of_a_new_release_placed_on_another_registry_by_hand_is_named_for_deletion(
+    world: World, tmp_path: Path
+) -> None:
+    """v1.1.0 (no record) has a pin on ghcr, copied there by hand from v1.0.0's 8.4 image,
+    while hub, where publisher writes each pin first, holds none of v1.1.0's: no publisher
+    run left it. The release and its dry run judge it as they judge the primary's pins and
+    refuse before any build (exit 14), naming the image's version label; release,
+    republish (which finds nothing to republish) and audit name the same way out, not each
+    other: delete it from ghcr by hand, then run the release. Deleted (by digest, taking
+    v1.0.0's tags on that image with it) and v1.0.0 repaired as the tip says, the release
+    publishes."""
+    stack = world.stack
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    repo = world.own_repo("acme/placed-elsewhere")
+    s = Stack(tmp_path / "s", stack.primary, stack.secondary, stack.bases, repo, env=env)
+    s.release("v1.0.0", "--no-smoke")
+    image = skopeo_tag_map(world.skopeo, stack.secondary, repo)["v1.0.0-php-8.4"]
+    world.copy(
+        f"{stack.secondary}/{repo}:v1.0.0-php-8.4", f"{stack.secondary}/{repo}:v1.1.0-php-8.4"
+    )
+    before = [skopeo_tag_map(world.skopeo, h, repo) for h in (stack.primary, stack.secondary)]
+    notes = ["--notes-dir", str(s.notes_dir)]
+    way_out = "delete it from ghcr by hand"
+    for extra in (["--dry-run"], ["--no-smoke"]):
+        refused = s.run("release", "v1.1.0", *notes, *extra)
+        said = " ".join(refused.stderr.split())
+        assert refused.returncode == 14, (extra, refused.stdout + said)
+        assert (
+            f"PHP 8.4: v1.1.0-php-8.4 is {image} on ghcr, whose linux/amd64 image was built "
+            "as 'v1.0.0-php-8.4', not 'v1.1.0-php-8.4'"
+        ) in said, said
+        assert way_out in said and "then run `publisher release v1.1.0" in said, said
+        assert "publisher republish" not in said, said
+        assert no_build_ran(refused), refused.stdout
+    republish = s.run("republish", "v1.1.0", "--reason", "placed", "--no-smoke", *notes)
+    said = " ".join(republish.stderr.split())
+    assert republish.returncode == 2, said
+    assert "ghcr holds v1.1.0-php-8.4" in said and way_out in said, said
+    audit = s.run("audit", *notes)
+    said = " ".join((audit.stdout + audit.stderr).split())
+    assert audit.returncode == 12, said
+    assert way_out in said and "then run `publisher release v1.1.0" in said, said
+    assert [skopeo_tag_map(world.skopeo, h, repo) for h in (stack.primary, stack.secondary)] == (
+        before
+    )
+    # the way out: deleted (a registry deleting by digest takes v1.0.0's tags with it,
+    # which the repair puts back), then the release
+    deleted = subprocess.run(
+        [
+            world.skopeo,
+            "delete",
+            "--tls-verify=false",
+            f"docker://{stack.secondary}/{repo}@{image}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert deleted.returncode == 0, deleted.stderr
+    s.ok("audit", "--repair", *notes)
+    s.release("v1.1.0", "--no-smoke")
+    s.ok("audit", *notes)
+
+
+def test_a_pin_of_a_new_release_placed_elsewhere_built_as_it_is_named_after_the_builds(
+    world: World, tmp_path: Path
+) -> None:
+    """v1.0.0's pin on ghcr holds another build of v1.0.0 (built as that very pin, copied
+    there by hand from another repository), while hub holds none of its pins: nothing
+    tells it apart before the builds, and the publish plan refuses it (exit 14) once the
+    run's own image differs. Its tip names the way out that works (delete it from ghcr,
+    then run the release), not a republish (nothing to republish) nor the release itself."""
+    stack = world.stack
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    elsewhere = world.own_repo("acme/placed-built-as-it-src")
+    other = {**env, "SOURCE_DATE_EPOCH": "1767225900"}  # another build: other digests
+    Stack(
+        tmp_path / "o", stack.primary, stack.secondary, stack.bases, elsewhere, env=other
+    ).release("v1.0.0", "--no-smoke")
+    repo = world.own_repo("acme/placed-built-as-it")
+    s = Stack(tmp_path / "s", stack.primary, stack.secondary, stack.bases, repo, env=env)
+    world.copy(
+        f"{stack.secondary}/{elsewhere}:v1.0.0-php-8.4", f"{stack.secondary}/{repo}:v1.0.0-php-8.4"
+    )
+    refused = s.run("release", "v1.0.0", "--no-smoke", "--notes-dir", str(s.notes_dir))
+    said = " ".join(refused.stderr.split())
+    assert refused.returncode == 14, refused.stdout + said
+    assert "v1.0.0-php-8.4 is " in said and " on ghcr, expected " in said, said
+    assert "delete it from ghcr by hand" in said, said
+    assert "then run `publisher release v1.0.0" in said, said
+    assert "publisher republish" not in said, said
+    assert not skopeo_tag_map(world.skopeo, stack.primary, repo)
+
+
 # --------------------------------------------------------------------------- drift
 
 

@@ -394,6 +394,26 @@ def test_a_newer_stable_release_left_half_pinned_is_named_by_a_stable_release_on
     assert unfinished_above(parse_release("v1.1.0"), settled_everywhere) == []
 
 
+def test_a_newer_release_s_pin_only_on_another_registry_than_the_primary_is_named_for_deletion() -> (
+    None
+):
+    """A pin of v1.2.0 on ghcr that hub, the primary, lacks: no publisher run left it (the
+    primary gets each pin first), so a stable release below it names its deletion by hand,
+    then the release of v1.2.0, not that release as finishing it (it would not take it)."""
+    tags = {
+        "hub": ["v1.0.0", "v1.0.0-php-8.4", "latest"],
+        "ghcr": ["v1.0.0", "v1.0.0-php-8.4", "v1.2.0-php-8.4", "latest"],
+    }
+    (said,) = unfinished_above(parse_release("v1.1.0"), tags, primary="hub")
+    assert said.startswith("v1.2.0 did not finish writing its pins (ghcr holds v1.2.0-php-8.4;")
+    assert "so no run of it left v1.2.0-php-8.4 on ghcr as it is" in said, said
+    assert "delete it from ghcr by hand" in said and "finishes it" not in said, said
+    # one the primary holds too was left there by a run that stopped: its rerun finishes it
+    tags["hub"].append("v1.2.0-php-8.4")
+    (said,) = unfinished_above(parse_release("v1.1.0"), tags, primary="hub")
+    assert "`publisher release v1.2.0` finishes it" in said and "by hand" not in said, said
+
+
 def test_a_dropped_line_is_said_against_the_newest_stable_release_never_a_prerelease() -> None:
     """Floating tags follow stable releases only: a prerelease leaves no line behind, and
     a stable release that drops a line names the newest stable release's pin as where
