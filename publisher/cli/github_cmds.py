@@ -136,7 +136,8 @@ def _allow_stand_in(env: Mapping[str, str]) -> bool:
     help="The legs of a republish of RELEASE with this reason: the reason is checked as "
     "`publish --reason` checks it (exit 2), a recorded line matrix.yaml no longer has "
     "is refused as that republish refuses it (exit 3), and so is a release with no record "
-    "and none of its pins on the primary (exit 2), before any leg is listed.",
+    "and none of its pins on the primary, or one with no record whose pins on the primary "
+    "hold a line matrix.yaml no longer has (exit 2), before any leg is listed.",
 )
 @pass_state
 @handle_errors
@@ -191,18 +192,27 @@ def matrix_command(
         # listed, as the workflow would build them all first. Only the primary can say
         # which lines an earlier run pinned (one matrix.yaml dropped since, too): read for
         # a new release alone, and not for a rehearsal's legs, which refuse none of it.
-        from ..stages.publish import nothing_to_republish, refuse_before_build
+        from ..stages.publish import (
+            nothing_to_republish,
+            refuse_before_build,
+            refuse_republish_of_dropped_lines,
+        )
         from ..stages.release import published_lines
 
         primary = state.clients.for_registry(cfg.primary)
         locations = options.locations_of(scope.config_path, scope.notes_dir)
+        notes = options.notes_dir_of(cfg, scope.notes_dir)
+        if republish:  # as `publish --reason` refuses it, which comes after every leg pushed
+            refuse_republish_of_dropped_lines(
+                cfg, version, record, primary, notes, said="nothing was built or pushed"
+            )
         if republish and not published_lines(cfg, version, primary):
             # A republish needs a published release: without a record, its pins. Refused
             # here as `publish --reason` refuses it, which comes after every leg pushed.
             raise nothing_to_republish(
                 cfg,
                 version,
-                options.notes_dir_of(cfg, scope.notes_dir),
+                notes,
                 options.locations_of(
                     scope.config_path,
                     scope.notes_dir,

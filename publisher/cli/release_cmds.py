@@ -544,10 +544,19 @@ def publish_command(
     clients = state.clients.configured(cfg)
     if reason is not None:
         # A republish needs a published release: a record, or pins on the primary.
-        pinned = published_lines(cfg, version, clients[cfg.primary.name])
+        primary = clients[cfg.primary.name]
+        pinned = published_lines(cfg, version, primary)
         others = other_registries(cfg, clients)
         cfg = republish_config(
-            cfg, version, record, pinned, notes, state.output, locations, others=others
+            cfg,
+            version,
+            record,
+            pinned,
+            notes,
+            state.output,
+            locations,
+            primary=primary,
+            others=others,
         )
     if not dry_run:  # temporary files (copies spooled, smoke tests): before any copy
         check_tmpdir(state.env)

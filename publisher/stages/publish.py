@@ -1015,6 +1015,46 @@ def _recorded_instead(notes_dir: Path, most: int = 3) -> str:
     return f"check the tag: the releases recorded in {shown_path(notes_dir)} are {newest}{more}; "
 
 
+def refuse_republish_of_dropped_lines(
+    config: Config,
+    release: Release,
+    record: notes_mod.ReleaseFacts | None,
+    primary: RegistryClient,
+    notes_dir: Path,
+    *,
+    said: str = "no tag was written",
+) -> None:
+    """Refuse (exit 2; ``said`` says what the run did not do) a republish of a release
+    without a record whose pins on the primary hold a line matrix.yaml no longer has at
+    all: only matrix.yaml and those pins say what the release is, and its record would
+    be written without that line (``audit``'s ``unrecorded-line``). A line matrix.yaml
+    has but this run does not select (``--only``, ``PUBLISHER_LINES``) is kept from its
+    pin, as ``described_from_pin`` says."""
+    if record is not None:
+        return
+    repo = config.primary.repository.path
+    configured = set(config.all_lines or config.line_names)
+    listed = listed_tags([(primary, repo)], planning.scheme_tags([release.tag], configured))
+    tags = listed[0]
+    assert isinstance(tags, list)  # (no error is caught)
+    dropped = [php for php in release_lines(tags, release.tag) if php not in configured]
+    if not dropped:
+        return
+    pins = [planning.pin_tag(release, php) for php in dropped]
+    its = "its pin" if len(pins) == 1 else "its pins"
+    path = notes_mod.record_path(notes_dir, release.tag)
+    raise UsageError(
+        f"{release.tag} has no release record ({shown_path(path)}) and "
+        f"{config.primary.name} holds {its} "
+        f"{', '.join(pins)} of PHP {', '.join(dropped)}, which matrix.yaml no longer has: "
+        f"its republish would record {release.tag} without "
+        f"{'that line' if len(dropped) == 1 else 'those lines'}; {said}",
+        hint=f"restore PHP {', '.join(dropped)} in matrix.yaml (as {release.tag} had it: "
+        f"`git show {release.tag}:matrix.yaml`), or republish with {release.tag}'s record "
+        f"(--notes-dir DIR holding {path.name})",
+    )
+
+
 def republish_config(
     config: Config,
     release: Release,
@@ -1024,6 +1064,7 @@ def republish_config(
     output: Output,
     locations: Locations = DEFAULT_LOCATIONS,
     *,
+    primary: RegistryClient,
     said: str = "no tag was written",
     others: Mapping[str, tuple[RegistryClient, str]] | None = None,
 ) -> Config:
@@ -1031,7 +1072,9 @@ def republish_config(
 
     ``pinned``: the selected lines whose pin is on the primary. A release with a
     record is published (``load_release`` already made ``config`` what it
-    records). Without one, only its pins say what it is: with none, there is
+    records). Without one, only its pins say what it is: a pin of a line matrix.yaml
+    no longer has refuses it (``refuse_republish_of_dropped_lines``, which reads the
+    ``primary``'s tags); with none, there is
     nothing to republish (UsageError, before any tag is written; ``said`` says
     what the run did not do, as ``nothing_to_republish``, which names the pins
     ``others``, the other registries, hold); lines without a pin are not part of it
@@ -1039,6 +1082,7 @@ def republish_config(
     """
     if record is not None:
         return config
+    refuse_republish_of_dropped_lines(config, release, record, primary, notes_dir, said=said)
     if not pinned:
         elsewhere = pins_held_elsewhere(config, release, others or {})
         raise nothing_to_republish(

@@ -336,6 +336,7 @@ def release(
             options.notes_dir,
             output,
             options.locations,
+            primary=primary,
             said="nothing was built or pushed",
             # read only to say what they hold when there is nothing to republish
             others=other_registries(config, registries) if not (record or done) else None,

@@ -156,6 +156,47 @@ def test_the_checks_of_a_republish_refuse_a_dropped_line_as_its_publish_does(
         assert "which matrix.yaml no longer has: left out" in rerun.stderr, rerun.stderr
 
 
+def test_a_republish_with_no_record_refuses_a_pinned_line_matrix_yaml_dropped(
+    tmp_path: Path, registry: Any, write_matrix: Callable[..., Path]
+) -> None:
+    """v1.0.0 published with PHP 8.3 and 8.4, its record not in the notes directory, PHP
+    8.3 dropped from matrix.yaml since: a republish would write a record without the line
+    its pins hold. ``republish`` (and its dry run) refuses before anything is built or
+    pushed, ``matrix --reason`` before any leg is listed, ``publish --reason`` before any
+    tag is written (exit 2), naming the line, its pin and the ways out."""
+    world = _World(tmp_path, registry, write_matrix)
+    world.publish("v1.0.0", "8.3", "8.4")
+    (tmp_path / "release-notes").rename(tmp_path / "notes-pr")  # no record
+    world.lines("8.4")  # PHP 8.3 dropped from matrix.yaml since
+    before = tag_map(registry.host, world.repo)
+    rebuilt = world.legs("v1.0.0", "8.4")
+    for argv, said in (
+        (("republish", "v1.0.0", "--reason", REASON, "--no-smoke"), "nothing was built or pushed"),
+        (("republish", "v1.0.0", "--reason", REASON, "--dry-run"), "nothing was built or pushed"),
+        (("matrix", "v1.0.0", "--github", "--reason", REASON), "nothing was built or pushed"),
+        (
+            ("publish", "v1.0.0", "--digests", str(rebuilt), "--reason", REASON),
+            "no tag was written",
+        ),
+    ):
+        refused = world.run(*argv)
+        assert refused.returncode == 2, (argv, refused.stdout, refused.stderr)
+        words = " ".join(_refusal(refused.stderr).split())
+        assert words.startswith("error: usage error: v1.0.0 has no release record ("), words
+        assert (
+            "hub holds its pin v1.0.0-php-8.3 of PHP 8.3, which matrix.yaml no longer has"
+        ) in words, (argv, words)
+        assert said in words, (argv, words)
+        assert "git show v1.0.0:matrix.yaml" in words and "--notes-dir" in words, (argv, words)
+        assert not (tmp_path / "release-notes" / "v1.0.0.json").exists(), argv
+        assert tag_map(registry.host, world.repo) == before, argv
+    # with its record, the republish of the lines matrix.yaml has goes on
+    planned = world.run(
+        "plan", "v1.0.0", "--reason", REASON, "--notes-dir", "notes-pr", "--only", "8.4"
+    )
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+
+
 def _newer_release_published(world: _World) -> list[dict[str, Any]]:
     """v1.0.0 published, then v2.0.0 (both PHP 8.3 and 8.4): v1.0.0's ``floating`` facts
     as recorded at its publication."""

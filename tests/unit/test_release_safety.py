@@ -18,6 +18,7 @@ from publisher.core.publish_plan import TagMove
 from publisher.core.version import parse_release
 from publisher.stages.publish import PENDING_DIR, load_release, republish_config, select_release
 from publisher.stages.release import keep_records
+from tests.support.fake_registry import FakeRegistryClient
 from tests.support.matrices import acme_config
 from tests.support.records import line_facts, release_facts, write_record
 
@@ -143,7 +144,9 @@ def test_a_republish_of_a_release_never_published_is_refused() -> None:
     config = acme_config()
     out, _ = quiet()
     with pytest.raises(UsageError) as caught:
-        republish_config(config, parse_release("v7.0.0"), None, set(), Path("notes"), out)
+        republish_config(
+            config, parse_release("v7.0.0"), None, set(), Path("notes"), out, primary=_held()
+        )
     error = caught.value
     assert error.exit_code == 2
     assert "nothing to republish" in str(error) and "notes/v7.0.0.json" in str(error)
@@ -160,6 +163,7 @@ def test_a_republish_of_a_release_never_published_is_refused() -> None:
             set(),
             Path("notes"),
             out,
+            primary=_held(),
             said="nothing was built or pushed",
         )
     assert str(before.value).endswith("; nothing was built or pushed"), str(before.value)
@@ -168,7 +172,9 @@ def test_a_republish_of_a_release_never_published_is_refused() -> None:
 def test_a_recorded_release_is_republished_as_recorded_whatever_the_pins() -> None:
     config = acme_config()
     out, err = quiet()
-    kept = republish_config(config, parse_release("v1.0.0"), record(), set(), Path("n"), out)
+    kept = republish_config(
+        config, parse_release("v1.0.0"), record(), set(), Path("n"), out, primary=_held()
+    )
     assert kept is config and err.getvalue() == ""
 
 
@@ -176,16 +182,73 @@ def test_without_a_record_the_pins_say_which_lines_are_republished() -> None:
     config = acme_config()
     assert len(config.line_names) > 1
     out, err = quiet()
+    pins = [f"v1.0.0-php-{php}" for php in config.line_names]
     every = republish_config(
-        config, parse_release("v1.0.0"), None, set(config.line_names), Path("n"), out
+        config,
+        parse_release("v1.0.0"),
+        None,
+        set(config.line_names),
+        Path("n"),
+        out,
+        primary=_held(*pins),
     )
     assert every.line_names == config.line_names
     assert "no release record for v1.0.0" in err.getvalue()
     some = republish_config(
-        config, parse_release("v1.0.0"), None, {config.line_names[-1]}, Path("n"), out
+        config,
+        parse_release("v1.0.0"),
+        None,
+        {config.line_names[-1]},
+        Path("n"),
+        out,
+        primary=_held(pins[-1]),
     )
     assert some.line_names == (config.line_names[-1],)
     assert f"no pin for PHP {config.line_names[0]}" in err.getvalue()
+
+
+def test_without_a_record_a_pin_of_a_line_matrix_yaml_dropped_refuses_the_republish() -> None:
+    """Its record would be written without that line: refused before anything is
+    written, naming the line, its pin and the ways out; a line matrix.yaml has but the
+    run does not select (--only) is kept from its pin instead."""
+    config = acme_config()  # PHP 8.3 and 8.4
+    out, _ = quiet()
+    primary = _held("v1.0.0-php-8.1", "v1.0.0-php-8.3", "v1.0.0-php-8.4", "v1.0.0")
+    with pytest.raises(UsageError) as caught:
+        republish_config(
+            config,
+            parse_release("v1.0.0"),
+            None,
+            {"8.3", "8.4"},
+            Path("notes"),
+            out,
+            primary=primary,
+            said="nothing was built or pushed",
+        )
+    error = caught.value
+    assert error.exit_code == 2
+    assert str(error) == (
+        "v1.0.0 has no release record (notes/v1.0.0.json) and hub holds its pin "
+        "v1.0.0-php-8.1 of PHP 8.1, which matrix.yaml no longer has: its republish would "
+        "record v1.0.0 without that line; nothing was built or pushed"
+    )
+    assert error.hint and "`git show v1.0.0:matrix.yaml`" in error.hint
+    assert "--notes-dir" in error.hint
+    narrowed = republish_config(
+        config.select(("8.4",)),
+        parse_release("v1.0.0"),
+        None,
+        {"8.4"},
+        Path("notes"),
+        out,
+        primary=_held("v1.0.0-php-8.3", "v1.0.0-php-8.4", "v1.0.0"),
+    )
+    assert narrowed.line_names == ("8.4",)
+
+
+def _held(*tags: str) -> FakeRegistryClient:
+    """The primary registry, holding ``tags``."""
+    return FakeRegistryClient(tags=tags)
 
 
 # --------------------------------------------------------------------------- tag moves

@@ -542,6 +542,9 @@ class _Pins:
     def tag_digests(self, repo_path: str, tags=None, *, attempts=None) -> dict[str, str]:
         return {tag: "sha256:" + "0" * 64 for tag in tags or () if tag in self.tags}
 
+    def list_tags(self, repo_path: str) -> list[str]:
+        return sorted(self.tags)
+
 
 def test_a_republish_without_a_record_checks_only_the_lines_its_pins_hold(project, tmp_path):
     """Without a record, a republish builds only the lines whose pin is on the primary:
