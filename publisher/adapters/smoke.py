@@ -233,7 +233,9 @@ def start_script(
     port: int | None = None,
     stays_up: float = STAYS_UP,
 ) -> str:
-    """A POSIX sh script: start ``"$@"`` in the background, wait until healthy, stop it.
+    """A POSIX sh script: start ``"$@"`` in the background, its output appended to
+    ``SERVER_LOG`` (php-fpm's ``error_log = /proc/self/fd/2`` opens that file anew, and
+    keeps its lines whole only there), wait until healthy, stop it.
 
     With ``port``, it first refuses (``PORT_TAKEN`` and the port, exit 1) when a socket
     listens on that TCP port already (buildah: the host's network), starting nothing.
@@ -269,7 +271,9 @@ def start_script(
     return "\n".join(
         [
             *taken,
-            f'log={SERVER_LOG}; "$@" >"$log" 2>&1 &',
+            # appended to: a server reopening /proc/self/fd/2 (php-fpm's error_log) writes
+            # at its own offset, which a later write to fd 2 would otherwise write over
+            f'log={SERVER_LOG}; : >"$log"; "$@" >>"$log" 2>&1 &',
             "pid=$!; i=0",
             f'while [ "$i" -lt {polls} ]; do',
             f"  sleep {POLL} 2>/dev/null || sleep 1; i=$((i+1))",

@@ -11,6 +11,8 @@ import contextlib
 import io
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import socket
@@ -720,6 +722,43 @@ def test_a_server_that_exits_seconds_after_it_is_healthy_fails_its_smoke_test(
     message = _smoke_failure(engine, image, Platform.AMD64)
     assert "after it started, having answered its health check (" in message, message
     assert "CRASHED" in message, message
+
+
+def test_the_last_lines_of_a_server_that_writes_through_proc_self_fd_2_are_quoted_whole(
+    offline: Config, build_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    """php-fpm's ``error_log = /proc/self/fd/2`` opens the server's log anew, with its own
+    offset: the stand-in php-fpm, started so by a wrapper, says its lines that way; the
+    wrapper then says on its own stderr that it killed it. The buildah start script's log
+    is written in append mode, so the wrapper's line follows php-fpm's, which are quoted
+    whole, not written over from the start of the file."""
+    require_tool("buildah")
+    wrapper = (
+        "#!/bin/sh",
+        'if [ $# -gt 0 ]; then exec php-fpm.real "$@"; fi',
+        "php-fpm.real >>/proc/self/fd/2 2>&1 & pid=$!",
+        'sleep 3; echo "WRAPPER: php-fpm killed 3 s after start" >&2; kill -9 $pid; exit 1',
+    )
+    image = _seeded(
+        offline,
+        build_registry,
+        tmp_path,
+        "fd2-log",
+        "ARG PHP_BASE_IMAGE\nFROM ${PHP_BASE_IMAGE}\n"
+        "RUN mv /usr/local/bin/php-fpm /usr/local/bin/php-fpm.real && printf '%s\\n' "
+        + " ".join(shlex.quote(line) for line in wrapper)
+        + " > /usr/local/bin/php-fpm && chmod 0755 /usr/local/bin/php-fpm\n",
+        Platform.AMD64,
+    )
+    message = _smoke_failure(Engine.BUILDAH, image, Platform.AMD64)
+    stamp = r"\[[0-9]{2}-[A-Za-z]{3}-[0-9]{4} [0-9:]{8}\]"
+    said = re.search(
+        rf"having answered its health check \(({stamp} NOTICE: fpm is running, pid [0-9]+ "
+        rf"\(STAND-IN, not PHP-FPM\) \| {stamp} NOTICE: ready to handle connections "
+        r"\(STAND-IN\) \| WRAPPER: php-fpm killed 3 s after start)\)",
+        message,
+    )
+    assert said is not None, message
 
 
 @pytest.mark.parametrize("engine", [Engine.BUILDAH, Engine.DOCKER], ids=str)

@@ -337,7 +337,7 @@ def test_server_command_is_entrypoint_plus_cmd() -> None:
 
 def test_start_script_waits_for_the_health_check() -> None:
     script = start_script(["php-fpm-healthcheck"], 30)
-    assert '"$@" >"$log" 2>&1 &' in script
+    assert ': >"$log"; "$@" >>"$log" 2>&1 &' in script  # appended to: whole lines
     assert "if php-fpm-healthcheck >/dev/null 2>&1; then" in script
     assert 'while [ "$i" -lt 120 ]' in script  # every 0.25s for 30s
     assert "not healthy within 30 s" in script
