@@ -2688,6 +2688,15 @@ def end_of_life_notes(text: str) -> dict[str, str]:
     return notes
 
 
+#: What the images of a stand-in matrix (``stand_in: true``) are, in every warning that
+#: names them: the summary of its release or rehearsal, its notes, its pins file, and
+#: resolve's and start.sh's words on a pins file saying ``PHP_STAND_IN=true``. True of the
+#: busybox stand-ins (no PHP) and of those holding Debian's real PHP alike.
+STAND_IN_IMAGES = "built on stand-in base images, not the official php images"
+#: The warning of the summary and of start.sh (its very words) on such a release.
+STAND_IN_WARNING = f"STAND-IN images, {STAND_IN_IMAGES}: do not use them"
+
+
 class RegistryChoice(enum.Enum):
     CANONICAL = "canonical"
     MIRROR = "mirror"
@@ -4069,7 +4078,7 @@ def decide(
     if verdict is None:  # pragma: no cover - resolve() always probes when needed
         raise ValueError("decide() needs the availability of the pre-built image")
     if verdict.available:
-        stand_in = " (STAND-IN images, not PHP)" if choice.stand_in else ""
+        stand_in = f" (STAND-IN images, {STAND_IN_IMAGES})" if choice.stand_in else ""
         where = (
             "is in the local image store (no registry request)"
             if verdict.status is Status.CACHED

@@ -1924,7 +1924,8 @@ build_or_stop() {
 # ------------------------------------------------------------------ decide
 
 # a stand-in matrix's release, rehearsed (--local) or published: the pins file says which neither
-[ "$stand_in" = true ] && say "STAND-IN images, built from stand-in bases made for offline rehearsals: not PHP"
+# (resolve.STAND_IN_WARNING: the words of the summary of such a release)
+[ "$stand_in" = true ] && say "STAND-IN images, built on stand-in base images, not the official php images: do not use them"
 note=
 if [ "$use_prebuilt" = true ] && [ "$which_registry" = mirror ] \
   && [ -z "$mirror" ] && [ -z "$mirror_override" ]; then

@@ -314,7 +314,8 @@ def gh_release_command(
     publisher's records, or when it is there; else where publish writes them). Notes of a
     STAND-IN rehearsal (their record says stand_in: true, their pins file
     PHP_STAND_IN=true, or they carry the rehearsal banner) are refused (exit 2)
-    before any request: their images contain no real PHP
+    before any request: their images are built on stand-in base images, not the
+    official php images
     (PUBLISHER_ALLOW_STAND_IN_RELEASE=1 lets them through, only to rehearse the
     workflow against a test GitHub server). Empty notes (or only white space) are
     refused (exit 3) before any request: they would wipe the release's body. Needs

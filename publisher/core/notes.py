@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..resolve import is_digest, php_line_order, short_digest
+from ..resolve import STAND_IN_IMAGES, is_digest, php_line_order, short_digest
 from . import lifecycle
 from .errors import (
     ConfigError,
@@ -940,7 +940,7 @@ def refuse_stand_in(notes_path: Path, release: str, body: str) -> None:
     rehearsal's: their record beside them says ``stand_in: true``, the pins file beside
     them says ``PHP_STAND_IN=true``, or the notes carry the rehearsal banner.
 
-    Such images contain no real PHP: they must never become a published release.
+    Such images are not the official php images: they must never become a published release.
     """
     marks = []
     record = load_record(notes_path.parent, release)
@@ -960,7 +960,7 @@ def refuse_stand_in(notes_path: Path, release: str, body: str) -> None:
         raise UsageError(
             f"{release} at {notes_path} is a STAND-IN rehearsal, not a release: "
             + "; ".join(marks)
-            + ". Its images contain no real PHP; nothing was sent to GitHub",
+            + f". Its images are {STAND_IN_IMAGES}; nothing was sent to GitHub",
             hint="pass --notes with the notes of a real release (published with a matrix "
             "without `stand_in: true`); a rehearsal's notes are never published",
         )
@@ -983,8 +983,8 @@ def release_markdown(
     out: list[str] = [f"# {facts.release}", ""]
     if facts.stand_in:
         out += [
-            f"{STAND_IN_BANNER} These images are built from stand-in base images made",
-            "> for offline rehearsals; they contain no real PHP. Do not use them.",
+            f"{STAND_IN_BANNER} These images are {STAND_IN_IMAGES}.",
+            "> Do not use them.",
         ]
         moved = any(f.release == facts.release for f in facts.floating)
         if rehearsal and higher is not None and moved:

@@ -16,7 +16,7 @@ Keys (``A_B`` is the PHP line ``A.B`` with the dot replaced)::
     STACK_RELEASE='v2.0.0'
     PHP_LINES='8.3 8.4'                  # the lines this release published
     PHP_DEFAULT_LINE='8.4'
-    PHP_STAND_IN='false'                 # true: STAND-IN images (stand_in: true), not PHP
+    PHP_STAND_IN='false'                 # true: STAND-IN images (stand_in: true)
     PHP_REPOSITORY='docker.io/twentyi/php-fpm'
     PHP_MIRROR_REPOSITORY='ghcr.io/twentyi/php-fpm'   # absent without a mirror
     PHP_IMAGE_8_4='docker.io/twentyi/php-fpm:v2.0.0-php-8.4@sha256:...'
@@ -33,7 +33,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..resolve import END_OF_LIFE_COMMENT, is_php_line, php_line_order, pin_tag
+from ..resolve import (
+    END_OF_LIFE_COMMENT,
+    STAND_IN_IMAGES,
+    is_php_line,
+    php_line_order,
+    pin_tag,
+)
 from . import lifecycle
 from .errors import ConfigError
 from .fileio import json_kind
@@ -231,7 +237,7 @@ def render(record: Mapping[str, Any]) -> str:
         "# read by the stack's start.sh and by `publisher resolve`. Do not edit.",
     ]
     if record.get("stand_in") is True:
-        head.append("# STAND-IN REHEARSAL: these images contain no real PHP. Do not use them.")
+        head.append(f"# STAND-IN REHEARSAL: these images are {STAND_IN_IMAGES}. Do not use them.")
     head += _past_end_of_life(record, dict(pairs)["PHP_LINES"].split())
     body = [f"{key}={quote(value)}" for key, value in pairs]
     return "\n".join(head + body) + "\n"

@@ -92,7 +92,13 @@ from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import SourceTree, Target, TransferPlan
 from ..core.version import Release, parse_release
-from ..resolve import REFERENCE_DIGEST, php_line_order, release_lines, short_digest
+from ..resolve import (
+    REFERENCE_DIGEST,
+    STAND_IN_WARNING,
+    php_line_order,
+    release_lines,
+    short_digest,
+)
 from .build import (
     BASE_LABEL,
     base_from_label,
@@ -927,7 +933,7 @@ def summary_title(
             "its notes record it)"
         )
     if facts.stand_in:
-        title += ": STAND-IN images, no real PHP"
+        title += f": {STAND_IN_WARNING}"
     return title
 
 

@@ -27,6 +27,7 @@ import yaml
 
 from publisher.adapters.localregistry import LocalRegistry
 from publisher.core.records import DigestRecord
+from publisher.resolve import STAND_IN_WARNING as STAND_IN
 from publisher.stages import standins
 from tests.conftest import require_tool
 from tests.support.builds import quiet_runner
@@ -234,7 +235,7 @@ def test_a_republish_rerun_before_its_notes_are_merged_says_an_earlier_run_moved
     first_notes = tmp_path / "first-run"
     shutil.copytree(default_branch, first_notes)
     first = stack.ok(*republish, "--notes-dir", str(first_notes), env=wide)
-    assert f"{heading}: STAND-IN images, no real PHP" in first.stdout, first.stdout
+    assert f"{heading}: {STAND_IN}" in first.stdout, first.stdout
     tags = tag_maps(stack, tools["skopeo"])
 
     rerun_notes = tmp_path / "rerun"
@@ -243,8 +244,7 @@ def test_a_republish_rerun_before_its_notes_are_merged_says_an_earlier_run_moved
     assert "every tag already points where it should; nothing moved" in rerun.stdout
     assert tag_maps(stack, tools["skopeo"]) == tags
     assert (
-        f"{heading} by an earlier run (this run moved no tag; its notes record it): "
-        "STAND-IN images, no real PHP"
+        f"{heading} by an earlier run (this run moved no tag; its notes record it): " + STAND_IN
     ) in rerun.stdout, rerun.stdout
     assert f"{heading}: STAND-IN" not in rerun.stdout
     recorded = json.loads((first_notes / "v1.0.0.json").read_text())["history"]

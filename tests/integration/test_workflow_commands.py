@@ -50,6 +50,7 @@ from publisher.adapters.registry import RegistryClient
 from publisher.adapters.runner import Runner
 from publisher.core.errors import NotFoundError
 from publisher.core.reference import parse
+from publisher.resolve import STAND_IN_WARNING as STAND_IN
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
 from tests.integration.conftest import GH_REPO, GH_TOKEN, BasicAuthRegistry
@@ -626,10 +627,8 @@ def test_release_workflow_commands_run_in_order(
     logs = "\n".join(r.stdout + r.stderr for r in machine.log)
     assert "::group::" in logs
     assert index_digest in summary.read_text(encoding="utf-8")
-    # The digest table says what happened, and that the images are no real PHP.
-    assert f"### Published {RELEASE}: STAND-IN images, no real PHP\n" in summary.read_text(
-        encoding="utf-8"
-    )
+    # The digest table says what happened, and that the images are stand-ins.
+    assert f"### Published {RELEASE}: {STAND_IN}\n" in summary.read_text(encoding="utf-8")
     # The token's only appearance is the ::add-mask:: that hides it, printed before its use.
     gh_step = next(r for r in machine.log if r.name == "publish: GitHub release")
     assert gh_step.stdout.splitlines()[0] == f"::add-mask::{GH_TOKEN}"
@@ -822,8 +821,7 @@ def test_image_build_workflow_commands_build_and_smoke_test_pushing_nothing(
         if line.startswith("### ")
     ]
     assert any(
-        line.startswith("### Rehearsed ")
-        and line.endswith(" on throwaway registries: STAND-IN images, no real PHP")
+        line.startswith("### Rehearsed ") and line.endswith(f" on throwaway registries: {STAND_IN}")
         for line in tables
     ), tables
     assert not any(line.startswith("### Published") for line in tables), tables
@@ -1132,7 +1130,7 @@ def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
     # The digest table says a republish happened, of which line, and why.
     assert (
         f"### Republished {RELEASE}, PHP {LINES[-1]} (weekly check: base image digests "
-        "changed): STAND-IN images, no real PHP\n"
+        f"changed): {STAND_IN}\n"
     ) in summary_text, summary_text
     assert f"### Published {RELEASE}" not in summary_text
     # The step outputs say what moved: the new index, and that the release was updated.

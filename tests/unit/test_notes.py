@@ -460,6 +460,12 @@ def test_stand_in_notes_say_so():
     stand_in = ReleaseFacts(**{**f.__dict__, "stand_in": True})
     text = notes.release_markdown(stand_in, HISTORY)
     assert "STAND-IN" in text and "cosign verify" not in text
+    # true of the busybox stand-ins and of those holding Debian's real PHP alike
+    assert (
+        f"{notes.STAND_IN_BANNER} These images are built on stand-in base images, not the official php images.\n"
+        "> Do not use them.\n"
+    ) in text
+    assert "real PHP" not in text and "offline" not in text
     assert f"Published {f.published_at}." in text
     rehearsed = notes.release_markdown(stand_in, HISTORY, rehearsal=True)
     assert f"Rehearsed on throwaway registries {f.published_at}." in rehearsed

@@ -77,7 +77,12 @@ def test_without_a_mirror_there_are_no_mirror_keys() -> None:
 def test_stand_in_releases_say_so() -> None:
     text = pins.render(record(replace(facts(), stand_in=True)))
     assert "PHP_STAND_IN='true'" in text
-    assert "# STAND-IN REHEARSAL" in text
+    # true of the busybox stand-ins and of those holding Debian's real PHP alike
+    assert (
+        "# STAND-IN REHEARSAL: these images are built on stand-in base images, not the official php images. "
+        "Do not use them.\n"
+    ) in text
+    assert "real PHP" not in text and "offline" not in text
 
 
 @pytest.mark.parametrize("value", ["it's", "a\nb", "$HOME", "a#b", "back\\slash", 'say "x"', "\t"])

@@ -766,7 +766,8 @@ def test_the_digest_table_heading_says_whether_a_run_published_republished_or_re
     )
     stand_in = dataclasses.replace(facts, stand_in=True)
     assert summary_title(stand_in, rehearsal=True) == (
-        "Rehearsed v1.0.0 on throwaway registries: STAND-IN images, no real PHP"
+        "Rehearsed v1.0.0 on throwaway registries: STAND-IN images, built on stand-in base "
+        "images, not the official php images: do not use them"
     )
 
 

@@ -41,6 +41,7 @@ from publisher.resolve import (
     render,
     resolve,
 )
+from tests.conftest import ROOT
 from tests.support.records import line_facts, release_facts
 
 INDEX = "sha256:" + "a" * 64
@@ -1220,8 +1221,13 @@ def test_stand_in_notes_are_labelled() -> None:
     args = inputs()
     choice = choose(args, notes(stand_in=True), "linux/amd64")
     decision = decide(args, choice, AVAILABLE, DOCKERFILE)
-    assert "STAND-IN" in decision.reason
+    assert decision.reason.endswith(
+        " (STAND-IN images, built on stand-in base images, not the official php images)"
+    )
     assert decision.to_dict()["stand_in"] is True
+    # start.sh says the words of the release's summary (a shell script: written there too)
+    launcher = (ROOT / "examples" / "stack" / "start.sh").read_text(encoding="utf-8")
+    assert f'say "{resolving.STAND_IN_WARNING}"' in launcher
 
 
 # --------------------------------------------------------------------------- output
