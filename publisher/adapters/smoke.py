@@ -172,6 +172,8 @@ class SmokeResult:
     php_version: str
     modules: tuple[str, ...]
     seconds: float
+    #: What the smoke test checked, in one line (``smoke_rules.passed_words``).
+    checked: str = ""
 
 
 # ----------------------------------------------------------------- pure helpers
@@ -957,6 +959,7 @@ class SmokeTester:
             php_version=str(version),
             modules=modules,
             seconds=time.monotonic() - start,
+            checked=smoke_rules.passed_words(observed, version, expected, self.stays_up),
         )
 
 
@@ -983,8 +986,9 @@ def smoke_tester(
     prefer: str | None = None,
     start_timeout: float = DEFAULT_START_TIMEOUT,
     rehearsal: bool = False,
-) -> Callable[[Reference, str, str, tuple[str, ...]], str]:
-    """A checked smoke test for the publish stage: ``(ref, platform, php, extensions) -> version``.
+) -> Callable[[Reference, str, str, tuple[str, ...]], smoke_rules.Passed]:
+    """A checked smoke test for the publish stage: ``(ref, platform, php, extensions) ->
+    Passed`` (the exact PHP version, and what was checked).
 
     The engine follows the builder when it can (``buildah`` → buildah; ``docker``
     or ``buildx`` → docker), else buildah when installed and usable by this user, else
@@ -1012,7 +1016,9 @@ def smoke_tester(
     )
     tester.check()
 
-    def run(image: Reference, platform: str, php: str, extensions: tuple[str, ...]) -> str:
+    def run(
+        image: Reference, platform: str, php: str, extensions: tuple[str, ...]
+    ) -> smoke_rules.Passed:
         result = tester.test(
             image,
             Platform.parse(platform),
@@ -1020,7 +1026,7 @@ def smoke_tester(
             extensions=extensions,
             plain_http=config.plain_http_for(image.domain),
         )
-        return result.php_version
+        return smoke_rules.Passed(result.php_version, result.checked)
 
     return run
 

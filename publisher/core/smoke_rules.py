@@ -23,8 +23,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .errors import SmokeTestError, UsageError
+from .fileio import counted
 from .retry import number_setting
 from .settings import setting
+from .sizes import seconds
 
 #: How long after its start a server must still be running, once healthy and probed (a
 #: server that dies a few seconds after it answered fails), unless ``STAY_UP_SETTING``
@@ -220,6 +222,43 @@ def defects(
     return version, found
 
 
+@dataclass(frozen=True)
+class Passed:
+    """A smoke test that passed: the exact PHP version (for the release notes) and what it
+    checked, in one line (``passed_words``)."""
+
+    version: str
+    checked: str
+
+
+def passed_words(
+    observed: Observed, version: PhpVersion, extensions: Iterable[str], stays_up: float
+) -> str:
+    """What the smoke test of an image ``defects`` found nothing wrong with checked, in one
+    line: ``PHP 8.4.27 starts, php-fpm -t passes, php -m lists its 10 extensions, the
+    FastCGI probe of 9 passes on port 9000, no startup warning, runs as aarch64, up 5 s``
+    (the extensions the probe runs, the command line's own left out; the machine once the
+    image said it; the seconds the server had to stay up, ``stays_up``)."""
+    expected = list(extensions)
+    said = [f"PHP {version} starts", "php-fpm -t passes"]
+    if expected:
+        said.append(f"php -m lists its {counted(len(expected), 'extension')}")
+    if version.suffix == NOT_PHP_SUFFIX:
+        said.append("no FastCGI probe (a stand-in without PHP)")
+    else:
+        probed = [e for e in expected if e.lower() not in CLI_ONLY]
+        of = f" of {len(probed)}" if probed else ""
+        said.append(f"the FastCGI probe{of} passes on port {observed.port}")
+    said.append("no startup warning")
+    if (
+        observed.expected_machine
+        and observed.expected_machine in machines_said(observed.machine).values()
+    ):
+        said.append(f"runs as {observed.expected_machine}")
+    said.append(f"up {seconds(stays_up)}")
+    return ", ".join(said)
+
+
 # ----------------------------------------------------------------- startup errors and machine
 
 #: What PHP (the CLI, php-fpm) says about a startup error or warning: an extension that
@@ -331,15 +370,22 @@ def read_checks(output: str, mark: str, count: int) -> list[CheckOutput | None]:
     return found
 
 
-def machine_defects(output: str, expected: str, platform: str) -> list[str]:
-    """A ``platform`` image whose programs run as another machine than ``expected``
-    (``MACHINE_CHECK``'s ``output``): binaries of another platform, run natively. An image
-    that says nothing (no ``uname``, no php) fails its other checks."""
+def machines_said(output: str) -> dict[str, str]:
+    """The machine each of ``uname -m`` and ``php`` said it runs as (``MACHINE_CHECK``'s
+    ``output``), by who said it; one that said nothing is left out."""
     said: dict[str, str] = {}
     for line in output.splitlines():
         who, sep, machine = line.partition(": ")
         if sep and who in ("uname -m", "php") and machine.strip():
             said[who] = machine.strip()
+    return said
+
+
+def machine_defects(output: str, expected: str, platform: str) -> list[str]:
+    """A ``platform`` image whose programs run as another machine than ``expected``
+    (``MACHINE_CHECK``'s ``output``): binaries of another platform, run natively. An image
+    that says nothing (no ``uname``, no php) fails its other checks."""
+    said = machines_said(output)
     wrong = {who: machine for who, machine in said.items() if machine != expected}
     if not wrong:
         return []

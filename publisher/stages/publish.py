@@ -54,7 +54,7 @@ from ..adapters.registry import (
     sha256_digest,
 )
 from ..adapters.registry.transfer import DEFAULT_TRANSFERS, Transfers
-from ..core import audit_rules, verify_rules
+from ..core import audit_rules, smoke_rules, verify_rules
 from ..core import notes as notes_mod
 from ..core import pins as pins_mod
 from ..core import plan as planning
@@ -134,8 +134,9 @@ FLOATING_ROUNDS = 5
 SETTLE_PAUSE = 5.0
 SETTLE_SECONDS = 90.0
 
-#: Called with the platform image reference, platform, line; returns the exact PHP version.
-SmokeTest = Callable[[Reference, str, str, tuple[str, ...]], str]
+#: Called with the platform image reference, platform, line and its extensions; returns the
+#: exact PHP version and what was checked (``smoke_rules.Passed``).
+SmokeTest = Callable[[Reference, str, str, tuple[str, ...]], smoke_rules.Passed]
 
 
 @dataclass(frozen=True)
@@ -2161,11 +2162,11 @@ class Publisher:
             index, platform, ref = item
             line = self.config.line(index.php)
             try:
-                version = smoke(ref, platform, index.php, line.extensions.names)
+                passed = smoke(ref, platform, index.php, line.extensions.names)
             except SmokeTestError as exc:
                 return exc
-            self.output.info(f"PHP {index.php} {platform}: PHP {version} starts, php-fpm -t passes")
-            return version
+            self.output.info(f"PHP {index.php} {platform}: {passed.checked}")
+            return passed.version
 
         with threads_limited(), ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
             results = list(pool.map(one, work))

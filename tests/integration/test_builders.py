@@ -788,7 +788,12 @@ def test_the_stay_up_window_is_the_seconds_publisher_smoke_stay_up_says(
         run = smoke_tester(runner, offline, prefer=engine.value)
         return run(image, "linux/amd64", PHP, ())
 
-    assert smoke("2") == f"{PHP}.99-standin"
+    passed = smoke("2")
+    assert passed.version == f"{PHP}.99-standin"
+    assert passed.checked == (  # what the publish stage says of it
+        f"PHP {PHP}.99-standin starts, php-fpm -t passes, no FastCGI probe (a stand-in "
+        "without PHP), no startup warning, runs as x86_64, up 2 s"
+    )
     with pytest.raises(SmokeTestError) as caught:
         smoke("4")
     message = caught.value.message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -236,6 +237,39 @@ def test_recorded_real_php_outputs_pass_every_rule() -> None:
     assert smoke_rules.defects(real, "8.4", [*PRODUCTION_SET, "soap"])[1] == [
         "`php -m` does not list soap"
     ]
+
+
+def test_a_passed_smoke_test_says_what_it_checked() -> None:
+    """One line of every check passed: the version, php-fpm -t, the extensions php -m lists
+    and those the FastCGI probe ran (pcntl is the command line's alone), no startup
+    warning, the machine its programs run as and how long the server stayed up."""
+    real = observed(
+        php_v=DEBIAN_PHP_V,
+        php_m=DEBIAN_PHP_M,
+        fpm_output=DEBIAN_FPM_T,
+        probe=(200, DEBIAN_PROBE),
+        machine="uname -m: aarch64\nphp: aarch64\n",
+        expected_machine="aarch64",
+        platform="linux/arm64",
+    )
+    version, found = smoke_rules.defects(real, "8.4", PRODUCTION_SET)
+    assert found == [] and version is not None
+    assert smoke_rules.passed_words(real, version, PRODUCTION_SET, 5.0) == (
+        "PHP 8.4.27 starts, php-fpm -t passes, php -m lists its 10 extensions, the FastCGI "
+        "probe of 9 passes on port 9000, no startup warning, runs as aarch64, up 5 s"
+    )
+    # no extension configured, a port of its own, a window of PUBLISHER_SMOKE_STAY_UP's
+    bare = dataclasses.replace(real, port=9001)
+    assert smoke_rules.passed_words(bare, version, (), 2.5) == (
+        "PHP 8.4.27 starts, php-fpm -t passes, the FastCGI probe passes on port 9001, "
+        "no startup warning, runs as aarch64, up 2.5 s"
+    )
+    # a busybox stand-in runs no script: its answer was not judged, and it is not said
+    standin = smoke_rules.parse_php_version("PHP 8.4.99-standin (cli) -- STAND-IN, not PHP")
+    assert smoke_rules.passed_words(real, standin, ("intl",), 5.0) == (
+        "PHP 8.4.99-standin starts, php-fpm -t passes, php -m lists its 1 extension, "
+        "no FastCGI probe (a stand-in without PHP), no startup warning, runs as aarch64, up 5 s"
+    )
 
 
 def observed(**changes: object) -> smoke_rules.Observed:
@@ -870,10 +904,16 @@ def test_smoke_tester_for_the_publish_stage_follows_config_and_builder() -> None
     cfg = config_module.load(ROOT / "examples/offline/matrix.yaml", {})
     smoke = smoke_tester(runner, cfg, prefer="buildah")
     hub = Reference("docker.io", "stand-in-example/php-fpm", None, DIGEST)
-    assert smoke(hub, "linux/amd64", "8.4", ("bcmath", "opcache")) == "8.4.12"
+    passed = smoke(hub, "linux/amd64", "8.4", ("bcmath", "opcache"))
+    assert passed.version == "8.4.12"
+    assert passed.checked == (
+        "PHP 8.4.12 starts, php-fpm -t passes, php -m lists its 2 extensions, the FastCGI "
+        "probe of 2 passes on port 9000, no startup warning, "
+        f"up {smoke_rules.stay_up(os.environ):g} s"
+    )  # (the machine is said once the image said it: this one's uname answers nothing)
     assert runner.argvs()[0] == (buildah, "--version")  # checked before any image is run
     assert "--tls-verify=true" in next(a for a in runner.argvs() if a[1] == "from")
-    assert smoke(IMAGE, "linux/amd64", "8.4", ()) == "8.4.12"
+    assert smoke(IMAGE, "linux/amd64", "8.4", ()).version == "8.4.12"
     loopback_from = [a for a in runner.argvs() if a[1] == "from"][-1]
     assert "--tls-verify=false" in loopback_from
 
@@ -1206,6 +1246,54 @@ def test_failed_smoke_tests_of_several_images_keep_every_piece_of_advice_once(tm
         SmokeTestError("b", hint="rehearse again", advice=[qemu]),
     ]
     assert SmokeTestError.of_all("both", rehearsal).hint == f"{qemu}; rehearse again"
+
+
+def test_the_publish_stage_says_what_each_passed_smoke_test_checked(tmp_path) -> None:
+    """Each platform image that passed has a line naming it and what its smoke test
+    checked, in the tester's words; the line's version is the one found."""
+    import io
+
+    from publisher.adapters.output import Output
+    from publisher.core.records import DigestRecord
+    from publisher.core.version import parse_release
+    from publisher.stages.publish import LineIndex, Publisher, PublishOptions
+    from tests.support.matrices import acme_config
+
+    def smoke(
+        ref: Reference, platform: str, php: str, extensions: tuple[str, ...]
+    ) -> smoke_rules.Passed:
+        machine = "aarch64" if platform == "linux/arm64" else "x86_64"
+        return smoke_rules.Passed("8.4.12", f"PHP 8.4.12 starts, ..., runs as {machine}")
+
+    config = acme_config(lines=("8.4",))
+    platforms = ("linux/amd64", "linux/arm64")
+    images = tuple((p, "sha256:" + str(n) * 64) for n, p in enumerate(platforms, 1))
+    index = LineIndex(
+        php="8.4",
+        digest="sha256:" + "0" * 64,
+        body=b"{}",
+        media_type="application/vnd.oci.image.index.v1+json",
+        children=(),
+        records=tuple(
+            DigestRecord("v1.0.0", "8.4", p, "r", d, "php:8.4-fpm", None, "buildah", "x")
+            for p, d in images
+        ),
+        images=images,
+    )
+    stream = io.StringIO()
+    output = Output(env={}, stream=stream, err_stream=stream)
+    stage = Publisher(
+        config,
+        parse_release("v1.0.0"),
+        {},
+        output,
+        PublishOptions(notes_dir=tmp_path, jobs=1),
+        smoke=smoke,
+    )
+    assert stage.smoke_test({"8.4": index}) == {"8.4": "8.4.12"}
+    said = stream.getvalue()
+    assert "PHP 8.4 linux/amd64: PHP 8.4.12 starts, ..., runs as x86_64\n" in said, said
+    assert "PHP 8.4 linux/arm64: PHP 8.4.12 starts, ..., runs as aarch64\n" in said, said
 
 
 def test_the_try_it_tip_for_a_plain_http_registry_off_loopback_names_docker_s_setting() -> None:
