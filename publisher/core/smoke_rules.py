@@ -65,6 +65,12 @@ _PHP_V_RE = re.compile(
     r"^PHP ([0-9]{1,9})\.([0-9]{1,9})\.([0-9]{1,9})([A-Za-z0-9.+~-]*) \(", re.MULTILINE
 )
 FPM_TEST_OK = "test is successful"
+#: Why a ``php-fpm -t`` that exits 0 may not say ``FPM_TEST_OK``, said when it said no
+#: notice at all: a ``log_level`` above notice (a production setting) hides that line.
+FPM_QUIET = (
+    "php-fpm says it only at its default log_level = notice: a log_level above it, "
+    "warning, error or alert, hides it"
+)
 #: The version suffix of the busybox stand-ins, which are not PHP and run no script.
 NOT_PHP_SUFFIX = "-standin"
 
@@ -186,9 +192,11 @@ def defects(
         tail = " | ".join(observed.fpm_output.strip().splitlines()[-3:]) or "no output"
         tail += observed.runs("php-fpm -t")
         if observed.fpm_returncode == 0:
+            quiet = "" if "NOTICE" in observed.fpm_output else f" ({FPM_QUIET})"
             found.append(
                 "`php-fpm -t` exited 0 but did not say its configuration test is successful: "
                 + tail
+                + quiet
             )
         else:
             found.append(f"`php-fpm -t` failed (exit status {observed.fpm_returncode}): {tail}")

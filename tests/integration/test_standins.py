@@ -472,7 +472,9 @@ def test_checks_buildah_passes_on_nothing_every_time_are_judged_saying_so(
     ), error.message
     assert (
         "; `php-fpm -t` exited 0 but did not say its configuration test is successful: "
-        "no output (run 5 times, with no output each time)" in error.message
+        "no output (run 5 times, with no output each time) (php-fpm says it only at its "
+        "default log_level = notice: a log_level above it, warning, error or alert, hides it)"
+        in error.message
     ), error.message
 
 
@@ -497,7 +499,8 @@ def test_a_check_printing_nothing_is_judged_at_once(
     assert caught.value.exit_code == 13
     assert caught.value.message == (
         f"{image} (linux/amd64): `php-fpm -t` exited 0 but did not say its configuration "
-        "test is successful: no output"
+        "test is successful: no output (php-fpm says it only at its default log_level = "
+        "notice: a log_level above it, warning, error or alert, hides it)"
     ), caught.value.message
     assert paused == []
 

@@ -310,8 +310,21 @@ def test_every_defect_is_reported_at_once() -> None:
     assert found[3] == "`php -m` does not list intl"
 
 
+#: What a `php-fpm -t` that exited 0 saying no notice is told of the likely cause.
+LOG_LEVEL = (
+    " (php-fpm says it only at its default log_level = notice: a log_level above it, "
+    "warning, error or alert, hides it)"
+)
+
+
 def test_php_fpm_t_that_exits_0_without_its_verdict_is_not_said_to_have_failed() -> None:
-    for output, said in (("", "no output"), ("NOTICE: hello\n", "NOTICE: hello")):
+    """Its likely cause is said when no notice came out: a log_level above notice (a
+    php-fpm that says notices said something else)."""
+    for output, said in (
+        ("", "no output" + LOG_LEVEL),
+        ("[06-Dec-2026] WARNING: odd\n", "[06-Dec-2026] WARNING: odd" + LOG_LEVEL),
+        ("NOTICE: hello\n", "NOTICE: hello"),
+    ):
         _, found = smoke_rules.defects(
             observed(fpm_returncode=0, fpm_output=output), "8.4", ["bcmath", "opcache"]
         )
@@ -336,12 +349,13 @@ def test_a_check_run_again_for_printing_nothing_says_how_many_times() -> None:
     assert found[:3] == [
         "`php -v` did not report a PHP version (it printed 'nothing')" + runs,
         "`php-fpm -t` exited 0 but did not say its configuration test is successful: "
-        "no output" + runs,
+        "no output" + runs + LOG_LEVEL,
         "`php -m` does not list bcmath" + runs,
     ], found
     _, once = smoke_rules.defects(observed(fpm_output="", silent={"php -v": 5}), "8.4", [])
     assert once == [
         "`php-fpm -t` exited 0 but did not say its configuration test is successful: no output"
+        + LOG_LEVEL
     ]
 
 
