@@ -273,8 +273,10 @@ def passed_words(
 #: cannot be loaded, a bad ini setting (``PHP Warning:  PHP Startup: Unable to load
 #: dynamic library 'x.so' ...``, on stderr, and ``Warning: PHP Startup: ...`` on stdout).
 STARTUP_MARK = "PHP Startup:"
-#: At most this many distinct startup errors are quoted.
+#: At most this many distinct startup errors are quoted, each in at most this many
+#: characters (one cut ends with "…").
 STARTUP_SHOWN = 3
+STARTUP_WIDTH = 300
 
 
 def startup_errors(*outputs: str) -> list[str]:
@@ -290,7 +292,9 @@ def startup_errors(*outputs: str) -> list[str]:
             said = raw[at:].strip()
             if said not in seen:
                 seen.add(said)
-                lines.append(raw.strip()[:300])
+                line = raw.strip()
+                cut = len(line) > STARTUP_WIDTH
+                lines.append(line[: STARTUP_WIDTH - 1] + "…" if cut else line)
     return lines[:STARTUP_SHOWN]
 
 

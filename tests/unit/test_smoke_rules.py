@@ -1356,6 +1356,22 @@ def test_a_php_startup_error_is_a_defect_quoted_once() -> None:
     assert found == [f"PHP reports an error as it starts: {shown}"]
 
 
+def test_a_long_php_startup_error_is_quoted_cut_with_an_ellipsis() -> None:
+    """The report's line: cut at 300 characters, the last of them an ellipsis; one of 300
+    is quoted whole."""
+    tried = "/usr/lib/php/20240924/intl (cannot open shared object file: No such file), "
+    long = (
+        "PHP Warning:  PHP Startup: Unable to load dynamic library 'intl' (tried: "
+        + tried * 4
+        + ") in Unknown on line 0"
+    )
+    assert len(long) > 300
+    found = smoke_rules.startup_errors(long)
+    assert found == [long[:299] + "…"]
+    exact = long[:300]
+    assert smoke_rules.startup_errors(exact) == [exact]
+
+
 def test_programs_of_another_machine_are_a_defect() -> None:
     def machine(output: str, expected: str = "aarch64") -> list[str]:
         return smoke_rules.defects(
