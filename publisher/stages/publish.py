@@ -12,7 +12,8 @@ Order (each a visible step):
    under a pin is a conflict, refused before anything is written, unless this
    is a republish;
 2. push the assembled indexes by digest to the primary (children are already
-   there: the builds pushed them);
+   there: the builds pushed them), then judge each platform image's size against its
+   line's budget from the primary's manifests, before anything is copied;
 3. execute the transfer plan: each missing blob downloaded from the primary
    once and uploaded once per registry, then the manifests, children first;
 4. verify every index on every registry: platforms, sizes within budget,
@@ -1984,6 +1985,34 @@ class Publisher:
                 f"PHP {index.php}: pushed index {index.digest} to {self.primary.repository.name}"
             )
 
+    def refuse_over_budget(self, indexes: Mapping[str, LineIndex]) -> None:
+        """Refuse (exit 12, verification's words) each platform image over its line's size
+        budget, its size known from the manifests read from the primary, once its index is
+        there and before it is copied to the other registries: each listed once, with the
+        registries the release is for (verification would list it once per registry, after
+        every copy). An image whose manifest was not read is left to verification."""
+        registries = [r.name for r in self.config.registries]
+        named = " and ".join(w for w in (", ".join(registries[:-1]), registries[-1]) if w)
+        defects: list[str] = []
+        for php, index in indexes.items():
+            budget = self.config.line(php).size_budget_bytes
+            for platform, digest in index.images:
+                if digest not in self._bodies:
+                    continue
+                body, media_type = self._bodies[digest]
+                size = Manifest.parse(body, media_type, digest).compressed_size
+                if size > budget:
+                    defects.append(
+                        f"PHP {php}: {short_digest(index.digest)} for {named}: "
+                        + verify_rules.over_budget(platform, size, budget)
+                    )
+        if defects:
+            others = [r.name for r in self.config.secondaries]
+            copied = f", and nothing was copied to {' and '.join(others)}" if others else ""
+            raise VerificationError(
+                defects, hint=f"no tag was written{copied}; fix the cause and rerun"
+            )
+
     def copy(self, planned: PlannedRun) -> None:
         """Execute the publish plan's transfer plan: every blob once per registry.
 
@@ -3158,6 +3187,7 @@ class Publisher:
             return result
         with out.step("2/8 Push each line's index to the primary registry"):
             self.push_indexes(publish_plan, indexes)
+            self.refuse_over_budget(indexes)
         with out.step("3/8 Copy every index to the other registries by digest"):
             self.copy(planned)
         with out.step("4/8 Verify platforms, sizes and digests on every registry"):

@@ -769,6 +769,36 @@ def test_rerun_with_nothing_changed_sends_no_mutating_request(
     assert tag_maps(stack, tools["skopeo"], hub.host, ghcr.host) == before
 
 
+def test_an_image_over_its_budget_is_refused_on_the_primary_before_it_is_copied(
+    tmp_path, tools, bases, fresh_registry, proxy_for
+):
+    """Its size is known from the primary's manifests once its index is pushed there: the
+    release refuses it then (exit 12, verification's words), each image over the budget
+    listed once, naming the registries the release was for; nothing is sent to ghcr, and
+    no tag is written."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front_ghcr = proxy_for(ghcr.host)
+    stack = make_stack(tmp_path, hub.host, front_ghcr.host, bases)
+    matrix = yaml.safe_load(stack.matrix.read_text(encoding="utf-8"))
+    stack.matrix.write_text(yaml.safe_dump({**matrix, "size_budget_mb": 1}), encoding="utf-8")
+    amd64 = {"PUBLISHER_PLATFORMS": "linux/amd64", "COLUMNS": "400"}
+    result = stack.run("release", "v1.0.0", "--no-smoke", "--only", "8.4", env=amd64)
+    said = result.stdout + result.stderr
+    assert result.returncode == 12, said
+    assert "verification failed: 1 defect found" in said, said
+    over = re.findall(
+        r"PHP 8\.4: (sha256:[0-9a-f]{12}…) for hub and ghcr: linux/amd64 is [0-9,]+ bytes "
+        r"\([0-9.]+ MB\), [0-9,]+ bytes over the 1,000,000-byte budget",
+        said,
+    )
+    assert len(over) == 1 and said.count("over the 1,000,000-byte budget") == 1, said
+    assert "no tag was written, and nothing was copied to ghcr" in said, said
+    assert "Copy every index to the other registries" not in said, said
+    assert front_ghcr.mutating_requests == 0 and front_ghcr.uploaded_bytes == 0
+    for host in (hub.host, ghcr.host):
+        assert skopeo_tag_map(tools["skopeo"], host, stack.repo) == {}
+
+
 def test_dry_run_writes_nothing_and_its_plan_is_what_the_real_run_executes(
     tmp_path, tools, bases, fresh_registry, proxy_for
 ):
