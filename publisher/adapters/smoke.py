@@ -347,11 +347,21 @@ def port_holders(port: int, proc: Path = Path("/proc")) -> list[str]:
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError):
-            if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
+            if any(_link(fd) in inodes for fd in (entry / "fd").iterdir()):
                 words = (entry / "cmdline").read_bytes().split(b"\0")
                 command = b" ".join(words).decode("utf-8", "replace").strip()
                 found.append(f"{command[:120] or entry.name} (pid {entry.name})")
     return found
+
+
+def _link(fd: Path) -> str:
+    """Where an open file ``fd`` of /proc/PID/fd points; "" for one closed since the folder
+    was listed (a busy process opens and closes files all the time: its other files, the
+    listening socket among them, are still read)."""
+    try:
+        return os.readlink(fd)
+    except OSError:
+        return ""
 
 
 def port_taken_error(image: str, port: int, holders: list[str]) -> CommandError:

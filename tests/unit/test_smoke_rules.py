@@ -42,6 +42,7 @@ from publisher.adapters.smoke import (
     health_command,
     login_argv,
     pid_namespace_tool,
+    port_holders,
     port_turn,
     probe_from_start_output,
     proc_net_from_start_output,
@@ -1474,3 +1475,23 @@ def test_a_port_turn_waits_for_its_holder_and_goes_on_without_one_past_its_wait(
     with port_turn(port, lambda: said.append("not free")):
         pass
     assert said == ["gave up", "waited", "now held"]
+
+
+def test_port_holders_still_names_a_process_one_of_whose_files_closed_while_it_was_read(
+    tmp_path: Path,
+) -> None:
+    """/proc/PID/fd changes under the reader: a file closed between the listing and its
+    readlink (here an entry readlink refuses) leaves the process's other files, the
+    listening socket among them, to be read."""
+    (tmp_path / "net").mkdir()
+    header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
+    listening = (
+        "   0: 0100007F:2328 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 4242\n"
+    )
+    (tmp_path / "net" / "tcp").write_text(header + listening)
+    fds = tmp_path / "77" / "fd"
+    fds.mkdir(parents=True)
+    (fds / "3").write_text("")  # not a link: readlink fails, as for a file closed meanwhile
+    (fds / "4").symlink_to("socket:[4242]")
+    (tmp_path / "77" / "cmdline").write_bytes(b"php-fpm: master process\0")
+    assert port_holders(9000, proc=tmp_path) == ["php-fpm: master process (pid 77)"]
