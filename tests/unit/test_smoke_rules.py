@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given
@@ -1198,26 +1199,17 @@ def test_buildah_runs_own_lines_are_not_taken_for_the_commands(stderr: str, own:
     assert without_buildah_trailer(stderr) == own
 
 
-def test_failed_smoke_tests_of_several_images_keep_every_piece_of_advice_once(tmp_path) -> None:
-    """amd64 fails first with the native tip, arm64 under QEMU with the QEMU advice: the
-    one error for both says the QEMU advice, each command to try, and "try" once."""
-    import io
+if TYPE_CHECKING:
+    from publisher.core.config import Config
+    from publisher.stages.publish import LineIndex
 
-    from publisher.adapters.emulation import foreign_hint
-    from publisher.adapters.output import Output
+
+def one_line_index() -> tuple[Config, tuple[tuple[str, str], ...], LineIndex]:
+    """PHP 8.4 of acme's matrix, its two platform images and their index, as the publish
+    stage hands them to its smoke test."""
     from publisher.core.records import DigestRecord
-    from publisher.core.version import parse_release
-    from publisher.stages.publish import LineIndex, Publisher, PublishOptions
+    from publisher.stages.publish import LineIndex
     from tests.support.matrices import acme_config
-
-    qemu = foreign_hint(Platform.ARM64) or "arm64 runs under QEMU"
-
-    def smoke(ref: Reference, platform: str, php: str, extensions: tuple[str, ...]) -> str:
-        try_it = f"docker run --rm -it --platform {platform} {ref} sh"
-        advice = [qemu] if platform == "linux/arm64" else []
-        raise SmokeTestError(
-            f"{ref} ({platform}): broken", hint="try it yourself", advice=advice, tries=[try_it]
-        )
 
     config = acme_config(lines=("8.4",))
     platforms = ("linux/amd64", "linux/arm64")
@@ -1234,6 +1226,29 @@ def test_failed_smoke_tests_of_several_images_keep_every_piece_of_advice_once(tm
         ),
         images=images,
     )
+    return config, images, index
+
+
+def test_failed_smoke_tests_of_several_images_keep_every_piece_of_advice_once(tmp_path) -> None:
+    """amd64 fails first with the native tip, arm64 under QEMU with the QEMU advice: the
+    one error for both says the QEMU advice, each command to try, and "try" once."""
+    import io
+
+    from publisher.adapters.emulation import foreign_hint
+    from publisher.adapters.output import Output
+    from publisher.core.version import parse_release
+    from publisher.stages.publish import Publisher, PublishOptions
+
+    qemu = foreign_hint(Platform.ARM64) or "arm64 runs under QEMU"
+
+    def smoke(ref: Reference, platform: str, php: str, extensions: tuple[str, ...]) -> str:
+        try_it = f"docker run --rm -it --platform {platform} {ref} sh"
+        advice = [qemu] if platform == "linux/arm64" else []
+        raise SmokeTestError(
+            f"{ref} ({platform}): broken", hint="try it yourself", advice=advice, tries=[try_it]
+        )
+
+    config, images, index = one_line_index()
     output = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO())
     stage = Publisher(
         config,
@@ -1269,10 +1284,8 @@ def test_the_publish_stage_says_what_each_passed_smoke_test_checked(tmp_path) ->
     import io
 
     from publisher.adapters.output import Output
-    from publisher.core.records import DigestRecord
     from publisher.core.version import parse_release
-    from publisher.stages.publish import LineIndex, Publisher, PublishOptions
-    from tests.support.matrices import acme_config
+    from publisher.stages.publish import Publisher, PublishOptions
 
     def smoke(
         ref: Reference, platform: str, php: str, extensions: tuple[str, ...]
@@ -1280,21 +1293,7 @@ def test_the_publish_stage_says_what_each_passed_smoke_test_checked(tmp_path) ->
         machine = "aarch64" if platform == "linux/arm64" else "x86_64"
         return smoke_rules.Passed("8.4.12", f"PHP 8.4.12 starts, ..., runs as {machine}")
 
-    config = acme_config(lines=("8.4",))
-    platforms = ("linux/amd64", "linux/arm64")
-    images = tuple((p, "sha256:" + str(n) * 64) for n, p in enumerate(platforms, 1))
-    index = LineIndex(
-        php="8.4",
-        digest="sha256:" + "0" * 64,
-        body=b"{}",
-        media_type="application/vnd.oci.image.index.v1+json",
-        children=(),
-        records=tuple(
-            DigestRecord("v1.0.0", "8.4", p, "r", d, "php:8.4-fpm", None, "buildah", "x")
-            for p, d in images
-        ),
-        images=images,
-    )
+    config, _, index = one_line_index()
     stream = io.StringIO()
     output = Output(env={}, stream=stream, err_stream=stream)
     stage = Publisher(
