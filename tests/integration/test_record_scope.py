@@ -1109,6 +1109,15 @@ def test_verify_of_a_release_never_published_reads_no_other_release(world: World
 # ------------------------------------------------------------------ a record edited by hand
 
 
+def _drop_from_record(path: Path, php: str) -> None:
+    """PHP ``php``'s entry and its floating tag removed from the release record ``path``
+    (a hand edit, a bad merge, or an older publisher's republish --only)."""
+    record = json.loads(path.read_text())
+    record["lines"] = [line for line in record["lines"] if line["php"] != php]
+    record["floating"] = [f for f in record["floating"] if f["tag"] != f"php-{php}"]
+    path.write_text(json.dumps(record, indent=2))
+
+
 def _tags(world: World) -> dict[str, dict[str, str]]:
     """Every registry's tags -> the digest each points at, read by hand."""
     return _tags_of(world, dict.fromkeys(world.hosts, world.repo))
@@ -1243,10 +1252,7 @@ def test_audit_names_the_pins_of_a_line_removed_from_the_record(world: World) ->
     leaves them."""
     matrix, _ = _published_twice(world)
     path = world.notes / "v1.0.0.json"
-    record = json.loads(path.read_text())
-    record["lines"] = [line for line in record["lines"] if line["php"] != "8.5"]
-    record["floating"] = [f for f in record["floating"] if f["tag"] != "php-8.5"]
-    path.write_text(json.dumps(record, indent=2))
+    _drop_from_record(path, "8.5")
     before = _tags(world)
     for args in (("audit",), ("audit", "--repair")):
         result = world.run(*args, matrix=matrix)
@@ -1268,10 +1274,7 @@ def test_a_line_removed_from_the_only_release_is_advised_git_alone(world: World)
     world.publish("v1.0.0", matrix, ("8.3", "8.4", "8.5"))
     path = world.notes / "v1.0.0.json"
     original = path.read_text()
-    record = json.loads(original)
-    record["lines"] = [line for line in record["lines"] if line["php"] != "8.5"]
-    record["floating"] = [f for f in record["floating"] if f["tag"] != "php-8.5"]
-    path.write_text(json.dumps(record, indent=2))
+    _drop_from_record(path, "8.5")
     before = _tags(world)
     refused = world.run("release", "v1.0.0", "--only", "8.5", "--dry-run", matrix=matrix)
     assert refused.returncode == 2, refused.stdout + refused.stderr
@@ -1325,10 +1328,7 @@ def test_a_kept_rerun_and_a_republish_keep_the_sizes_of_a_line_the_record_lacks(
     8.4 replaces its sizes alone."""
     matrix, _ = _published_twice(world)
     path = world.notes / "v1.0.0.json"
-    record = json.loads(path.read_text())
-    record["lines"] = [line for line in record["lines"] if line["php"] != "8.5"]
-    record["floating"] = [f for f in record["floating"] if f["tag"] != "php-8.5"]
-    path.write_text(json.dumps(record, indent=2))
+    _drop_from_record(path, "8.5")
     sizes = world.notes / "size-history.json"
     before = sizes.read_bytes()
     two = world.matrix("two.yaml", lines=("8.3", "8.4"))

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import given
@@ -1200,8 +1200,9 @@ def test_buildah_runs_own_lines_are_not_taken_for_the_commands(stderr: str, own:
 
 
 if TYPE_CHECKING:
+    from publisher.adapters.output import Output
     from publisher.core.config import Config
-    from publisher.stages.publish import LineIndex
+    from publisher.stages.publish import LineIndex, Publisher
 
 
 def one_line_index() -> tuple[Config, tuple[tuple[str, str], ...], LineIndex]:
@@ -1229,6 +1230,17 @@ def one_line_index() -> tuple[Config, tuple[tuple[str, str], ...], LineIndex]:
     return config, images, index
 
 
+def smoke_stage(
+    config: Config, output: Output, notes: Path, smoke: Callable[..., Any]
+) -> Publisher:
+    """The publish stage of v1.0.0 with no registry, its smoke test ``smoke``."""
+    from publisher.core.version import parse_release
+    from publisher.stages.publish import Publisher, PublishOptions
+
+    options = PublishOptions(notes_dir=notes, jobs=1)
+    return Publisher(config, parse_release("v1.0.0"), {}, output, options, smoke=smoke)
+
+
 def test_failed_smoke_tests_of_several_images_keep_every_piece_of_advice_once(tmp_path) -> None:
     """amd64 fails first with the native tip, arm64 under QEMU with the QEMU advice: the
     one error for both says the QEMU advice, each command to try, and "try" once."""
@@ -1236,8 +1248,6 @@ def test_failed_smoke_tests_of_several_images_keep_every_piece_of_advice_once(tm
 
     from publisher.adapters.emulation import foreign_hint
     from publisher.adapters.output import Output
-    from publisher.core.version import parse_release
-    from publisher.stages.publish import Publisher, PublishOptions
 
     qemu = foreign_hint(Platform.ARM64) or "arm64 runs under QEMU"
 
@@ -1250,14 +1260,7 @@ def test_failed_smoke_tests_of_several_images_keep_every_piece_of_advice_once(tm
 
     config, images, index = one_line_index()
     output = Output(env={}, stream=io.StringIO(), err_stream=io.StringIO())
-    stage = Publisher(
-        config,
-        parse_release("v1.0.0"),
-        {},
-        output,
-        PublishOptions(notes_dir=tmp_path, jobs=1),
-        smoke=smoke,
-    )
+    stage = smoke_stage(config, output, tmp_path, smoke)
     with pytest.raises(SmokeTestError) as caught:
         stage.smoke_test({"8.4": index})
     hint = caught.value.hint or ""
@@ -1284,8 +1287,6 @@ def test_the_publish_stage_says_what_each_passed_smoke_test_checked(tmp_path) ->
     import io
 
     from publisher.adapters.output import Output
-    from publisher.core.version import parse_release
-    from publisher.stages.publish import Publisher, PublishOptions
 
     def smoke(
         ref: Reference, platform: str, php: str, extensions: tuple[str, ...]
@@ -1296,14 +1297,7 @@ def test_the_publish_stage_says_what_each_passed_smoke_test_checked(tmp_path) ->
     config, _, index = one_line_index()
     stream = io.StringIO()
     output = Output(env={}, stream=stream, err_stream=stream)
-    stage = Publisher(
-        config,
-        parse_release("v1.0.0"),
-        {},
-        output,
-        PublishOptions(notes_dir=tmp_path, jobs=1),
-        smoke=smoke,
-    )
+    stage = smoke_stage(config, output, tmp_path, smoke)
     assert stage.smoke_test({"8.4": index}) == {"8.4": "8.4.12"}
     said = stream.getvalue()
     assert "PHP 8.4 linux/amd64: PHP 8.4.12 starts, ..., runs as x86_64\n" in said, said
