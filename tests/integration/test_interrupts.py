@@ -218,14 +218,14 @@ def test_a_reader_gone_during_the_builds_stops_quietly_and_cleans_up(
     )
     assert process.stdout is not None and process.stderr is not None
     try:
-        seen = []
-        for line in process.stdout:  # (the builds' progress goes to stderr)
-            seen.append(line)
-            if ": pushed sha256:" in line:  # a leg built: the other still builds
-                break
-        assert any(": pushed sha256:" in line for line in seen), "".join(seen)
-        assert sorted(tmp.glob("publisher-docker-config-*/config.json"))
-        process.stdout.close()  # the reader is gone; the next line written meets EPIPE
+        # The builds run, logged in (their config holds the credentials): the reader
+        # leaves now, and the first leg's "pushed" line meets EPIPE while a build may
+        # still run. (Leaving after that line raced the other leg's end.)
+        configs = _wait_for(
+            lambda: _holding_auth(tmp.glob("publisher-docker-config-*/config.json")), 240
+        )
+        assert configs, "no logged-in docker config appeared"
+        process.stdout.close()
         returncode = process.wait(timeout=120)
         stderr = process.stderr.read()
     finally:
