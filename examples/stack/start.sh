@@ -615,8 +615,10 @@ in_session() {
   if command -v setsid >/dev/null 2>&1; then
     exec setsid "$@"
   elif command -v perl >/dev/null 2>&1; then
+    # (PERL_BADLANG=0: a locale the machine lacks, as an ssh session may forward one,
+    # would have perl warn in six lines on every call, amid compose's output)
     # shellcheck disable=SC2016 # perl's variables, not the shell's
-    exec perl -e 'eval { require POSIX; POSIX::setsid() }; exec { $ARGV[0] } @ARGV or die "$ARGV[0]: $!\n"' "$@"
+    PERL_BADLANG=0 exec perl -e 'eval { require POSIX; POSIX::setsid() }; exec { $ARGV[0] } @ARGV or die "$ARGV[0]: $!\n"' "$@"
   fi
   exec "$@"
 }

@@ -2915,6 +2915,31 @@ def test_a_hanging_credential_helper_keeps_neither_the_launcher_nor_its_deadline
             os.kill(pid, signal.SIGKILL)
 
 
+def test_without_setsid_a_locale_the_machine_lacks_puts_no_perl_warning_in_the_output(
+    world: World, project: str, tmp_path: Path
+) -> None:
+    """A Mac has no setsid: compose runs in a session perl makes. A locale the machine lacks
+    (an ssh session forwards the client's) would have perl warn in six lines on every call,
+    amid compose's output: neither start nor stop says it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in world.bin_dir.iterdir():
+        if tool.name not in ("setsid", "perl"):
+            (bin_dir / tool.name).symlink_to(tool.resolve())
+    (bin_dir / "perl").symlink_to(require_tool("perl"))
+    env = launcher_env(world, project, tmp_path, PATH=str(bin_dir), LANG="xx_YY.UTF-8")
+    unlocalised = run("perl", "-e", "1", env=env, check=False)
+    assert "perl: warning: Setting locale failed" in unlocalised.stderr  # (else: no test)
+    try:
+        proc, fields = launch(world, env)
+        assert (proc.returncode, fields["decision"]) == (0, "use-prebuilt"), proc.stderr
+        assert "perl" not in proc.stderr, proc.stderr
+    finally:
+        stop = run(shutil.which("dash") or "sh", str(STACK / "stop.sh"), env=env, check=False)
+    assert stop.returncode == 0 and "perl" not in stop.stderr, stop.stderr
+    assert _stack_containers(world, project) == []
+
+
 def test_a_docker_hub_repository_is_named_docker_io(
     world: World, project: str, tmp_path: Path
 ) -> None:
