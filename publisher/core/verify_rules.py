@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from ..resolve import platform_key, short_digest
+from ..resolve import STAND_IN_IMAGES, platform_key, short_digest
 from .locations import DEFAULT as DEFAULT_LOCATIONS
 from .locations import Locations
 from .manifest import STAND_IN_LABEL, VERSION_LABEL
@@ -81,7 +81,7 @@ def built_as(config: Mapping[str, Any]) -> BuiltAs:
 
 
 def stand_in_said(labels: Mapping[str, Any], php_version: str | None = None) -> str | None:
-    """How an image says it is a STAND-IN (built FROM a stand-in base, not PHP), in words;
+    """How an image says it is a STAND-IN (built FROM a stand-in base), in words;
     None when it does not. The images are the truth, whatever a matrix says: the
     ``dev.publisher.stand-in=true`` label (``labels``: its config's, which a build
     inherits from its base), or its smoke test's ``php -v`` (``php_version``)."""
@@ -274,7 +274,7 @@ KINDS = {
     "over-budget": "a platform image is larger than the size budget",
     "platform-mismatch": "a platform image's config names another os/architecture than the index lists it as",
     "other-release": "a platform image's version label names another pin than the line's (built for another release or line)",
-    "stand-in": "a platform image is labelled dev.publisher.stand-in=true (built on a STAND-IN base, not PHP) though neither matrix.yaml nor the release's record says stand_in: true",
+    "stand-in": f"a platform image is labelled dev.publisher.stand-in=true (a STAND-IN image, {STAND_IN_IMAGES}) though neither matrix.yaml nor the release's record says stand_in: true",
     "unreachable": "a registry could not be reached: nothing on it was checked",
     "rate-limited": "a registry rate-limited the reads: nothing on it was checked",
     "invalid-response": "a registry sent an invalid response (content other than it named, a body not matching its digest, malformed or too large): nothing on it was checked",
@@ -373,8 +373,8 @@ def check_image(
             defects.append(
                 defect(
                     "stand-in",
-                    f"{held} is a STAND-IN image, not PHP (it carries the label "
-                    f"{STAND_IN_LABEL}=true: built on a stand-in base)",
+                    f"{held} is a STAND-IN image, {STAND_IN_IMAGES} (it carries the label "
+                    f"{STAND_IN_LABEL}=true)",
                 )
             )
     for held, size in sorted(facts.platforms.items()):

@@ -62,7 +62,7 @@ from ..core.reference import Reference, parse
 from ..core.render import MAX_DOCKERFILE_BYTES, built_extensions, render_command, rewrite_hint
 from ..core.verify_rules import stand_in_said
 from ..core.version import Release
-from ..resolve import is_digest, sha256_digest
+from ..resolve import STAND_IN_IMAGES, is_digest, sha256_digest
 from .clients import ClientFactory
 from .parallel import holds, in_parallel
 from .republish_check import ELSEWHERE, serves
@@ -502,12 +502,12 @@ def refuse_stand_in(config: Config, found: Sequence[tuple[str, str, str]], *, le
     """Refuse (exit 3) the images ``found`` say are STAND-INs (``stand_in_said``) when
     matrix.yaml does not say ``stand_in: true``: built FROM a stand-in base (a base
     mirror serving stand-ins), they would be published as a real release, their notes
-    and pins saying PHP. ``found``: (the image, as ``PHP 8.4 linux/amd64``; its base, as
+    and pins not saying they are stand-ins. ``found``: (the image, as ``PHP 8.4 linux/amd64``; its base, as
     ``base_named`` names it; how it says so). ``left``: what the run left, in words."""
     if config.stand_in or not found:
         return
     said = [
-        f"{image}, built on {base}, is a STAND-IN image, not PHP: {how}"
+        f"{image}, built on {base}, is a STAND-IN image ({STAND_IN_IMAGES}): {how}"
         for image, base, how in found
     ]
     mirror = config.base_mirror
@@ -516,7 +516,7 @@ def refuse_stand_in(config: Config, found: Sequence[tuple[str, str, str]], *, le
         "serves STAND-IN bases: point it at a mirror of the real bases, or unset it"
         if mirror
         else "the base is a STAND-IN: point base.image (or the line's base) in matrix.yaml "
-        "at the real PHP image"
+        "at the real base image"
     )
     raise ConfigError(
         "; ".join(said) + f"; yet the matrix does not say stand_in: true; {left}",

@@ -57,7 +57,7 @@ from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.verify_rules import Defect, ImageFacts, LineExpectation, Report, TagFacts
 from ..core.version import Release
-from ..resolve import short_digest
+from ..resolve import STAND_IN_IMAGES, short_digest
 from .parallel import REQUESTS_IN_FLIGHT, in_parallel, listed_tags
 
 T = TypeVar("T")
@@ -661,8 +661,8 @@ def defects_hint(report: Report) -> str:
     if any(d.kind == "stand-in" for d in report.defects):
         # published as PHP, yet built on stand-in bases: a rerun and a repair keep them
         return (
-            f"{release} was published from images built on STAND-IN bases (a base mirror "
-            "serving stand-ins, PUBLISHER_BASE_MIRROR or base.mirror), not PHP: point the "
+            f"{release} was published from STAND-IN images, {STAND_IN_IMAGES} (a base "
+            "mirror serving stand-ins, PUBLISHER_BASE_MIRROR or base.mirror): point the "
             "mirror at the real bases (or unset it), then replace the images on purpose: "
             f"`{at.command('republish', release, REASON)}`; {scripts}"
         )

@@ -19,7 +19,7 @@ from publisher.core.verify_rules import (
     line_digests,
     stand_in_said,
 )
-from publisher.resolve import short_digest
+from publisher.resolve import STAND_IN_IMAGES, short_digest
 
 A = "sha256:" + "a" * 64
 B = "sha256:" + "b" * 64
@@ -389,8 +389,8 @@ def test_a_stand_in_image_is_a_defect_only_where_stand_ins_are_not_expected() ->
     found = check_image(facts, PLATFORMS, 700 * MB, php="8.4", stand_in=False)
     assert kinds(found) == ["stand-in"]
     assert found[0].message == (
-        f"PHP 8.4: hub {short_digest(A)}: linux/amd64 is a STAND-IN image, not PHP (it carries the label "
-        f"{STAND_IN_LABEL}=true: built on a stand-in base)"
+        f"PHP 8.4: hub {short_digest(A)}: linux/amd64 is a STAND-IN image, {STAND_IN_IMAGES} "
+        f"(it carries the label {STAND_IN_LABEL}=true)"
     )
     expected = replace(EXPECT, stand_in=False)
     line = check_line(expected, all_tags(), images(hub_A=facts))
