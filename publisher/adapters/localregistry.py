@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from ..core.errors import ToolMissingError, UnreachableError
+from ..core.errors import BrokenToolError, ToolMissingError, UnreachableError
 from ..core.fileio import make_temp_dir, read_prefix
 from ..core.sizes import seconds
 from .runner import Background, Runner
@@ -304,7 +304,7 @@ class LocalRegistry:
                 said, binary = self.log_tail().strip(), self._proc.argv[0]
                 if "address already in use" in said:
                     raise _PortTaken("another process holds the port")
-                raise ToolMissingError(
+                raise BrokenToolError(
                     f"the throwaway registry ({binary}) exited at start"
                     + (f": {said}" if said else " and said nothing"),
                     hint=BROKEN_BINARY_HINT,
@@ -326,7 +326,7 @@ class LocalRegistry:
         running = self._proc.argv[0] if self._proc is not None else None
         self.stop()
         if running is not None:  # the binary runs, but never answers
-            raise ToolMissingError(
+            raise BrokenToolError(
                 f"the throwaway registry ({running}) did not answer on "
                 f"{self.url} within {seconds(timeout, 0)}" + (f": {said}" if said else ""),
                 hint=BROKEN_BINARY_HINT,

@@ -65,6 +65,7 @@ from typing import Any
 
 from ..core.errors import (
     NO_SPACE,
+    BrokenToolError,
     CommandError,
     FullFileSystemError,
     ResourceLimitError,
@@ -414,7 +415,7 @@ class Runner:
             where = f"{tool} does not exist" if os.sep in tool else "was not found on PATH"
             unusable = self.not_executable(tool)
             if unusable is not None:
-                raise ToolMissingError(
+                raise BrokenToolError(
                     f"{name} is required, and {shown_path(unusable)} is not executable by this user",
                     hint=f"make it executable (`chmod +x {shell_word(str(unusable))}`), or put a working {name} "
                     "first on PATH",
@@ -542,7 +543,7 @@ class Runner:
         """Ask a tool about itself before any work (``buildah --version``, ``docker
         version``, ``docker buildx inspect``): not echoed, and its exit status is the
         caller's to judge. A tool found on PATH that cannot be started, or does not
-        answer within ``PROBE_TIMEOUT`` seconds, is broken: ToolMissingError (exit 10)
+        answer within ``PROBE_TIMEOUT`` seconds, is broken: BrokenToolError (exit 10)
         naming its path, never a wait without end. One that could not start, or failed,
         for a limit of the machine (``limit_met``: open files, threads and processes) is
         not: that limit's error is raised."""
@@ -554,7 +555,7 @@ class Runner:
                 raise  # the tool is not to blame
             name = tool_name(argv[0])
             path = self.which(argv[0]) or argv[0]
-            raise ToolMissingError(
+            raise BrokenToolError(
                 f"{name} ({path}) is installed but does not work: {exc.message}",
                 hint=hint
                 or f"repair or reinstall it, or put a working {name} first on PATH; "

@@ -61,7 +61,7 @@ from typing import Any
 
 from ..core import smoke_rules
 from ..core.config import Config
-from ..core.errors import CommandError, SmokeTestError, ToolMissingError
+from ..core.errors import BrokenToolError, CommandError, SmokeTestError, ToolMissingError
 from ..core.fileio import (
     cache_root,
     can_flock,
@@ -869,7 +869,7 @@ class SmokeTester:
             self.docker = daemon.cli
             return f"docker {daemon.version} ({daemon.cli})"
         said = f"{daemon.cli}: {daemon.said}" if daemon.cli else daemon.said
-        raise ToolMissingError(
+        raise BrokenToolError(
             f"smoke tests run the images with docker, and its daemon is not reachable ({said}); "
             "nothing was built or pushed",
             hint="start dockerd (`systemctl start docker`), check DOCKER_HOST; if the docker "

@@ -73,7 +73,7 @@ EPILOG_EXIT_CODES = """\b
 Exit codes: 0 ok, 1 internal error (a bug in publisher), 2 bad input,
 3 matrix.yaml, override or record error, 4 auth, 5 not found, 6 rate limited,
 7 unreachable, 8 invalid registry response, 9 registry refused,
-10 missing tool, 11 command failed, 12 verification failed,
+10 missing or broken tool, 11 command failed, 12 verification failed,
 13 smoke test failed, 14 release conflict, 15 GitHub API error,
 18 file not writable or readable, or a limit of the machine met
 (open files, threads and processes) (resolve: 16 build locally,

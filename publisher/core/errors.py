@@ -21,7 +21,7 @@ code  meaning
 7     registry unreachable (DNS, connection, TLS, timeout)
 8     invalid registry response (bad JSON, wrong digest, oversize)
 9     registry refused the request (other 4xx)
-10    a required tool is missing (buildah, docker, skopeo, ...)
+10    a required tool is missing (buildah, docker, skopeo, ...) or there but broken
 11    a build or another external command failed
 12    verification failed (platforms, sizes, digests, tags)
 13    smoke test of a built image failed
@@ -359,6 +359,14 @@ class DamagedBlobError(InvalidResponseError):
 class ToolMissingError(PublisherError):
     exit_code = 10
     label = "missing tool"
+
+
+class BrokenToolError(ToolMissingError):
+    """A required tool is there but does not work (it fails, hangs or says no version
+    when asked, cannot be executed by this user or reach its daemon, or exits as it
+    starts): exit 10 as a missing one, labelled for what happened."""
+
+    label = "broken tool"
 
 
 class MissingDependencyError(ToolMissingError):

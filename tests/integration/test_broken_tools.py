@@ -1,5 +1,5 @@
 """A machine whose tools are there but broken: each is found before anything is started,
-built or pushed, as a missing tool (exit 10) naming what is wrong and what to do; never a
+built or pushed, as a missing or broken tool (exit 10) naming what is wrong and what to do; never a
 wait without end, never a failure after the builds.
 
 The real tools run; where one must be broken, a PATH shim stands in for it (a script named
@@ -123,7 +123,7 @@ def test_a_builder_that_fails_to_say_its_version_is_a_broken_tool(tmp_path: Path
     env = base_env(tmp_path, shims)
     result = publisher(*rehearsal(tmp_path, "--builder", "buildah"), env=env, cwd=tmp_path)
     assert result.returncode == 10, result.stdout + result.stderr
-    assert f"buildah ({fake}) is installed but does not work" in result.stderr
+    assert f"error: broken tool: buildah ({fake}) is installed but does not work" in result.stderr
     assert "`buildah --version` failed with exit status 1: buildah: cannot load" in result.stderr
     assert "put a working buildah first on PATH" in result.stderr
     nothing_started(result, tmp_path)
@@ -157,7 +157,9 @@ def test_a_tool_that_hangs_is_reported_not_waited_for(tmp_path: Path, tool: str)
                 os.kill(int(pid), signal.SIGKILL)
     assert took < 15, f"the run took {took:.1f}s"
     assert result.returncode == 10, result.stdout + result.stderr
-    assert f"{tool} ({shims / tool}) is installed but does not work" in result.stderr
+    assert f"error: broken tool: {tool} ({shims / tool}) is installed but does not work" in (
+        result.stderr
+    )
     assert "did not finish within 2 s" in result.stderr
     nothing_started(result, tmp_path)
 
@@ -218,6 +220,7 @@ def test_a_broken_buildx_plugin_is_passed_over_saying_why(tmp_path: Path) -> Non
     named = publisher(*rehearsal(tmp_path, "--builder", "buildx"), env=env, cwd=tmp_path)
     assert named.returncode == 10, named.stdout + named.stderr
     said = " ".join(named.stderr.split())
+    assert "error: broken tool: docker buildx (the buildx plugin of " in said, said
     assert "is installed but does not work: failed to fetch metadata" in said, said
     assert "is not installed" not in said and "Invalid Plugins" in said, said
     assert "or use --builder buildah" in said, said
@@ -575,7 +578,9 @@ def test_a_builder_on_path_that_is_not_executable_is_named(tmp_path: Path) -> No
     env = {**base_env(tmp_path), "PATH": str(shims)}
     result = publisher(*rehearsal(tmp_path, "--builder", "buildah"), env=env, cwd=tmp_path)
     assert result.returncode == 10, result.stdout + result.stderr
-    assert f"buildah is required, and {fake} is not executable by this user" in result.stderr
+    assert f"broken tool: buildah is required, and {fake} is not executable by this user" in (
+        result.stderr
+    )
     assert f"chmod +x {fake}" in result.stderr
     nothing_started(result, tmp_path)
 
@@ -589,7 +594,7 @@ def test_a_registry_binary_that_fails_at_start_is_a_broken_tool(tmp_path: Path) 
         *rehearsal(tmp_path, "--builder", "buildah", "--dry-run"), env=env, cwd=tmp_path
     )
     assert result.returncode == 10, result.stdout + result.stderr
-    assert f"the throwaway registry ({fake}) exited at start: configuration error" in (
+    assert f"broken tool: the throwaway registry ({fake}) exited at start: configuration error" in (
         result.stderr
     )
     assert "apt-get install docker-registry" in result.stderr

@@ -914,8 +914,9 @@ def test_version_parsing() -> None:
     assert parse_version("github.com/docker/buildx v0.10.4 c513d34") == (0, 10, 4)
     assert parse_version("20.10") == (20, 10, 0)
     assert parse_version("no digits") is None
-    with pytest.raises(ToolMissingError, match="cannot tell which version of buildah"):
+    with pytest.raises(ToolMissingError, match="cannot tell which version of buildah") as raised:
         require_version("buildah", "garbage", (1, 0, 0), "install it")
+    assert raised.value.label == "broken tool"
 
 
 # ----------------------------------------------------------------- layouts
@@ -1262,6 +1263,8 @@ def test_a_version_command_that_fails_is_a_broken_tool_not_a_failed_build() -> N
     with pytest.raises(ToolMissingError) as raised:
         BuildahBuilder(runner).check()
     assert "buildah (/opt/bin/buildah) is installed but does not work" in raised.value.message
+    # exit 10 as a missing tool, labelled for what happened
+    assert (raised.value.label, raised.value.exit_code) == ("broken tool", 10)
     assert "`buildah --version` failed with exit status 1: cannot load libgpgme" in (
         raised.value.message
     )

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from ...core import retry as retry_loop
-from ...core.errors import CommandError, ToolMissingError
+from ...core.errors import BrokenToolError, CommandError, ToolMissingError
 from ...core.manifest import DOCKERFILE_LABEL
 from ...core.platforms import BuilderName, Platform
 from ...core.reference import Reference
@@ -442,7 +442,7 @@ def require_version(
     wanted = ".".join(map(str, minimum))
     where = f" ({path})" if path else ""
     if version is None:
-        raise ToolMissingError(
+        raise BrokenToolError(
             f"cannot tell which version of {tool}{where} is installed "
             f"(it printed {text.strip()[:80]!r})",
             hint=f"publisher needs {tool} {wanted} or newer; {hint}",
@@ -465,11 +465,11 @@ def probed_version(
 ) -> tuple[int, int, int]:
     """Ask ``tool`` its version (``argv``, through ``Runner.probe``) and check it: a tool
     that hangs, cannot start or fails to say its version is installed but broken
-    (ToolMissingError, exit 10, with what it printed), found before any build."""
+    (BrokenToolError, exit 10, with what it printed), found before any build."""
     answer = runner.probe(argv, what=" ".join([tool, *argv[1:]]))
     if not answer.ok:
         said = answer.output.strip().splitlines()
-        raise ToolMissingError(
+        raise BrokenToolError(
             f"{tool} ({argv[0]}) is installed but does not work: `{' '.join([tool, *argv[1:]])}` "
             f"failed with exit status {answer.returncode}"
             + (f": {said[-1][:200]}" if said else " and printed nothing"),

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...core.errors import CommandError, ConfigError, ToolMissingError, UsageError
+from ...core.errors import BrokenToolError, CommandError, ConfigError, UsageError
 from ...core.fileio import cache_root, can_flock, locked_file, temp_dir
 from ...core.platforms import BuilderName, Platform
 from ...core.reference import Reference
@@ -538,7 +538,7 @@ class BuildahBuilder:
             others = dockercli.installed_builders(
                 self.runner, BuilderName.BUILDX, BuilderName.DOCKER
             )
-            raise ToolMissingError(
+            raise BrokenToolError(
                 problem,
                 hint=ROOTLESS_HINT + (f"; or build with docker: {others}" if others else ""),
             )

@@ -39,7 +39,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from ...core.errors import CommandError, ToolMissingError, UsageError
+from ...core.errors import BrokenToolError, CommandError, ToolMissingError, UsageError
 from ...core.platforms import BuilderName
 from ...core.settings import setting
 from ...resolve import IMAGE_TYPES, is_digest, platform_of
@@ -336,7 +336,7 @@ class BuildxBuilder:
                 None,
             )
             if broken is not None:
-                raise ToolMissingError(
+                raise BrokenToolError(
                     f"docker buildx (the buildx plugin of {broken.path}) is installed but does "
                     f"not work: {broken.buildx_problem}",
                     hint="repair or reinstall the plugin (`docker --help` lists a plugin that "
@@ -388,7 +388,7 @@ class BuildxBuilder:
                     "are; `docker context use default` (or DOCKER_CONTEXT=default) uses the "
                     "local daemon" + self._instead()
                 )
-            raise ToolMissingError(
+            raise BrokenToolError(
                 f"docker buildx cannot use its builder "
                 f"{self.instance or '(the current one)'}: {said}; {NOTHING_BUILT}",
                 hint=hint,

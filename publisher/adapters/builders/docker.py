@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...core.errors import ToolMissingError
+from ...core.errors import BrokenToolError, ToolMissingError
 from ...core.platforms import BuilderName
 from ..emulation import emulation_advice, require_emulation
 from ..runner import INSTALL_HINTS, Runner
@@ -115,7 +115,7 @@ class DockerBuilder:
         daemon = dockercli.reach_daemon(self.runner, (c.path for c in usable))
         if daemon.version is None:
             other = dockercli.installed_builders(self.runner, BuilderName.BUILDAH)
-            raise ToolMissingError(
+            raise BrokenToolError(
                 f"the docker daemon is not reachable from {daemon.cli}: {daemon.said}",
                 hint="start dockerd (`systemctl start docker`), check DOCKER_HOST"
                 + (f", or use {other}" if other else ""),
