@@ -74,7 +74,7 @@ from ..core.fileio import (
 )
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import Locations
-from ..core.platforms import Platform
+from ..core.platforms import BuilderName, Platform
 from ..core.reference import Reference
 from ..core.sizes import seconds
 from ..resolve import PORT_MAX, is_loopback, small_number
@@ -364,17 +364,23 @@ def _link(fd: Path) -> str:
         return ""
 
 
-def port_taken_error(image: str, port: int, holders: list[str]) -> CommandError:
+def port_taken_error(image: str, port: int, holders: list[str], others: str) -> CommandError:
     """The buildah smoke test of ``image`` cannot start its server: something else listens
-    on ``port`` on the host (``holders``: who, when this user can see it)."""
+    on ``port`` on the host (``holders``: who, when this user can see it). ``others``: the
+    builders whose smoke tests run with docker that are installed here, as a tip offers
+    them (``dockercli.installed_builders``), or ""."""
     who = "; ".join(holders) or "a program this user cannot see"
+    instead = (
+        f"; or use {others}, whose smoke tests run each image in a network of its own"
+        if others
+        else ""
+    )
     return CommandError(
         f"{image}: port {port} on this machine is in use already, before the smoke test "
         f"started the image's server ({who}): buildah's smoke test runs the server on the "
         "host's network, so it could not listen there; nothing was found wrong with the image",
         hint=f"stop what listens on port {port} (`ss -ltnp 'sport = :{port}'` names it; a "
-        "php-fpm left running by some earlier test?) and run again; or use --builder buildx "
-        "or docker, whose smoke tests run each image in a network of its own",
+        f"php-fpm left running by some earlier test?) and run again{instead}",
     )
 
 
@@ -1250,7 +1256,12 @@ class _BuildahSession:
                 )
             if f"{PORT_TAKEN} {self.port}" in started.stdout:
                 raise port_taken_error(
-                    f"{self.image} ({self.platform})", self.port, port_holders(self.port)
+                    f"{self.image} ({self.platform})",
+                    self.port,
+                    port_holders(self.port),
+                    dockercli.installed_builders(
+                        self.runner, BuilderName.BUILDX, BuilderName.DOCKER
+                    ),
                 )
             self._probe = (
                 probe_from_start_output(started.stdout, self.port)

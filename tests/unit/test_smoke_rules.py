@@ -1424,12 +1424,33 @@ def test_a_buildah_smoke_test_whose_port_is_taken_blames_the_machine_not_the_ima
     ), message
     assert "nothing was found wrong with the image" in message
     assert "`ss -ltnp 'sport = :9000'`" in (caught.value.hint or "")
+    # no docker here: the tip offers no builder whose smoke tests would run with it
+    assert (caught.value.hint or "").endswith("and run again"), caught.value.hint
     runs = runner.argvs(containing="run")
     assert runs and all(r[: len(wrap) + 2] == (*wrap, buildah, "run") for r in runs), runs
     script = runs[-1][runs[-1].index("-c") + 1]
     assert "grep -Eq '^ *[0-9]+: [0-9A-F]+:2328 " in script.splitlines()[0]
     name = runner.argvs()[1][3]
     assert runner.cleanups() == [(buildah, "rm", name), (buildah, "rmi", str(IMAGE))]
+
+
+def test_a_taken_port_offers_the_docker_builders_installed_here() -> None:
+    """A docker 20.10 CLI, which builds with BuildKit without a buildx plugin, and has
+    none: the tip offers the docker builder, not buildx."""
+    buildah, docker = "/usr/bin/buildah", "/usr/bin/docker"
+    runner = not_in_store(FakeRunner(tools={"buildah": buildah, "docker": docker}))
+    runner.on([buildah, "inspect"], ok(json.dumps({"Docker": {"config": CONFIG}})))
+    runner.on([buildah, "run"], ok(f"{PORT_TAKEN} 9000\n"))
+    runner.on([docker, "version"], ok("20.10.24\n"))
+    runner.on([docker, "buildx", "version"], fail(1, stderr="'buildx' is not a docker command.\n"))
+    with pytest.raises(CommandError) as caught:
+        SmokeTester(runner, Engine.BUILDAH, sleep=lambda _s: None).test(
+            IMAGE, Platform.AMD64, php_line="8.4", extensions=[], plain_http=True
+        )
+    assert (caught.value.hint or "").endswith(
+        "and run again; or use --builder docker, whose smoke tests run each image in a "
+        "network of its own"
+    ), caught.value.hint
 
 
 def test_only_root_runs_the_buildah_checks_in_a_pid_namespace_of_their_own() -> None:
