@@ -713,10 +713,8 @@ def refusal_error(exc: click.ClickException) -> PublisherError | None:
     an out-of-range value: exit 2) as a publisher usage error: click's words, and a tip
     with the command's usage and its --help. None for any other click exception."""
     ctx = exc.ctx if isinstance(exc, click.UsageError) else None
-    # click 8.1 (which publisher supports) has no NoArgsIsHelpError: it shows that help itself.
-    no_args_is_help = getattr(click.exceptions, "NoArgsIsHelpError", ())
-    if ctx is None or isinstance(exc, no_args_is_help):
-        return None  # `publisher` alone: its help, as click shows it
+    if ctx is None:
+        return None
     names = [c.info_name or "" for c in reversed([ctx, *_parents(ctx)])]
     path = " ".join(["publisher", *names[1:]])  # as the docs name it, however it was started
     usage = " ".join([path, *ctx.command.collect_usage_pieces(ctx)])
@@ -1009,6 +1007,15 @@ class LazyGroup(_SaysRefusals, click.Group):
         if not isinstance(command, _SaysRefusals):
             return False
         return command.refused(exc, wants_json=wants_json, args=args)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """``publisher`` alone prints its help with the examples on stdout, exit 0, as
+        ``--help`` does, with every click publisher supports (8.2 and later would say it
+        on stderr, exit 2)."""
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            _echo_own_output(ctx.get_help())
+            ctx.exit()
+        return super().parse_args(ctx, args)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]

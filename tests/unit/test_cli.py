@@ -425,6 +425,15 @@ def test_every_command_has_help_with_examples(cli):
         assert "Examples" in result.output or "Example" in result.output, command
 
 
+def test_publisher_alone_prints_its_help_as_help_does(cli):
+    """No command: the help with its examples on stdout, exit 0, as ``--help`` (click 8.2
+    and later would print it on stderr and end with 2; 8.1 as here)."""
+    alone, asked = cli(), cli("--help")
+    assert (alone.exit_code, alone.stderr) == (0, ""), alone.output
+    assert alone.stdout == asked.stdout and "Examples:" in alone.stdout
+    assert "Commands:" in alone.stdout and "error:" not in alone.stdout
+
+
 def test_every_help_fits_80_columns(cli, capsys, monkeypatch):
     """In an 80-column terminal no line of any --help is wider: click and argparse wrap
     the prose, and keep the lines of a `\\b` block or an epilog (the examples, the exit
@@ -815,12 +824,6 @@ def test_a_dashed_word_that_is_no_option_of_the_command_is_still_a_value(cli, ar
     result = cli(*args)
     assert result.exit_code == 3, result.output  # the matrix file named is not there
     assert f"configuration error: {value}: configuration file not found" in result.stderr
-
-
-def test_publisher_alone_still_shows_its_help(cli):
-    result = cli()
-    assert result.exit_code == 2
-    assert "Commands:" in result.output and "error:" not in result.output
 
 
 def test_a_refused_value_is_redacted_in_the_json_document_as_on_stderr(cli):
