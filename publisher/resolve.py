@@ -733,6 +733,31 @@ def is_loopback(host: str) -> bool:
     return packed[:12] == bytes(10) + b"\xff\xff" and packed[12] == 127  # ::ffff:127.x.y.z
 
 
+#: What to write instead of a registry named by its IPv6 address (``ipv6_registry_problem``).
+IPV6_REGISTRY_HINT = (
+    "name the registry by a host name that resolves to that address: localhost for ::1, "
+    "else a name in DNS or /etc/hosts (e.g. `fd00::2 registry.internal`, then "
+    "registry.internal:5000/team/php-fpm)"
+)
+
+
+def ipv6_registry_problem(domain: str) -> str | None:
+    """Why a release cannot build from or publish to a registry ``domain`` (its host and
+    port) written as a bracketed IPv6 address (``[::1]:5000``), or None for any other.
+
+    The one rule for every registry address a matrix names (its registries, its base
+    image, its mirror): buildah 1.28 and skopeo 1.9 (Debian 12's) refuse such a reference
+    ("invalid reference format"), after the images are pushed in the smoke test's case,
+    and the pins file and the stack's start.sh, which read its values in shell, hold no
+    brackets. publisher's own client reads them (``resolve --repository``, ``inspect``)."""
+    if not domain.startswith("["):
+        return None
+    return (
+        f"{domain} is an IPv6 address: buildah and skopeo cannot read a reference to it "
+        "(invalid reference format), nor can the pins file and the stack's start.sh hold it"
+    )
+
+
 # --------------------------------------------------------------------------- proxies
 #
 # Which proxy a request goes through, one rule for every request publisher makes (this

@@ -23,7 +23,15 @@ from typing import Any, NoReturn, TypeVar
 
 import yaml
 
-from ..resolve import fs_text, is_digest, is_loopback, is_php_line, php_line_order
+from ..resolve import (
+    IPV6_REGISTRY_HINT,
+    fs_text,
+    ipv6_registry_problem,
+    is_digest,
+    is_loopback,
+    is_php_line,
+    php_line_order,
+)
 from . import reference
 from .errors import ConfigError, InvalidReferenceError, UsageError, file_error
 from .fileio import NotRegularFileError, dangling_link, read_prefix
@@ -1445,10 +1453,15 @@ class _Reader:
         )
 
     def ref(self, node: yaml.Node, path: str, text: str) -> Reference:
+        """An image or repository on a registry a release can build from or publish to."""
         try:
-            return reference.parse(text)
+            ref = reference.parse(text)
         except InvalidReferenceError as exc:
             self.fail(node, path, exc.message, hint=exc.hint)
+        problem = ipv6_registry_problem(ref.domain)
+        if problem:
+            self.fail(node, path, problem, hint=IPV6_REGISTRY_HINT)
+        return ref
 
     def env_name(self, node: yaml.Node, path: str) -> str | None:
         value = self.optional_string(node, path)
@@ -2161,6 +2174,9 @@ def _check_mirror(value: str, fail: Callable[..., NoReturn]) -> str:
             f"{value!r} must start with a registry host, e.g. mirror.gcr.io or 127.0.0.1:5000",
             hint=_MIRROR_HINT,
         )
+    problem = ipv6_registry_problem(domain)
+    if problem:
+        fail(problem, hint=IPV6_REGISTRY_HINT)
     return value
 
 

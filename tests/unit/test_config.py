@@ -589,6 +589,65 @@ def test_loopback_registries_are_reached_over_plain_http(host, loopback):
     assert config.is_loopback(host) is loopback
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        (
+            "repository: docker.io/{namespace}/{image}",
+            "repository: '[::1]:5000/acme/php-fpm'",
+            "registries[0].repository",
+        ),
+        (
+            "repository: localhost:5000/acme/php-fpm",
+            "repository: '[fd00::2]:41564/acme/php-fpm'",
+            "registries[1].repository",
+        ),
+        ('image: "php:{php}-fpm-alpine"', 'image: "[::1]:5000/php:{php}-fpm-alpine"', "base.image"),
+        ("mirror: mirror.gcr.io", "mirror: '[::1]:5000/hub'", "base.mirror"),
+    ],
+)
+def test_a_registry_named_by_its_ipv6_address_is_refused_where_it_is_written(
+    old: str, new: str, field: str
+) -> None:
+    """buildah and skopeo cannot read `[::1]:5000/...`, and the pins file holds no brackets:
+    a matrix naming one (as a registry, a base image's or a mirror's host) is refused when
+    it is read, before any build or push, naming the field, why, and to name it by a host."""
+    err = error_for(replace(old, new))
+    assert err.field == field and err.line is not None
+    assert "is an IPv6 address: buildah and skopeo cannot read a reference to it" in err.message
+    assert "name the registry by a host name" in (err.hint or "")
+    env_err = error_for(GOOD, env={"PUBLISHER_BASE_MIRROR": "[fd00::2]:5000"})
+    assert env_err.field == "PUBLISHER_BASE_MIRROR" and "IPv6 address" in env_err.message
+
+
+@pytest.mark.parametrize(
+    "args", [("preflight",), ("release", "v1.0.0", "--dry-run"), ("release", "v1.0.0")]
+)
+def test_an_ipv6_registry_stops_preflight_and_a_release_before_anything_runs(
+    tmp_path, monkeypatch, args
+) -> None:
+    """A release to `[::1]:PORT` wrote every tag, then failed at its pins file (or at the
+    smoke test's buildah): preflight, the dry run and the release itself now stop at the
+    matrix (exit 3) without a command run or a socket opened (the unit tests' guard)."""
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(
+        replace("repository: localhost:5000/acme/php-fpm", "repository: '[::1]:41561/t20/x'"),
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        main, [*args, "--config", str(matrix)], env={}, catch_exceptions=False
+    )
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 3, said
+    assert "matrix.yaml:10:17: registries[1].repository: [::1]:41561 is an IPv6 address" in said
+    assert "tip: name the registry by a host name" in said
+
+
 # ------------------------------------------------- extensions and lifecycle keys (issue 12)
 
 _ICU = """
