@@ -80,9 +80,12 @@ class _Console(Console):
     def on(cls, stream: IO[str], *, plain: bool, forced: bool) -> _Console:
         """A console drawing on ``stream``. Logs and pipes get wide tables (digests stay
         on one line); terminals keep their width. Styles on a terminal, or anywhere when
-        ``forced``; never when ``plain``."""
+        ``forced``; never when ``plain``. No markup: every text it draws (a table's title,
+        headers and cells, a step's rule) is shown as written, user values included (a
+        registry ``[fd00::2]:5000`` is no style tag)."""
         return cls(
             file=stream,
+            markup=False,
             highlight=False,
             soft_wrap=True,
             emoji=False,
@@ -302,7 +305,7 @@ class Output:
             self._write(stream, message + "\n")
         else:
             with self._writing(stream):
-                console.print(self.redact(message), style="dim", markup=False)
+                console.print(self.redact(message), style="dim")
 
     def debug(self, message: str) -> None:
         if self.debug_enabled:

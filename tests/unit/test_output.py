@@ -1060,3 +1060,24 @@ def test_a_device_for_github_output_is_written_to_as_a_file() -> None:
         "cannot write the step output 'release-url' to GITHUB_OUTPUT=/dev/full: "
         "No space left on device"
     )
+
+
+@pytest.mark.parametrize("forced", [False, True])
+def test_tables_and_steps_show_their_text_as_written_never_as_markup(forced: bool) -> None:
+    """Rich took `[fd00::2]` in `[fd00::2]:41564/t20/x` for a style tag and showed
+    `:41564/t20/x`: a table's title, headers and cells and a step's title are text."""
+    env = {"FORCE_COLOR": "1"} if forced else {}
+    stdout, stderr = io.StringIO(), io.StringIO()
+    out = Output(env, stream=stdout, err_stream=stderr)
+    with out.step("Copy to [fd00::2]:41564/t20/x [bold]"):
+        out.table(
+            "Publish [b]plan[/b]",
+            ("[red]repository",),
+            [("[fd00::2]:41564/t20/x",), ("[link=x]y[/link]",)],
+        )
+        out.progress("copy [fe80::1]:5000/x [/]")
+    drawn = stdout.getvalue()
+    for text in ("[fd00::2]:41564/t20/x", "Publish [b]plan[/b]", "[red]repository", "[link=x]y"):
+        assert text in drawn, drawn
+    assert "Copy to [fd00::2]:41564/t20/x [bold]" in stderr.getvalue()
+    assert "copy [fe80::1]:5000/x [/]" in stderr.getvalue()
