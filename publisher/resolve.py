@@ -406,6 +406,10 @@ def domain_problem(domain: str) -> str | None:
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 #: What follows '@' in a reference with a digest of any algorithm (only sha256 passes later).
 _DIGEST_LIKE_RE = re.compile(r"(?:[a-z0-9]+(?:[+._-][a-z0-9]+)*:)?[0-9a-fA-F]{32,}")
+#: A digest mistyped after '@' (``sha512:aa``, ``sha256:xyz``): an algorithm's name (letters
+#: then digits, as sha256, sha512, blake3, md5), ':' and what is no port, which no
+#: ``user:password@host[:port]`` ends with.
+_DIGEST_TYPED_RE = re.compile(r"[a-z]+[0-9]+(?:[+_-][a-z0-9]+)*:(?![0-9]*$)[A-Za-z0-9=_.-]*")
 
 
 def hide_credentials(text: str) -> str | None:
@@ -423,7 +427,11 @@ def hide_credentials(text: str) -> str | None:
     if at == -1:
         return None
     after = rest[at + 1 :]
-    if not (after.startswith("sha256:") or _DIGEST_LIKE_RE.fullmatch(after)):
+    if not (
+        after.startswith("sha256:")
+        or _DIGEST_LIKE_RE.fullmatch(after)
+        or _DIGEST_TYPED_RE.fullmatch(after)
+    ):
         return text[:start] + "***" + rest[at:]
     if scheme:  # before a digest: the authority's
         authority = rest.split("/", 1)[0]

@@ -249,6 +249,33 @@ def _is_tagged_path(text: str) -> bool:
     return True
 
 
+_IPV4_RE = re.compile(r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}")
+
+
+def _names_a_host(text: str) -> bool:
+    """Whether ``text`` (a tag's characters: no ':', no '/') could be the host of a
+    ``user:password@host``: localhost, an IPv4 address, or a DNS name, whose last label
+    (a top-level domain) is letters (``8.4``, ``8.4-fpm`` and ``latest`` are none)."""
+    last = text.rpartition(".")[2].lower()
+    return (
+        text.lower() == "localhost"
+        or bool(_IPV4_RE.fullmatch(text))
+        or ("." in text and (last.isalpha() or last.startswith("xn--")))
+    )
+
+
+def _is_tagged_name(text: str) -> bool:
+    """``php:8.4``: an image name and its tag, as ``user:password`` is written too (told
+    apart by what follows '@'); no host (``localhost:5000``) before the ':'."""
+    name, colon, _tag = text.rpartition(":")
+    if not colon or "/" in text or "@" in text or not text.isascii() or _names_a_host(name):
+        return False
+    try:
+        return parse_reference(text).tag is not None
+    except ValueError:
+        return False
+
+
 def parse(text: str) -> Reference:
     """Parse and normalize an image reference; raise InvalidReferenceError with a sentence."""
     if not isinstance(text, str) or not text:
@@ -257,11 +284,14 @@ def parse(text: str) -> Reference:
     if hidden is not None:  # checked first: no other message may echo the password
         before, _, after = text.rpartition("@")
         if (not after or TAG_RE.fullmatch(after)) and (
-            is_repository_name(before) or _is_tagged_path(before)
+            is_repository_name(before)
+            or _is_tagged_path(before)
+            or (_is_tagged_name(before) and not _names_a_host(after))
         ):
             # `php@8.4`: an image name before '@' (no password, no upper case of a token),
             # a tag after it (no host:port, no path): a tag or a digest mistyped, said as
-            # such (the part before '@' still not echoed)
+            # such (the part before '@' still not echoed). `php:8.4@8.4` is written as
+            # `alice:s3cret@8.4` is, but no password goes before what names no host.
             raise _fail(
                 hidden,
                 f"what follows '@' ({after!r}) is not a digest",

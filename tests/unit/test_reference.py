@@ -585,6 +585,10 @@ def test_accepted_exactly_when_the_grammar_says_so(text):
         ("php@sha256:" + "a" * 64, None),
         ("php:8.4@sha256:abc", None),
         ("php@sha512:" + "a" * 128, None),
+        ("php:8.4@sha512:aa", None),  # a digest mistyped, of any algorithm and length
+        ("php:8.4@sha256:xyz", None),
+        ("alice:pw@registry1:5000", "***@registry1:5000"),  # a port is no digest
+        ("alice:pw@h/x@sha512:aa", "***@h/x@sha512:aa"),
         ("busybox@" + "a" * 64, None),
         ("docker.io/library/php:8.4", None),
     ],
@@ -615,6 +619,10 @@ def test_a_reference_with_credentials_is_refused_without_them() -> None:
         "acme/php:8.4@",  # a tagged path (a user name holds no '/') and a bare '@'
         "acme/php:8.4@latest",
         "registry.example/team/php:8.4@8.4",
+        "php:8.4@8.4",  # a tag before '@' too: it names no host after it, no password
+        "php:8.4@latest",
+        "php:8.4@8.4-fpm",
+        "alice:s3cret@8.4",  # written as php:8.4@8.4 is: said the same, still not echoed
     ],
 )
 def test_a_tag_written_after_an_at_sign_is_said_to_be_no_digest_not_credentials(text) -> None:
@@ -667,7 +675,9 @@ def test_a_registry_port_is_accepted_exactly_from_1_to_65535(host, port, path):
         "s3cret@[::1]:5000",
         "ghp_S3cretToken@ghcr.io/team/php@sha256:" + "a" * 64,  # a second '@' before a digest
         "alice@registry.example/team/php@sha256:" + "a" * 64,
-        "alice:s3cret@8.4",  # a user and password before what looks like a tag
+        "alice:s3cret@registry.example",  # a user and password before a host
+        "alice:s3cret@10.0.0.1",
+        "alice:s3cret@registry1:5000",  # a host and port, no digest of an algorithm
         "alice:s3cret/team@8.4",  # a password is no port
         "localhost:5000@8.4",  # no path after the host: nothing to name
     ],
@@ -683,3 +693,23 @@ def test_a_user_or_token_before_a_host_is_never_echoed_nor_taken_for_a_tag(text)
     said = info.value.message + (info.value.hint or "")
     assert "carries credentials" in info.value.message, said
     assert secret not in said and "is not a digest" not in said, said
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("php:8.4@sha512:aa", "only sha256 digests are supported, not 'sha512'"),
+        ("localhost:5000/php:8.4@sha512:aa", "only sha256 digests are supported, not 'sha512'"),
+        ("php:8.4@sha256:xyz", "a digest may only contain hex digits after 'sha256:'"),
+        ("php:8.4@sha256:abc", "a sha256 digest has 64 hex digits, this one has 3"),
+    ],
+)
+def test_a_tag_and_a_mistyped_digest_are_said_to_be_a_wrong_digest_named_whole(
+    text: str, reason: str
+) -> None:
+    """`php:8.4@sha512:aa` was taken for `user:password@host` (said to carry credentials,
+    shown `***@sha512:aa`): an algorithm and what is no port after '@' ends no host, so
+    the reference is named whole and its digest said to be wrong."""
+    with pytest.raises(InvalidReferenceError) as info:
+        reference.parse(text)
+    assert info.value.message == f"invalid image reference {text!r}: {reason}"
