@@ -79,6 +79,7 @@ def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
     try:
         result = inspect_reference(ref, client)
     except PublisherError as exc:
+        _name_the_file_inspect_reads(state, exc)
         if as_json:
             output.print_text(
                 json.dumps(Inspection(ref, reachable=False, error=exc).to_dict(), indent=2)
@@ -90,6 +91,21 @@ def inspect_online(state: State, ref: Reference, as_json: bool) -> None:
         _show_inspection(state, result)
     if result.error is not None:
         raise result.error
+
+
+def _name_the_file_inspect_reads(state: State, exc: PublisherError) -> None:
+    """A tip to mark the registry in matrix.yaml (``insecure: true``) names the file inspect
+    reads it from: inspect has no --config."""
+    if not exc.hint or " in matrix.yaml" not in exc.hint:
+        return
+    variable = setting(state.env, options.CONFIG_ENV)
+    where = (
+        f" in {variable}, the file {options.CONFIG_ENV} names"
+        if variable
+        else f" in ./{options.CONFIG}, which inspect reads (it has no --config; "
+        f"or set {options.CONFIG_ENV} to the matrix file)"
+    )
+    exc.hint = exc.hint.replace(" in matrix.yaml", where, 1)
 
 
 def _show_inspection(state: State, result: Inspection) -> None:

@@ -296,6 +296,26 @@ def test_only_a_registry_answering_in_plain_http_is_told_of_insecure(
     )
 
 
+def test_inspect_names_the_file_where_a_plain_http_registry_is_marked(
+    outward: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """inspect has no --config: its tip to mark the registry insecure names the file it
+    reads (./matrix.yaml, or the one PUBLISHER_CONFIG names)."""
+    port = free_port()
+    config = {"http": {"addr": f"0.0.0.0:{port}"}}
+    monkeypatch.chdir(tmp_path)  # no matrix.yaml here
+    env = {"PUBLISHER_CONFIG": None, "PUBLISHER_RETRY_ATTEMPTS": "1", "HOME": str(tmp_path)}
+    with LocalRegistry(port=port, extra_config=config):
+        result = CliRunner().invoke(main, ["inspect", f"{outward}:{port}/corp/php-fpm:v1"], env=env)
+    assert result.exit_code == 7, result.output
+    said = " ".join(result.output.split())
+    assert (
+        "answers in plain HTTP: if that registry serves no TLS, mark it `insecure: true` in "
+        "./matrix.yaml, which inspect reads (it has no --config; or set PUBLISHER_CONFIG to the "
+        "matrix file); else check its port"
+    ) in said, said
+
+
 def test_the_github_api_names_an_untrusted_certificate_as_a_registry_does(
     tls_registry: Callable[..., str], ca: PrivateCa
 ) -> None:
