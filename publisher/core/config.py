@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import decimal
+import errno
 import os
 import re
 import unicodedata
@@ -493,13 +494,15 @@ def load(
             option="pass the matrix file itself, e.g. --config matrix.yaml",
             variable=not_a_file,
         ) from None
-    except (NotRegularFileError, NotADirectoryError) as exc:
-        raise unread(
-            f"cannot read the configuration file: {exc.strerror or exc}",
-            option="pass the matrix file itself, e.g. --config matrix.yaml",
-            variable=not_a_file,
-        ) from None
-    except OSError as exc:  # no permission, an I/O error: a file it cannot use (exit 18)
+    except OSError as exc:
+        # a pipe or a device, a file on the way, a NUL in the path (read_prefix's EINVAL)
+        if isinstance(exc, (NotRegularFileError, NotADirectoryError)) or exc.errno == errno.EINVAL:
+            raise unread(
+                f"cannot read the configuration file: {exc.strerror or exc}",
+                option="pass the matrix file itself, e.g. --config matrix.yaml",
+                variable=not_a_file,
+            ) from None
+        # no permission, an I/O error: a file it cannot use (exit 18)
         raise file_error(exc, "read the configuration file") from None
     except UnicodeDecodeError:
         raise unread(

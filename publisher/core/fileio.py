@@ -571,7 +571,11 @@ def read_prefix(path: str | os.PathLike[str], limit: int) -> bytes:
     """At most ``limit + 1`` bytes of the regular file at ``path``: the one way publisher
     opens a file it reads. A directory raises IsADirectoryError, and a pipe or a device
     NotRegularFileError before anything is read (a FIFO would block the run for ever,
-    a device would never end); a missing file raises FileNotFoundError."""
+    a device would never end); a missing file raises FileNotFoundError, and a path holding
+    a NUL character (from Python only: argv and the environment cannot carry one) an
+    OSError, as every other path no file can be read at, never os.open's ValueError."""
+    if "\0" in os.fsdecode(path):
+        raise OSError(errno.EINVAL, "a path cannot hold a NUL character", os.fspath(path))
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | _CLOEXEC)
     try:
         mode = os.fstat(fd).st_mode

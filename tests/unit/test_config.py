@@ -481,6 +481,19 @@ def test_missing_file(tmp_path):
         config.load(tmp_path / "nope.yaml", {})
 
 
+@pytest.mark.parametrize("path", ["\x00", "matrix.yaml\x00.bak"])
+def test_a_path_holding_a_nul_is_a_config_error_not_a_value_error(path):
+    """From Python (argv and the environment cannot carry one): the project's error, as
+    for every other path no file can be read at, never ``ValueError: embedded null byte``."""
+    with pytest.raises(ConfigError) as info:
+        config.load(path, {})
+    shown = path.replace("\x00", "\\x00")  # escaped, as every control character
+    assert info.value.message == (
+        f"{shown}: cannot read the configuration file: a path cannot hold a NUL character"
+    )
+    assert info.value.hint == "pass the matrix file itself, e.g. --config matrix.yaml"
+
+
 def test_a_missing_relative_matrix_names_the_directory_it_was_looked_for_in(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError) as info:
