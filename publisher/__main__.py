@@ -11,6 +11,8 @@ from __future__ import annotations
 import signal
 import sys
 
+from . import PYTHON_REQUIRED
+
 
 class _Stopped(BaseException):
     """SIGTERM or SIGHUP before the CLI's handlers (or after they are put back)."""
@@ -25,6 +27,7 @@ def _stopped(signum: int, _frame: object) -> None:
 
 
 def main() -> None:
+    refuse_old_python(sys.version_info)  # before anything that needs a newer one is loaded
     for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
             signal.signal(signum, _stopped)
@@ -40,20 +43,42 @@ def main() -> None:
         _say_interrupted(stopped.signum)
 
 
+def refuse_old_python(version: tuple[int | str, ...]) -> None:
+    """An interpreter older than publisher runs on (``PYTHON_REQUIRED``; a checkout run
+    with ``PYTHONPATH``, where pip's requires-python does not stand guard) is told so,
+    exit 10 (a missing tool: the Python it needs), never sent to install a dependency or
+    shown a traceback. This module reads as Python 3.8 (no newer syntax), so an older
+    Python gets this far."""
+    if tuple(version[:2]) >= PYTHON_REQUIRED:
+        return
+    wanted = ".".join(map(str, PYTHON_REQUIRED))
+    message = f"publisher needs Python {wanted} or newer, this is "
+    message += ".".join(map(str, version[:3]))
+    hint = f"run it with Python {wanted} or newer (`python{wanted} -m publisher`); "
+    hint += "resolve alone runs on 3.9: `python3 -m publisher.resolve`"
+    _refuse("missing tool", message, hint, f"error: missing tool: {message}\n  tip: {hint}\n")
+
+
 def _say_missing(exc: ModuleNotFoundError) -> None:
     """A package publisher needs that is not installed (``pip install --no-deps``: click,
-    PyYAML), named with how to install it, exit 10 (a missing tool), not a traceback; with
-    --json, its document on stdout too."""
+    PyYAML), named with how to install it, exit 10 (a missing tool), not a traceback."""
     from .resolve import message_text, missing_dependency, tip_lines  # the standard library's
 
     what, how = missing_dependency(exc)
     message = f"publisher needs {what}, which is not installed"
-    if "--json" in sys.argv[1:]:  # stdout carries JSON only, as every failure's document
+    text = message_text(f"error: missing dependency: {message}\n" + tip_lines(how))
+    _refuse("missing dependency", message, how, text)
+
+
+def _refuse(kind: str, message: str, hint: str, text: str) -> None:
+    """Stop before the CLI could load: ``text`` on stderr, exit 10; with --json, the
+    error's document on stdout too, as every failure's."""
+    if "--json" in sys.argv[1:]:  # stdout carries JSON only
         import json
 
-        error = {"kind": "missing dependency", "exit_code": 10, "message": message, "hint": how}
+        error = {"kind": kind, "exit_code": 10, "message": message, "hint": hint}
         print(json.dumps({"ok": False, "error": error}, indent=2, sort_keys=True))
-    sys.stderr.write(message_text(f"error: missing dependency: {message}\n" + tip_lines(how)))
+    sys.stderr.write(text)
     raise SystemExit(10) from None
 
 

@@ -935,6 +935,52 @@ def test_python_m_publisher_names_a_dependency_it_cannot_load(monkeypatch, capsy
         assert said.out == ""
 
 
+@pytest.mark.parametrize("json_flag", [False, True])
+def test_python_m_publisher_on_a_python_too_old_says_which_it_needs(monkeypatch, capsys, json_flag):
+    """``PYTHONPATH=checkout python3.10 -m publisher``, where pip's requires-python does
+    not stand guard: one error naming the Python it needs and this one, exit 10, before the
+    CLI is loaded (it would tip to install click, or end in a traceback). Run by hand under
+    pyenv's 3.7 to 3.10; CI has only 3.11, so the version is faked here."""
+    import publisher.__main__ as entry
+    import publisher.cli
+
+    monkeypatch.setattr(publisher.cli, "main", _not_installed("click"))  # never reached
+    monkeypatch.setattr("sys.version_info", (3, 10, 13, "final", 0))
+    monkeypatch.setattr("sys.argv", ["publisher", "--help", *(["--json"] * json_flag)])
+    with pytest.raises(SystemExit) as stopped:
+        entry.main()
+    assert stopped.value.code == 10
+    said = capsys.readouterr()
+    assert said.err == (
+        "error: missing tool: publisher needs Python 3.11 or newer, this is 3.10.13\n"
+        "  tip: run it with Python 3.11 or newer (`python3.11 -m publisher`); resolve alone "
+        "runs on 3.9: `python3 -m publisher.resolve`\n"
+    )
+    if json_flag:
+        error = json.loads(said.out)["error"]
+        assert (error["kind"], error["exit_code"]) == ("missing tool", 10)
+        assert error["message"] == "publisher needs Python 3.11 or newer, this is 3.10.13"
+    else:
+        assert said.out == ""
+
+
+def test_the_entry_point_reads_as_python_3_8_and_asks_what_pyproject_requires():
+    """The version check runs on the Python it refuses: ``__main__`` (and the package's
+    ``__init__``, which it imports first) hold no syntax newer than 3.8's, and the Python
+    it asks for is pyproject.toml's requires-python."""
+    import ast
+    import tomllib
+
+    import publisher
+    from tests.conftest import ROOT
+
+    for name in ("__init__.py", "__main__.py"):
+        ast.parse((ROOT / "publisher" / name).read_text(encoding="utf-8"), feature_version=(3, 8))
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        requires = tomllib.load(file)["project"]["requires-python"]
+    assert requires == ">=" + ".".join(map(str, publisher.PYTHON_REQUIRED))
+
+
 @pytest.mark.parametrize("where", ["before", "after", "env"])
 def test_debug_shows_the_traceback_before_or_after_the_command_name(cli, monkeypatch, where):
     """The internal error's hint says "rerun with --debug": it works wherever it is put,
