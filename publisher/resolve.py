@@ -3588,8 +3588,19 @@ def missing_dependency(exc: ImportError) -> tuple[str, str]:
 
 def matrix_repositories(path: str, env: Mapping[str, str]) -> tuple[Repository, Repository]:
     """(canonical, mirror) from a matrix.yaml named with --matrix (needs the publisher package
-    and PyYAML: ``missing_dependency`` names which is not installed)."""
+    and PyYAML: ``missing_dependency`` names which is not installed, and its Python: one
+    older than the package runs on is told so, not shown a traceback)."""
     try:
+        from publisher import PYTHON_REQUIRED
+
+        if sys.version_info < PYTHON_REQUIRED:  # resolve alone runs on 3.9, the package not
+            wanted = ".".join(map(str, PYTHON_REQUIRED))
+            raise ResolveError(
+                f"{MATRIX_FLAG} {path} needs the publisher package, which needs Python "
+                f"{wanted} or newer; this is " + ".".join(map(str, sys.version_info[:3])),
+                hint=f"run resolve with Python {wanted} or newer, the publisher package "
+                f"installed there; or drop {MATRIX_FLAG} and ship the release's pins file",
+            )
         from publisher.core import config  # yaml and the whole package: only on this path
     except ImportError as exc:
         what, how = missing_dependency(exc)

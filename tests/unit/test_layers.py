@@ -39,7 +39,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 #: Imports a vendorable module may make lazily, inside a function (``resolve --matrix``).
-LAZY = {"publisher.resolve": {"publisher.core.config", "publisher.core.errors"}}
+LAZY = {"publisher.resolve": {"publisher", "publisher.core.config", "publisher.core.errors"}}
 
 #: What the foundation and the pure core never import: processes, sockets, HTTP, UI.
 IMPURE = {

@@ -356,6 +356,30 @@ def test_a_matrix_without_pyyaml_names_pyyaml_not_the_package(
     assert (info.value.exit_code, info.value.error) == (2, "invalid-input")
 
 
+def test_a_matrix_on_a_python_older_than_the_package_s_names_the_python_it_needs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``--matrix`` on Python 3.9 or 3.10, the package importable but needing 3.11: the
+    Python it needs and this one are named, exit 2 ``invalid-input`` as any ``--matrix``
+    resolve cannot read (docs/consumers.md), never a traceback from the package's import
+    (run by hand under pyenv's 3.9 and 3.10; CI has only 3.11, so the version is faked)."""
+    import sys
+
+    monkeypatch.setattr(sys, "version_info", (3, 10, 13, "final", 0))
+    env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"}
+    with pytest.raises(ResolveError) as info:
+        resolve(env, {"--matrix": "matrix.yaml"}, cwd=tmp_path, host="linux/amd64")
+    assert info.value.message == (
+        f"--matrix {tmp_path}/matrix.yaml needs the publisher package, which needs Python "
+        "3.11 or newer; this is 3.10.13"
+    )
+    assert info.value.hint == (
+        "run resolve with Python 3.11 or newer, the publisher package installed there; or "
+        "drop --matrix and ship the release's pins file"
+    )
+    assert (info.value.exit_code, info.value.error) == (2, "invalid-input")
+
+
 def test_every_dependency_in_pyproject_is_named_by_its_module() -> None:
     """``DEPENDENCIES`` holds each of pyproject.toml's dependencies, by the module it is
     imported as (as the installed distribution says), so a missing one is named by its
