@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from typing import NoReturn
 
 from . import PYTHON_REQUIRED
 
@@ -32,11 +33,17 @@ def main() -> None:
         if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
             signal.signal(signum, _stopped)
     try:
-        from .cli import main as cli
+        try:
+            from .cli import main as cli
 
-        cli()
-    except ModuleNotFoundError as exc:  # a dependency not installed: before the CLI's handlers
-        _say_missing(exc)
+            cli()
+        except ModuleNotFoundError as exc:  # a dependency not installed: before the handlers
+            words = _resolve_words(sys.argv[1:])
+            if words is None:
+                _say_missing(exc)
+            from .resolve import main as resolve_alone  # the standard library's
+
+            raise SystemExit(resolve_alone(words, invoked_as="publisher resolve")) from None
     except KeyboardInterrupt:  # the CLI's handlers say their own (``cli.base.say_interrupted``)
         _say_interrupted(signal.SIGINT)
     except _Stopped as stopped:
@@ -59,7 +66,17 @@ def refuse_old_python(version: tuple[int | str, ...]) -> None:
     _refuse("missing tool", message, hint, f"error: missing tool: {message}\n  tip: {hint}\n")
 
 
-def _say_missing(exc: ModuleNotFoundError) -> None:
+def _resolve_words(argv: list[str]) -> list[str] | None:
+    """What follows ``resolve`` in ``publisher resolve ...`` (``--debug``, publisher's own
+    flag, left out, as ``ResolveCommand`` leaves it out), None for any other command line.
+    ``publisher resolve`` keeps resolve's contract (its ``decision=`` line, JSON document
+    and exit codes, never 10) with a dependency not installed: what it then runs is
+    ``python -m publisher.resolve``, which needs none, the same decision in the same words."""
+    words = [word for word in argv if word != "--debug"]
+    return words[1:] if words[:1] == ["resolve"] else None
+
+
+def _say_missing(exc: ModuleNotFoundError) -> NoReturn:
     """A package publisher needs that is not installed (``pip install --no-deps``: click,
     PyYAML), named with how to install it, exit 10 (a missing tool), not a traceback."""
     from .resolve import message_text, missing_dependency, tip_lines  # the standard library's
@@ -70,7 +87,7 @@ def _say_missing(exc: ModuleNotFoundError) -> None:
     _refuse("missing dependency", message, how, text)
 
 
-def _refuse(kind: str, message: str, hint: str, text: str) -> None:
+def _refuse(kind: str, message: str, hint: str, text: str) -> NoReturn:
     """Stop before the CLI could load: ``text`` on stderr, exit 10; with --json, the
     error's document on stdout too, as every failure's."""
     if "--json" in sys.argv[1:]:  # stdout carries JSON only
@@ -82,7 +99,7 @@ def _refuse(kind: str, message: str, hint: str, text: str) -> None:
     raise SystemExit(10) from None
 
 
-def _say_interrupted(signum: int) -> None:
+def _say_interrupted(signum: int) -> NoReturn:
     sys.stderr.write(f"interrupted by {signal.Signals(signum).name}: stopped before finishing\n")
     raise SystemExit(128 + signum) from None
 

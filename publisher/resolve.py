@@ -4735,7 +4735,7 @@ def read_command_line(
 
     parser = Parser(
         # the usage line names what was typed: `python3 -m publisher.resolve`, else the file
-        prog=invoked_as if invoked_as.startswith("python3 -m ") else "resolve.py",
+        prog=invoked_as if invoked_as.startswith(("python3 -m ", "publisher ")) else "resolve.py",
         allow_abbrev=False,
         description="Choose the PHP-FPM image to run: pre-built, or a local build. Each\n"
         "flag overrides the environment variable named in brackets (where two are\n"

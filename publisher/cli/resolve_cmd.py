@@ -153,6 +153,9 @@ def resolve_command(state: State, fmt: str, matrix: str | None, **values: str | 
       publisher resolve --php 8.4 --registry mirror \\
         --pins release-notes/v2.0.0.env
     """
+    # the output channel (rich) loaded before any request: without it, nothing is decided
+    # here, and ``python -m publisher.resolve`` decides, once (``__main__._resolve_words``)
+    redact = state.output.redact
     overrides = {option.env: values.get(option.env.lower()) for option in resolving.OPTIONS}
     overrides[resolving.MATRIX_FLAG] = matrix
     actions = resolving.in_actions(state.env)
@@ -165,7 +168,7 @@ def resolve_command(state: State, fmt: str, matrix: str | None, **values: str | 
     # written as `python -m publisher.resolve` writes it: a stdout that cannot take it
     # is exit 17 with the decision=none line, in both; in GitHub Actions, no value or path
     # it quotes is a workflow command (redacted first: a secret is found as it was given)
-    text = state.output.redact(text)
+    text = redact(text)
     stdout = None if state.stdout_closed else sys.stdout
     try:
         failed = resolving.write_decision(

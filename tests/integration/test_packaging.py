@@ -208,7 +208,8 @@ def test_a_wheel_installed_without_its_dependencies_names_the_one_missing(
 ) -> None:
     """``pip install --no-deps``: ``publisher --version`` names the package it needs (click)
     and how to install it, exit 10, not a traceback; ``python -m publisher.resolve --matrix``
-    names PyYAML, not the publisher package that is installed."""
+    names PyYAML, not the publisher package that is installed; ``publisher resolve`` keeps
+    resolve's contract, answering as ``python -m publisher.resolve`` (never 10)."""
     wheel, _, _ = built
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
@@ -243,3 +244,10 @@ def test_a_wheel_installed_without_its_dependencies_names_the_one_missing(
         f"error: --matrix {matrix} needs the Python package PyYAML (module 'yaml'), which is "
         "not installed\n  tip: install it: `python3 -m pip install PyYAML`"
     ) in resolved.stderr, resolved.stderr
+    flags = ("--php", "8.4", "--release", "v1.0.0", "--use-prebuilt", "false")
+    for fmt in ("env", "json"):
+        command = run("-m", "publisher", "resolve", *flags, "--format", fmt)
+        alone = run("-m", "publisher.resolve", *flags, "--format", fmt)
+        assert command.returncode == alone.returncode == 17, command.stderr  # no Dockerfile
+        assert (command.stdout, command.stderr) == (alone.stdout, alone.stderr)
+        assert command.stderr.startswith("resolve: decision=cannot-proceed "), command.stderr

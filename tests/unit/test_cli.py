@@ -935,6 +935,65 @@ def test_python_m_publisher_names_a_dependency_it_cannot_load(monkeypatch, capsy
         assert said.out == ""
 
 
+@pytest.mark.parametrize("fmt", ["env", "json"])
+def test_publisher_resolve_without_a_dependency_answers_as_resolve_alone(
+    monkeypatch, capsys, tmp_path, fmt
+):
+    """``pip install --no-deps`` (rich or click not installed): ``publisher resolve`` keeps
+    resolve's contract (docs/consumers.md: its ``decision=`` line, its JSON on stdout, its
+    exit codes, never publisher's 10), answering as ``python -m publisher.resolve``, which
+    needs no dependency; publisher's ``--debug`` is no flag of resolve's."""
+    import publisher.__main__ as entry
+    import publisher.cli
+
+    monkeypatch.chdir(tmp_path)  # no dockerfiles/8.4/Dockerfile: cannot proceed
+    monkeypatch.setattr(publisher.cli, "main", _not_installed("rich"))
+    flags = ["--php", "8.4", "--release", "v1.0.0", "--use-prebuilt", "false"]
+    monkeypatch.setattr("sys.argv", ["publisher", "--debug", "resolve", *flags, "--format", fmt])
+    with pytest.raises(SystemExit) as stopped:
+        entry.main()
+    assert stopped.value.code == 17
+    said = capsys.readouterr()
+    assert said.err.splitlines()[0] == "resolve: decision=cannot-proceed availability=none"
+    if fmt == "json":
+        assert json.loads(said.out)["decision"] == "cannot-proceed"
+    else:
+        assert said.out.startswith("PHP_DECISION='cannot-proceed'\n")
+    assert "missing dependency" not in said.err
+
+    monkeypatch.setattr("sys.argv", ["publisher", "resolve", "--bogus"])  # refused as resolve.py
+    with pytest.raises(SystemExit) as stopped:
+        entry.main()
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines()[:3] == [
+        "resolve: decision=none error=invalid-input",
+        "error: unrecognized arguments: --bogus",
+        "  tip: see `publisher resolve --help`: each flag there also has an environment "
+        "variable, named in brackets",
+    ]
+
+
+def test_publisher_resolve_meets_a_missing_output_channel_before_deciding(cli, monkeypatch):
+    """rich not installed is met before resolve decides anything (a registry asked, its
+    timeout waited), so that resolve alone (above) decides once, not twice."""
+    from publisher.cli.base import State
+
+    def not_installed(_state):
+        raise ModuleNotFoundError("No module named 'rich'", name="rich")
+
+    decisions = []
+
+    def decided(*args, **kwargs):
+        decisions.append(args)
+        raise AssertionError("resolve decided before the output channel was loaded")
+
+    monkeypatch.setattr(State, "output", property(not_installed))
+    monkeypatch.setattr("publisher.resolve.resolve", decided)
+    with pytest.raises(ModuleNotFoundError):
+        cli("resolve", "--php", "8.4", "--release", "v1.0.0", "--use-prebuilt", "false")
+    assert decisions == []
+
+
 @pytest.mark.parametrize("json_flag", [False, True])
 def test_python_m_publisher_on_a_python_too_old_says_which_it_needs(monkeypatch, capsys, json_flag):
     """``PYTHONPATH=checkout python3.10 -m publisher``, where pip's requires-python does
