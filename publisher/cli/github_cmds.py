@@ -11,7 +11,13 @@ import click
 from ..core import jobmatrix, notes
 from ..core import plan as planning
 from ..core.config import text_problem, utf8_problem
-from ..core.errors import ConfigError, FileAccessError, UsageError, shown_path
+from ..core.errors import (
+    ConfigError,
+    FileAccessError,
+    PublisherError,
+    UsageError,
+    shown_path,
+)
 from ..core.fileio import read_text
 from ..core.settings import setting
 from ..core.version import is_release_tag, parse_release
@@ -44,24 +50,50 @@ def _refuse_other_release(path: Path, release: str, body: str) -> None:
         return
     right = path.with_name(f"{release}.md")
     beside = {f"{other}.json" for other, _ in marks} | {f"{release}.json", notes.HISTORY_FILE}
-    if any(os.path.lexists(path.with_name(name)) for name in beside):
+    told = ""
+    passing = f"pass the notes of {release}: "
+    if path.name == right.name:
+        # the file of this release, written over (a bad copy, a merge): passing it again
+        # would fail alike; its record beside it, when it names this release, says so
+        if _record_names(path.parent, release):
+            told = (
+                f"; their record {shown_path(notes.record_path(path.parent, release))} "
+                f"beside them names {release}"
+            )
+        shown = shown_path(path)
+        advice = (
+            f"put the notes of {release} back in {shown}, where `publisher publish {release}` "
+            f"writes them: restore the file from git (git checkout -- {shown}), or delete it "
+            f"and rerun `publisher publish {release}` (or `publisher release {release}`): a "
+            "rerun writes a notes file it finds missing again; then pass it again"
+        )
+    elif any(os.path.lexists(path.with_name(name)) for name in beside):
         # a folder publish writes notes in: those of every release go there
-        hint = f"--notes {right}, where `publisher publish {release}` writes them"
+        advice = f"{passing}--notes {right}, where `publisher publish {release}` writes them"
     elif os.path.lexists(right):
-        hint = f"--notes {right}, beside these"
+        advice = f"{passing}--notes {right}, beside these"
     else:  # a copy elsewhere: publish never wrote into its folder
-        hint = (
-            f"`publisher publish {release}` writes them as {right.name} in {options.NOTES}/ "
+        advice = (
+            f"{passing}`publisher publish {release}` writes them as {right.name} in {options.NOTES}/ "
             "next to the matrix file, or in the --notes-dir it is given (--notes "
             f"{options.NOTES}/{right.name} from the repository root)"
         )
     raise UsageError(
         f"{shown_path(path)} are the notes of {marks[0][0]}, not of {release}: "
         + "; ".join(f"{where} names {other}" for other, where in marks)
+        + told
         + f". Sent, they would make {release}'s release body another release's notes; "
         "nothing was sent to GitHub",
-        hint=f"pass the notes of {release}: {hint}",
+        hint=advice,
     )
+
+
+def _record_names(folder: Path, release: str) -> bool:
+    """Whether ``folder`` holds a readable record of ``release`` (``vX.Y.Z.json``)."""
+    try:
+        return notes.load_record(folder, release) is not None
+    except (PublisherError, OSError):
+        return False
 
 
 def _check_title(title: str | None) -> None:

@@ -1528,6 +1528,35 @@ def test_cli_gh_release_refuses_the_notes_of_another_release(
     assert gh.requests == []
 
 
+def test_cli_gh_release_says_how_to_mend_its_notes_file_holding_another_release(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    """v1.1.0's notes copied over v1.0.0.md, v1.0.0's record beside them: the file is where
+    publish writes v1.0.0's notes, so the tip says to restore or rewrite it there, never to
+    pass the file just refused; the message says the record beside it names v1.0.0."""
+    from publisher.core import notes
+    from tests.unit.test_notes import HISTORY, facts
+
+    own = facts("v1.0.0")
+    (tmp_path / "v1.0.0.json").write_text(notes.release_json(own, HISTORY), encoding="utf-8")
+    path = tmp_path / "v1.0.0.md"
+    path.write_text(notes.release_markdown(facts("v1.1.0"), HISTORY), encoding="utf-8")
+    argv = ["gh-release", "v1.0.0", "--notes", str(path)]
+    result = CliRunner().invoke(main, argv, env=gh_env(gh))
+    assert result.exit_code == 2, result.output + result.stderr
+    said = " ".join(result.stderr.split())
+    assert f"{path} are the notes of v1.1.0, not of v1.0.0" in said, said
+    assert f"their record {tmp_path / 'v1.0.0.json'} beside them names v1.0.0" in said, said
+    assert f"--notes {path}" not in said, said
+    assert (
+        f"tip: put the notes of v1.0.0 back in {path}, where `publisher publish v1.0.0` "
+        f"writes them: restore the file from git (git checkout -- {path}), or delete it and "
+        "rerun `publisher publish v1.0.0` (or `publisher release v1.0.0`): a rerun writes a "
+        "notes file it finds missing again; then pass it again" in said
+    ), said
+    assert gh.requests == []
+
+
 def test_cli_gh_release_names_the_notes_of_the_release_beside_those_of_another(
     gh: FakeGitHub, tmp_path: Path
 ) -> None:
