@@ -716,3 +716,18 @@ def test_every_option_the_docs_give_a_command_is_one_it_takes():
                     checked += 1
                     assert option in taken[name] | {"-h", "--help", "--debug"}, (page, span)
     assert checked > 50
+
+
+def test_a_retry_the_docs_quote_counts_the_attempts_of_the_retry_policy():
+    """A retry quoted in the docs, "(attempt 2 of 5)", counts the default PUBLISHER_RETRY_ATTEMPTS
+    (RetryPolicy, the one retry policy of registries and the GitHub API alike); a page
+    once said a GitHub 5xx was retried three times, "attempt N of 4", against its 5."""
+    from publisher.core.retry import RetryPolicy
+
+    quoted = {
+        (page, int(total))
+        for page in DOC_PAGES
+        for total in re.findall(r"attempt \w+ of (\d+)", (ROOT / page).read_text("utf-8"))
+    }
+    assert quoted, "no retry quoted"
+    assert {(page, total) for page, total in quoted if total != RetryPolicy().attempts} == set()
