@@ -216,6 +216,8 @@ class GitHubReleases:
         self.token_env = token_env
         s = settings or Settings()
         policy = s.retry
+        #: the method of each request retried after a failure (a 5xx, no answer), in turn
+        self._retried: list[str] = []
         limit = math.ceil(policy.request_timeout) if s.timeout is None else s.timeout
         self.timeout = max(1, min(limit, math.ceil(policy.total_timeout)))
         self.total_timeout = policy.total_timeout
@@ -228,6 +230,7 @@ class GitHubReleases:
             max_rate_limit_wait=s.max_wait,
             secondary_rate_wait=s.secondary_wait,
             say=self.output.progress,
+            retried=self._retried.append,
             # a 429 is a secondary rate limit, Retry-After or not (403 is PyGithub's own)
             status_forcelist=[*(range(500, 600) if policy.attempts > 1 else ()), 429],
             # PyGithub retries GET and POST; every write here may be sent twice (a
@@ -321,8 +324,10 @@ class GitHubReleases:
                 self._require_tag(repo, tag)
         latest = is_latest(release, others)
         make_latest = "true" if latest else "false"
+        lost = False  # this run's create, GitHub's answer to it lost
         if existing is None:
             with self._guard(f"creating the GitHub release {tag} of {self.repository}"):
+                retried = len(self._retried)
                 try:
                     created = repo.create_git_release(
                         tag,
@@ -332,10 +337,12 @@ class GitHubReleases:
                         make_latest=make_latest,
                     )
                 except GithubException as exc:
-                    if exc.status != 422 or self._find(repo, tag) is None:
+                    existing = self._find(repo, tag) if exc.status == 422 else None
+                    if existing is None:
                         raise
-                    # Created meanwhile (a concurrent run, or a retried POST): update it.
-                    existing = self._find(repo, tag)
+                    # Created meanwhile (a concurrent run, or this POST, stored before an
+                    # error answer and retried): update it, unless it is this run's as sent.
+                    lost = "POST" in self._retried[retried:]
                 else:
                     self._check_release(
                         created,
@@ -361,6 +368,12 @@ class GitHubReleases:
             and existing.name == title
             and existing.prerelease == (not release.is_stable)
         ):
+            if lost and not draft:
+                self.output.info(
+                    f"created GitHub release {tag} (GitHub stored it but its answer was lost: "
+                    f"the retried request found it): {existing.html_url}"
+                )
+                return ReleaseResult("created", tag, existing.html_url, existing.id, latest)
             self.output.info(f"GitHub release {tag} is already up to date: {existing.html_url}")
             return ReleaseResult(
                 "unchanged", tag, existing.html_url, existing.id, latest and not draft, draft
@@ -954,6 +967,7 @@ class _BoundedRetry(GithubRetry):
         self,
         *,
         say: Callable[[str], None] | None = None,
+        retried: Callable[[str], None] | None = None,
         waited: float = 0.0,
         rate_limits: int = 0,
         policy: RetryPolicy | None = None,
@@ -962,6 +976,7 @@ class _BoundedRetry(GithubRetry):
         **kwargs: Any,
     ) -> None:
         self.say = say or (lambda _message: None)
+        self.retried = retried or (lambda _method: None)  # told each retry after a failure
         self.waited = waited  # on rate limits, by this request's earlier attempts
         self.rate_limits = rate_limits  # how many times this request waited for one
         self.policy = policy
@@ -972,6 +987,7 @@ class _BoundedRetry(GithubRetry):
     def new(self, **kw: Any) -> Any:
         kw.update(
             say=self.say,
+            retried=self.retried,
             waited=self.waited,
             rate_limits=self.rate_limits,
             policy=self.policy,
@@ -1096,6 +1112,7 @@ class _BoundedRetry(GithubRetry):
             else ""
         )
         self.say(f"GitHub API: {method} {url} {what}; trying again {when}{why}{attempts}")
+        self.retried(method or "GET")
         return again
 
 

@@ -181,6 +181,22 @@ def test_release_created_meanwhile_is_updated_not_duplicated(gh: FakeGitHub, str
     assert gh.release(GH_REPO, "v2.0.0")["body"] == "mine"
 
 
+def test_a_release_stored_before_a_5xx_is_said_created_by_this_run(gh: FakeGitHub, streams) -> None:
+    """GitHub stored the new release, then answered 502: the retried POST gets 422 and finds
+    it, with this run's notes. This run created it: said so, with the answer lost, never
+    "already up to date", which would have an earlier run publish it; no duplicate."""
+    gh.script("POST", r"/releases$", 502, {"message": "Server Error"}, stored=True)
+    result = releases(gh, streams, retries=1).upsert("v2.0.0", body="mine")
+    assert result.action == "created"
+    assert len(gh.releases[GH_REPO]) == 1
+    out = streams[0].getvalue()
+    assert "already up to date" not in out, out
+    assert (
+        "created GitHub release v2.0.0 (GitHub stored it but its answer was lost: the "
+        "retried request found it): http"
+    ) in out, out
+
+
 def test_a_draft_of_the_tag_is_updated_not_duplicated(gh: FakeGitHub, streams) -> None:
     # GitHub never returns a draft by its tag: a draft made by hand (or by a drafter) is
     # found in the list, its body replaced, and it stays a draft, with a warning.
