@@ -238,7 +238,7 @@ class GitHubReleases:
             # retried too, not only on a create
             allowed_methods=GithubRetry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"},
         )
-        route_library_log(self.output)
+        route_library_log(self.output, self.api_url)
         self._client = Github(
             auth=Auth.Token(token),
             base_url=self.api_url,
@@ -1161,28 +1161,50 @@ def _json_of(response: Any, url: str | None) -> Any:
 LIBRARY_LOGGER = "github"
 
 
-class _ToOutput(logging.Handler):
-    """A library's log lines as publisher's debug lines (redacted, one style)."""
+#: PyGithub's line for each request it made: verb, scheme, host (without its port), path,
+#: headers (its token masked), body, status, answer's headers, answer.
+_REQUEST_LINE = "%s %s://%s%s %s %s ==> %i %s %s"
 
-    def __init__(self, output: Output) -> None:
+
+class _ToOutput(logging.Handler):
+    """A library's log lines as publisher's debug lines (redacted, one style); a request's
+    URL as it was requested, with the port of ``api_url`` that PyGithub's line leaves out."""
+
+    def __init__(self, output: Output, api_url: str | None = None) -> None:
         super().__init__(logging.DEBUG)
         self.output = output
+        self.host: tuple[str, str, str] | None = None  # scheme, host as logged, as requested
+        parts = urllib.parse.urlsplit(api_url or "")
+        if parts.hostname and parts.port is not None:  # never its credentials: only these
+            shown = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+            self.host = (parts.scheme, parts.hostname, f"{shown}:{parts.port}")
 
     def emit(self, record: logging.LogRecord) -> None:
+        args = record.args
+        if (
+            self.host is not None
+            and record.msg == _REQUEST_LINE
+            and isinstance(args, tuple)
+            and len(args) == 9
+            and tuple(args[1:3]) == self.host[:2]
+        ):
+            said = _REQUEST_LINE % (args[0], args[1], self.host[2], *args[3:])
+        else:
+            said = record.getMessage()
         # Not caught: output closed by its reader (`| head`) ends the run as it should.
-        self.output.debug(f"GitHub API: {' '.join(record.getMessage().split())}")
+        self.output.debug(f"GitHub API: {' '.join(said.split())}")
 
 
-def route_library_log(output: Output) -> None:
+def route_library_log(output: Output, api_url: str | None = None) -> None:
     """Send the GitHub client's log lines to ``output``'s debug lines (``--debug``), and
     nowhere else: a wait for a rate limit is said by publisher itself (``_BoundedRetry``),
-    with its cause and when it ends."""
+    with its cause and when it ends. A request's URL is said with the port of ``api_url``."""
     logger = logging.getLogger(LIBRARY_LOGGER)
     # Every handler goes, ours of an earlier client and the raw stderr one PyGithub adds
     # to this logger when it is imported.
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
-    logger.addHandler(_ToOutput(output))
+    logger.addHandler(_ToOutput(output, api_url))
     logger.propagate = False
     logger.setLevel(logging.DEBUG if output.debug_enabled else logging.WARNING)
 
