@@ -134,11 +134,10 @@ def interrupted_hint(
         return REHEARSAL_RERUN
     if not builds:
         rerun = "with the same digest records finishes it: each step skips what is already done"
-    elif republish:
-        rerun = "finishes the republish: it builds the images again"
     else:
+        what = "republish" if republish else "release"
         rerun = (
-            "finishes the release from what the registries hold: the images this run "
+            f"finishes the {what} from what the registries hold: the images this run "
             "pushed are reused, not built again, while their Dockerfiles and bases stay as "
             "they are"
         )
@@ -687,6 +686,7 @@ def _release(
         transfers=transfers,
         dry_run=dry_run,
         reuse=reason is None,
+        resume=reason is not None,  # a republish's rerun finishes it on the images it pushed
         created=created,
         revision=revision_from_env(state.env),
         republish_reason=reason,
@@ -870,7 +870,10 @@ def republish_command(state: State, release_tag: str, reason: str, **given: Any)
     """Rebuild a published RELEASE from freshly pulled bases (a security republish).
 
     Every leg is rebuilt; the release's pins move to the new digests; floating
-    tags move only where this release is still the newest stable one. The
+    tags move only where this release is still the newest stable one. A rerun
+    of a republish that failed or was stopped finishes it on the images it
+    pushed (those still built from the same bases and Dockerfiles), not on new
+    ones; a republish after one that finished builds again. The
     release keeps its recorded default line and lines (its record in the notes
     directory), whatever matrix.yaml says today. The notes keep a dated history
     (old digest -> new digest, reason). A release with neither a record nor a

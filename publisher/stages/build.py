@@ -84,6 +84,10 @@ class BuildOptions:
     jobs: int = 2
     #: reuse an image the release's pin or an earlier record already holds
     reuse: bool = True
+    #: without ``reuse`` (a republish): still reuse the images an interrupted run of the
+    #: same command built and pushed, from the records it left where this run writes its
+    #: own (never a finished run's, moved out of there): its rerun finishes that run
+    resume: bool = False
     #: RFC 3339 build date (``SOURCE_DATE_EPOCH``); empty: now
     created: str = ""
     #: the source revision the images are labelled with
@@ -813,10 +817,14 @@ class BuildStage:
         With ``options.reuse`` (everything but a republish or ``--rebuild``): the
         image the release's pin holds, else an earlier record (``record_paths``)
         that still describes an image on the primary for the same base and
-        Dockerfile. Reads the primary; writes nothing (the dry run asks too).
+        Dockerfile. With ``options.resume`` alone (a republish): only the record an
+        interrupted run left where this one writes its own (``record_paths``' first),
+        by the same test, so its rerun finishes that republish on the images it
+        pushed (and perhaps pinned) rather than on new ones. Reads the primary;
+        writes nothing (the dry run asks too).
         """
         if not self.options.reuse:
-            return None
+            return self._resumed(leg, base, record_paths[:1]) if self.options.resume else None
         config, release, primary = self.config, self.release, self.primary
         pinned = (
             published.get(leg)
@@ -846,15 +854,24 @@ class BuildStage:
                 )
             pin = pin_tag(release, leg.php)
             return pinned, f"{release.tag} already holds {pinned.digest} ({pin}); not rebuilding"
+        return self._resumed(leg, base, record_paths)
+
+    def _resumed(
+        self, leg: Leg, base: Reference | None, record_paths: Sequence[Path]
+    ) -> tuple[DigestRecord, str] | None:
+        """The first of ``record_paths`` that describes an image still on the primary,
+        built for this release from ``base`` and the line's Dockerfile as it is now (a
+        leg an earlier run built and pushed), and why in words; None: it builds."""
         if base is None:
             return None
+        config = self.config
         reusable = reusable_record(
             record_paths,
-            release=release,
+            release=self.release,
             leg=leg,
             base=base,
             dockerfile=dockerfile_sha256(config, leg.php),
-            primary=primary,
+            primary=self.primary,
             repository=config.primary.repository,
         )
         if reusable is None:

@@ -29,6 +29,8 @@ test released to would make its new release a rerun, taking that test's images u
 * pins alike by name on every registry but not by content (a republish stopped
   half-way) move no floating tag of a later release, planned before or after it, nor
   does a release tag on none of its pins (the same, on one registry).
+* a republish stopped while writing the primary's pins is finished by its rerun on the
+  images it pushed, not on new builds, so the history names the images served between.
 """
 
 from __future__ import annotations
@@ -1453,6 +1455,54 @@ def test_a_republish_of_one_line_names_the_pins_another_left_half_way_and_what_t
     history = s.notes("v1.0.0")["history"]
     assert isinstance(history, list) and [h["reason"] for h in history] == ["fix 8.4", "fix 8.3"]
     s.ok("verify", "v1.0.0", *notes)
+
+
+def test_a_republish_stopped_while_writing_the_primary_s_pins_is_finished_on_its_images(
+    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """A republish stopped while writing the primary's pins (hub refusing ``v1.0.0``,
+    which it writes last) left hub's ``v1.0.0-php-A.B`` on its new images N1, which hub
+    then serves. Its rerun, whose builds would give other digests (run by hand without
+    SOURCE_DATE_EPOCH, each build is stamped with its own time), reuses the images the
+    stopped run built and pushed from the same bases and Dockerfiles instead of building:
+    every pin ends on N1 and the history records old -> N1, naming the images served in
+    between. A new republish once that one finished builds again."""
+    stack = world.stack
+    hub = proxy_for(stack.primary)
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    repo = world.own_repo("acme/resumed")
+    s = Stack(tmp_path / "s", hub.host, stack.secondary, stack.bases, repo, env=env)
+    s.release("v1.0.0", "--no-smoke")
+    old = s.index_digests("v1.0.0")
+    republish = ["republish", "v1.0.0", "--reason", "base fix", "--no-smoke"]
+    republish += ["--notes-dir", str(s.notes_dir)]
+    hub.add(Fault("status", method="PUT", path=r"/manifests/v1\.0\.0$", status=400, times=None))
+    stopped = s.run(*republish, env={"SOURCE_DATE_EPOCH": "1767225700"})
+    assert stopped.returncode == 9, stopped.stdout + stopped.stderr
+    hub.clear()
+    hosts = (hub.host, stack.secondary)
+    half = [skopeo_tag_map(world.skopeo, h, repo) for h in hosts]
+    interim = {php: half[0][f"v1.0.0-php-{php}"] for php in LINES}
+    assert all(interim[php] != old[php] for php in LINES), (interim, old)
+    assert half[0]["v1.0.0"] == old["8.4"] and half[1]["v1.0.0-php-8.4"] == old["8.4"]
+
+    rerun = s.ok(*republish, env={"SOURCE_DATE_EPOCH": "1767225800"})  # other digests
+    said = " ".join((rerun.stdout + rerun.stderr).split())
+    assert said.count("already built and pushed as") == len(LINES), said
+    for host in hosts:
+        tags = skopeo_tag_map(world.skopeo, host, repo)
+        assert {php: tags[f"v1.0.0-php-{php}"] for php in LINES} == interim, host
+        assert tags["v1.0.0"] == tags["latest"] == interim["8.4"], host
+    assert s.index_digests("v1.0.0") == interim
+    history = s.notes("v1.0.0")["history"]
+    assert isinstance(history, list) and len(history) == 1, history
+    assert sorted((c["php"], c["old"], c["new"]) for c in history[0]["changes"]) == [
+        (php, old[php], interim[php]) for php in LINES
+    ]
+    # a new republish, the earlier one finished, builds again: new digests, recorded
+    again = s.ok(*republish, env={"SOURCE_DATE_EPOCH": "1767225900"})
+    assert "already built and pushed" not in again.stdout + again.stderr, again.stdout
+    assert all(s.index_digests("v1.0.0")[php] != interim[php] for php in LINES)
 
 
 @pytest.mark.parametrize(
