@@ -1546,7 +1546,11 @@ def test_two_republishes_at_once_leave_no_floating_tag_off_the_record_and_a_reru
     first = s.start(*x, env=x_build)
     try:
         assert wait_for(lambda: slow.faults[0].fired, timeout=300)  # X is writing its pins
-        y = ["republish", "v1.0.0", "--reason", "Y", "--no-smoke", *notes]
+        # Y keeps its digest records apart (another checkout's): from X's, still pending,
+        # it would take X's images, built from the same bases and Dockerfiles
+        own = tmp_path / "y-digests"
+        own.mkdir()
+        y = ["republish", "v1.0.0", "--reason", "Y", "--no-smoke", *notes, "--digests", str(own)]
         s.ok(*y, env={"SOURCE_DATE_EPOCH": "1767226200"})
         ys = s.index_digests("v1.0.0")
         slow.release()
