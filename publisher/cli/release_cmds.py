@@ -135,11 +135,11 @@ def interrupted_hint(
     if not builds:
         rerun = "with the same digest records finishes it: each step skips what is already done"
     else:
-        what = "republish" if republish else "release"
+        what, images = ("republish", "pushed and pinned") if republish else ("release", "pushed")
         rerun = (
             f"finishes the {what} from what the registries hold: the images this run "
-            "pushed are reused, not built again, while their Dockerfiles and bases stay as "
-            "they are"
+            f"{images} are reused, not built again, while their Dockerfiles and bases stay "
+            "as they are"
         )
     return f"{TAGS_MOVE_LAST}. A rerun of the same command {rerun}"
 
@@ -871,9 +871,9 @@ def republish_command(state: State, release_tag: str, reason: str, **given: Any)
 
     Every leg is rebuilt; the release's pins move to the new digests; floating
     tags move only where this release is still the newest stable one. A rerun
-    of a republish that failed or was stopped finishes it on the images it
-    pushed (those still built from the same bases and Dockerfiles), not on new
-    ones; a republish after one that finished builds again. The
+    of a republish that failed or was stopped finishes it on the images its
+    pins already list (while built from the same bases and Dockerfiles), not
+    on new ones; a republish after one that finished builds again. The
     release keeps its recorded default line and lines (its record in the notes
     directory), whatever matrix.yaml says today. The notes keep a dated history
     (old digest -> new digest, reason). A release with neither a record nor a

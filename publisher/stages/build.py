@@ -819,12 +819,17 @@ class BuildStage:
         that still describes an image on the primary for the same base and
         Dockerfile. With ``options.resume`` alone (a republish): only the record an
         interrupted run left where this one writes its own (``record_paths``' first),
-        by the same test, so its rerun finishes that republish on the images it
-        pushed (and perhaps pinned) rather than on new ones. Reads the primary;
-        writes nothing (the dry run asks too).
+        by the same test, and only while the release's pin on the primary lists its
+        image (that run began to publish it), so its rerun finishes that republish on
+        the images it pinned rather than on new ones; an image it pushed but never
+        pinned is built again (a republish left unfinished long ago publishes no old
+        build). Reads the primary; writes nothing (the dry run asks too).
         """
         if not self.options.reuse:
-            return self._resumed(leg, base, record_paths[:1]) if self.options.resume else None
+            resumed = self._resumed(leg, base, record_paths[:1]) if self.options.resume else None
+            if resumed is None or not self._pin_lists(leg, resumed[0].digest):
+                return None
+            return resumed
         config, release, primary = self.config, self.release, self.primary
         pinned = (
             published.get(leg)
@@ -855,6 +860,16 @@ class BuildStage:
             pin = pin_tag(release, leg.php)
             return pinned, f"{release.tag} already holds {pinned.digest} ({pin}); not rebuilding"
         return self._resumed(leg, base, record_paths)
+
+    def _pin_lists(self, leg: Leg, digest: str) -> bool:
+        """Whether the release's pin of ``leg``'s line on the primary lists ``digest``."""
+        repo = self.config.primary.repository
+        pin = pin_tag(self.release, leg.php)
+        found = self.primary.tag_digests(repo.path, [pin])
+        if pin not in found:
+            return False
+        index = self.primary.get_manifest_by_digest(repo.path, found[pin])
+        return index.is_index and any(child.digest == digest for child in index.children)
 
     def _resumed(
         self, leg: Leg, base: Reference | None, record_paths: Sequence[Path]

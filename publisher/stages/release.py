@@ -471,7 +471,7 @@ def release(
         ).run(records)
     except _REGISTRY_FAILED as exc:  # a refusal (a conflict, a backwards latest) is not
         # finished by a rerun, and a rehearsal's registries are gone
-        if not options.rehearsal:
+        if not options.rehearsal and not republish:  # (it reuses only what it pinned)
             exc.hint = _builds_kept_hint(exc.hint, records, config.primary.name, pending)
         raise
     keep_records(pending, options.digests_dir, [leg.record_name for leg in legs(config)])

@@ -1503,6 +1503,13 @@ def test_a_republish_stopped_while_writing_the_primary_s_pins_is_finished_on_its
     again = s.ok(*republish, env={"SOURCE_DATE_EPOCH": "1767225900"})
     assert "already built and pushed" not in again.stdout + again.stderr, again.stdout
     assert all(s.index_digests("v1.0.0")[php] != interim[php] for php in LINES)
+    # one stopped before any pin: what it pushed was never served, its rerun builds anew
+    hub.add(Fault("status", method="PUT", path=r"/manifests/v1\.0\.0", status=400, times=None))
+    unpinned = s.run(*republish, env={"SOURCE_DATE_EPOCH": "1767226000"})
+    assert unpinned.returncode == 9, unpinned.stdout + unpinned.stderr
+    hub.clear()
+    fresh = s.ok(*republish, env={"SOURCE_DATE_EPOCH": "1767226100"})
+    assert "already built and pushed" not in fresh.stdout + fresh.stderr, fresh.stdout
 
 
 @pytest.mark.parametrize(

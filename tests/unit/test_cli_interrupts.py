@@ -236,7 +236,11 @@ BUILD = ["build", "v1.0.0", "--php", "8.4", "--platform", "linux/amd64"]
         (["release", "v1.0.0"], [WRITES, "the images this run pushed are reused"]),
         (
             ["republish", "v1.0.0", "--reason", "cve"],
-            [WRITES, "finishes the republish from what the registries hold", "are reused"],
+            [
+                WRITES,
+                "finishes the republish from what the registries hold: the images this run "
+                "pushed and pinned are reused",
+            ],
         ),
         (["publish", "v1.0.0", "--digests", "."], [WRITES, "with the same digest records"]),
         (["publish", "v1.0.0", "--digests", ".", "--reason", "cve"], [WRITES]),
