@@ -10,7 +10,7 @@ import click
 
 from ..core import jobmatrix, notes
 from ..core import plan as planning
-from ..core.config import text_problem, utf8_problem
+from ..core.config import option_text, text_problem
 from ..core.errors import (
     ConfigError,
     FileAccessError,
@@ -96,13 +96,20 @@ def _record_names(folder: Path, release: str) -> bool:
         return False
 
 
-def _check_title(title: str | None) -> None:
-    """A --title given blank (it would retitle an existing release with its tag) or
-    holding a line break, another control character or an invisible one (a bidirectional
-    control that would show it in another order: ``text_problem``) is refused: a title is
-    one line of visible text."""
+def _check_title(title: str | None) -> str | None:
+    """--title as its bytes say (``option_text``: "café" under LC_ALL=C too). One whose
+    bytes are not UTF-8, one given blank (it would retitle an existing release with its
+    tag) or one holding a line break, another control character or an invisible one (a
+    bidirectional control that would show it in another order: ``text_problem``) is
+    refused: a title is one line of visible text."""
     if title is None:
-        return
+        return None
+    title = option_text(
+        "--title",
+        title,
+        hint="write the title in UTF-8 (GitHub keeps UTF-8 text); "
+        "check the terminal's or the workflow's encoding",
+    )
     if not title.strip():
         raise UsageError(
             "--title is empty",
@@ -116,6 +123,7 @@ def _check_title(title: str | None) -> None:
             hint="write the title on one line of visible text, or leave out --title to keep "
             "an existing release's title",
         )
+    return title
 
 
 def _allow_stand_in(env: Mapping[str, str]) -> bool:
@@ -371,14 +379,7 @@ def gh_release_command(
     )
     version = parse_release(release)
     state.check_request_settings()
-    not_utf8 = utf8_problem(title or "")  # refused before the notes are read or GitHub asked
-    if not_utf8:
-        raise UsageError(
-            f"--title is not UTF-8 text: {not_utf8}",
-            hint="write the title in UTF-8 (GitHub keeps UTF-8 text); "
-            "check the terminal's or the workflow's encoding",
-        )
-    _check_title(title)
+    title = _check_title(title)  # refused before the notes are read or GitHub asked
     path = notes_path or Path("release-notes") / f"{version.tag}.md"
     try:
         # Bounded: a file larger than any notes publisher writes is refused before it is

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..adapters.emulation import require_emulation_for
-from ..core.config import Config, parse_line_list, text_problem, utf8_problem
+from ..core.config import Config, option_text, parse_line_list, text_problem
 from ..core.errors import (
     REHEARSAL_RERUN,
     FileAccessError,
@@ -770,10 +770,16 @@ MAX_REASON = 500
 def republish_reason(reason: str | None) -> str | None:
     """--reason without its surrounding blanks; a blank reason, one over ``MAX_REASON``
     characters, one with a line break, another control character or an invisible one
-    (``text_problem``), or one that is not UTF-8 text (a lone surrogate: argv bytes Python could not decode) is refused."""
+    (``text_problem``), or one whose bytes are not UTF-8 (``option_text``: judged and
+    kept as its bytes say, in every locale) is refused."""
     if reason is None:
         return None
-    text = reason.strip()
+    text = option_text(  # argv bytes that are not UTF-8: no file can hold them
+        "--reason",
+        reason,
+        hint="write the reason in UTF-8 (the notes and the record are UTF-8 files); "
+        "check the terminal's or the workflow's encoding",
+    ).strip()
     if not text:
         raise UsageError(
             "--reason must say why the release is republished",
@@ -783,13 +789,6 @@ def republish_reason(reason: str | None) -> str | None:
         raise UsageError(
             f"--reason is {len(text)} characters long; it may be at most {MAX_REASON}",
             hint="say why in one line (e.g. the CVE); link to the details",
-        )
-    not_utf8 = utf8_problem(text)  # argv bytes that are not UTF-8: no file can hold them
-    if not_utf8:
-        raise UsageError(
-            f"--reason is not UTF-8 text: {not_utf8}",
-            hint="write the reason in UTF-8 (the notes and the record are UTF-8 files); "
-            "check the terminal's or the workflow's encoding",
         )
     problem = text_problem(text)
     if problem:

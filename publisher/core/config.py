@@ -185,6 +185,19 @@ def path_problem(path: str) -> str | None:
     return utf8_problem(fs_text(path))
 
 
+def option_text(option: str, value: str, *, hint: str) -> str:
+    """An option's text (``--reason``, ``--title``) as its bytes say, judged as a path
+    option's are (``path_problem``), the same in every locale: "café" under LC_ALL=C
+    with PYTHONUTF8=0 (two lone surrogates for "é") is UTF-8 text, and is kept as
+    "café". Bytes that are not UTF-8 are refused naming the first (exit 2, with ``hint``):
+    no file, API or pipe the text is written to could hold them."""
+    text = fs_text(value)
+    not_utf8 = utf8_problem(text)
+    if not_utf8:
+        raise UsageError(f"{option} is not UTF-8 text: {not_utf8}", hint=hint)
+    return text
+
+
 def text_problem(value: str) -> str | None:
     """Why ``value`` cannot go into one Dockerfile line, or None when it can.
 

@@ -1279,3 +1279,24 @@ def test_a_tool_that_cannot_be_run_is_named_escaped_in_its_chmod_tip(tmp_path):
     assert f"{FORGING_SHOWN}/buildah is not executable" in said, said
     assert "chmod +x $'" in said, said
     assert not any(c in said for c in "\n\x1b\x7f\x9b"), said
+
+
+def test_text_options_are_judged_and_kept_by_their_bytes_in_every_locale(
+    cli, tmp_path, monkeypatch
+):
+    """``--reason "café"`` and ``--title "café"`` under LC_ALL=C with PYTHONUTF8=0, where
+    Python holds each byte of "é" as a lone surrogate: UTF-8 text, as a path option's bytes
+    are judged, kept as "café" (the notes and GitHub get it), and a character after it is
+    counted where it is (character 5, not 6)."""
+    from publisher.cli.github_cmds import _check_title
+    from publisher.cli.release_cmds import republish_reason
+
+    monkeypatch.setattr(sys, "getfilesystemencoding", lambda: "ascii")
+    said = "caf\udcc3\udca9"  # "café" as argv holds it under LC_ALL=C, PYTHONUTF8=0
+    assert republish_reason(f" {said} fix ") == "caf\u00e9 fix"
+    assert _check_title(said) == "caf\u00e9"
+    override = "U+202E RIGHT-TO-LEFT OVERRIDE at character 5"
+    env = {"GITHUB_TOKEN": "x", "GITHUB_API_URL": "http://127.0.0.1:1"}
+    assert_usage_error(gh_release(cli, tmp_path, env, "--title", f"{said}\u202e"), override)
+    result = cli("plan", "v1.0.0", "--reason", f"{said}\u202e")
+    assert_usage_error(result, f"--reason must not hold invisible characters; it holds {override}")
