@@ -36,7 +36,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO
 
 from rich.console import Console
@@ -343,7 +343,7 @@ class Output:
         self._write(self._err, said, redact=False)
         if exc.hint:
             self._write(self._err, message_text(self.redact(tip_lines(exc.hint))), redact=False)
-        self.summary(failure_markdown(exc))
+        self.summary(failure_markdown(exc, self.redact))
 
     def annotate(self, exc: PublisherError) -> None:
         """In Actions, the ``::error`` annotation of ``exc`` (located for a matrix error)."""
@@ -408,7 +408,7 @@ class Output:
         """A table on the terminal, and in the step summary when in Actions."""
         cells = [[self.redact(str(cell)) for cell in row] for row in rows]
         if self.github:  # each cell redacted before its '|' is escaped ('\\|')
-            self.summary(markdown_table(title, columns, cells))
+            self.summary(markdown_table(self.redact(title), columns, cells))
         if self.quiet:
             return
         table = Table(title=self.redact(title), title_justify="left")
@@ -445,7 +445,9 @@ class Output:
             self._console.print(table)
 
     def summary(self, markdown: str) -> None:
-        """Append to ``$GITHUB_STEP_SUMMARY`` (only in Actions)."""
+        """Append to ``$GITHUB_STEP_SUMMARY`` (only in Actions). ``markdown`` is Markdown
+        publisher wrote: each text in it that is not publisher's own (a registry's message,
+        a value of matrix.yaml, a path) written with ``markdown_text``."""
         entry = self.summary_entry(markdown)
         if entry is None:
             return
@@ -583,20 +585,53 @@ def _output_error(what: str, path: str, exc: OSError) -> FileAccessError:
     )
 
 
-def markdown_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    def cell(value: object) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
+#: What makes text in Markdown (as GitHub renders a step summary) more than text: HTML
+#: and autolinks (``<``), entities (``&``), links and images (``[``), emphasis, code and
+#: strikethrough, headings, table cells (``|``), math (``$``), and the escape itself.
+_MARKDOWN_MARKS = re.compile(r"[\\`*_\[\]<&~|#$]")
+#: A line of ``=`` or ``-`` alone: it would make the line before it a heading, or a rule.
+_UNDERLINE = re.compile(r"^([ \t]*)([=-][=\- \t]*)$", re.MULTILINE)
 
-    lines = [f"### {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+def markdown_text(text: str) -> str:
+    """``text`` (a registry's message, a value of matrix.yaml, a path, an error's words)
+    written in Markdown as the text it is: each mark that would make it an image, a link,
+    emphasis, HTML (an unclosed ``<!--`` hides all after it), a heading or a table cell
+    escaped with a backslash, which GitHub shows as the mark itself. Redact first (an
+    escape would hide a secret from the redaction)."""
+    return _UNDERLINE.sub(r"\1\\\2", _MARKDOWN_MARKS.sub(r"\\\g<0>", text))
+
+
+def markdown_link(text: str, url: str) -> str:
+    """A link of the step summary to ``url`` (an API's answer), shown as ``text``: the URL
+    with each character that could end or change the link (a parenthesis, a space, a
+    bracket, ``<``) percent-encoded, the text written as text (``markdown_text``)."""
+    target = urllib.parse.quote(url, safe=":/?#@!$&'*+,;=%~-._")
+    return f"[{markdown_text(text)}]({target})"
+
+
+def markdown_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A table of the step summary, its title and cells written as text (``markdown_text``)."""
+
+    def cell(value: object) -> str:
+        return markdown_text(str(value).replace("\n", " "))
+
+    lines = [f"### {markdown_text(title)}", "", "| " + " | ".join(map(cell, columns)) + " |"]
+    lines += ["|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
-def failure_markdown(exc: PublisherError) -> str:
-    """A failed run's last words in the step summary: its error, exit code and tip."""
+def failure_markdown(exc: PublisherError, redact: Callable[[str], str]) -> str:
+    """A failed run's last words in the step summary: its error, exit code and tip, each
+    redacted and written as text (``markdown_text``): a registry's message can hold any
+    Markdown."""
     said = [exc.message] + ([f"tip: {exc.hint}"] if exc.hint else [])
-    quoted = "\n>\n".join("\n".join(f"> {line}" for line in part.splitlines()) for part in said)
-    return f"**Failed: {exc.label} (exit {exc.exit_code})**\n\n{quoted}"
+    quoted = "\n>\n".join(
+        "\n".join(f"> {line}" for line in markdown_text(redact(part)).splitlines()) for part in said
+    )
+    label = markdown_text(exc.label)
+    return f"**Failed: {label} (exit {exc.exit_code})**\n\n{quoted}"
 
 
 def _url_passwords(url: str) -> list[str]:

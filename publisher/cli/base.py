@@ -495,7 +495,7 @@ def say_interrupted(exc: Interrupted, state: State | None) -> None:
     with contextlib.suppress(OSError, ValueError, OutputClosed, PublisherError, Interrupted):
         state.output.annotate(error)
         _ANNOTATED.set()
-        state.output.summary(failure_markdown(error))
+        state.output.summary(failure_markdown(error, state.output.redact))
         _SUMMARIZED.set()
 
 
@@ -674,7 +674,8 @@ def _summarize_forced_exit(code: int, state: State | None) -> None:
     from ..adapters.output import failure_markdown
 
     with contextlib.suppress(OSError, ValueError, OutputClosed, PublisherError, Interrupted):
-        entry = state.output.summary_entry(failure_markdown(_forced_exit_error(code, state)))
+        error = _forced_exit_error(code, state)
+        entry = state.output.summary_entry(failure_markdown(error, state.output.redact))
         if entry is not None:
             append_whole(*entry)
 

@@ -414,6 +414,7 @@ def gh_release_command(
         notes.refuse_stand_in(path, version.tag, body)
     # PyGithub is slow to import: only when used
     from ..adapters.github import MAX_BODY, GitHubReleases, Settings
+    from ..adapters.output import markdown_link, markdown_text
 
     state.output.check_step_outputs()  # release-url and release-action: before any request
     releases = GitHubReleases.from_env(
@@ -465,7 +466,8 @@ def gh_release_command(
     except FileAccessError as exc:  # (a full disk: checked before any request otherwise)
         unwritten = exc  # said once the pins file is attached: the release is whole then
     state.output.summary(
-        f"GitHub release [{version.tag}]({result.url}): {result.action}"
+        f"GitHub release {markdown_link(version.tag, result.url)}: "
+        + markdown_text(result.action)
         + (
             " (a draft: publish it on GitHub)"
             if result.draft

@@ -26,7 +26,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from publisher.adapters.output import Output, inert, inert_json, markdown_table
+from publisher.adapters.output import Output, inert, inert_json, markdown_table, markdown_text
 from publisher.core.errors import (
     CommandError,
     ConfigError,
@@ -378,7 +378,7 @@ def test_a_secret_in_a_table_cell_is_redacted_before_the_pipe_is_escaped(tmp_pat
     run.out.table("Registries", ("name", "note"), [("hub", f"refused {secret}")])
     summary = run.summary.read_text(encoding="utf-8")
     assert "Qz7" not in summary and "w0rd" not in summary, summary
-    assert "| hub | refused *** |" in summary
+    assert "| hub | refused \\*\\*\\* |" in summary  # shown as "***"
 
 
 def test_an_error_ends_the_step_summary_quoted_with_its_exit_code_and_tip(
@@ -393,7 +393,7 @@ def test_an_error_ends_the_step_summary_quoted_with_its_exit_code_and_tip(
     run.out.error(VerificationError(["8.4: tag missing", "8.5: s3cretValue"], hint="rerun"))
     summary = run.summary.read_text(encoding="utf-8")
     failure = summary[summary.index("**Failed: verification failed (exit 12)**") :]
-    assert ">   - 8.4: tag missing\n>   - 8.5: ***\n" in failure, summary
+    assert ">   - 8.4: tag missing\n>   - 8.5: \\*\\*\\*\n" in failure, summary
     assert failure.rstrip().endswith(">\n> tip: rerun"), summary
     (tmp_path / "local").mkdir()
     local = make(tmp_path / "local", actions=False)
@@ -410,6 +410,37 @@ def test_an_error_naming_a_path_that_is_not_utf8_ends_the_step_summary(tmp_path:
     summary = run.summary.read_text(encoding="utf-8")
     assert "release notes not found: n\\xff.md" in summary, summary
     assert "error: file error: release notes not found: n\\xff.md" in run.stderr.getvalue()
+
+
+#: A registry's error message (its "message" field) written to do harm in the summary:
+#: an image, a link, bold text, an HTML comment left open (hiding what follows, the tip),
+#: a heading, a table row, math and an entity.
+HOSTILE_MARKDOWN = (
+    '<img src="http://evil.example/x.png"> [fix it here](http://evil.example) **urgent** '
+    "_now_ ~~x~~ `code` $x^2$ &lt;b&gt; <!-- hidden\n# Heading\n---\n| a | b |"
+)
+
+
+def test_untrusted_text_in_the_step_summary_is_shown_as_text(tmp_path: Path) -> None:
+    """A registry's message in an error, and a table cell, reach the step summary as the
+    text they are: no image, link, emphasis, HTML, heading or table of their own, and the
+    tip after them is shown. Rendered as GitHub does (CommonMark, tables, strikethrough)."""
+    from markdown_it import MarkdownIt
+
+    from publisher.core.errors import AuthError
+
+    run = make(tmp_path)
+    run.out.table("Registries", ("name", "note"), [("hub", HOSTILE_MARKDOWN)])
+    run.out.error(AuthError(f"DENIED: {HOSTILE_MARKDOWN}", hint="run `docker login hub`"))
+    summary = run.summary.read_text(encoding="utf-8")
+    html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(summary)
+    for made in ("<img", "<a ", "<em>", "<s>", "<code>", "<!--", "<h1>", "<h2>", "<hr"):
+        assert made not in html, (made, html)
+    assert html.count("<strong>") == 1, html  # publisher's own: "Failed: ..."
+    assert html.count("<table>") == 1 and html.count("<tr>") == 2, html  # header, one row
+    assert "tip: run `docker login hub`" in html, html
+    assert "&lt;img src=&quot;http://evil.example/x.png&quot;&gt;" in html, html
+    assert "**urgent**" in html and "&amp;lt;b&amp;gt;" in html, html
 
 
 def test_summary_appends(tmp_path: Path) -> None:
@@ -544,7 +575,8 @@ def test_canary_never_appears_anywhere(tmp_path: Path) -> None:
     for where, text in texts.items():
         for form in all_forms(CANARY):
             assert form not in text, f"{form!r} leaked into {where}"
-    assert "***" in texts["summary"] and "***" in texts["outputs"] and "***" in texts["stderr"]
+    assert markdown_text("***") in texts["summary"]  # the mark, shown as "***"
+    assert "***" in texts["outputs"] and "***" in texts["stderr"]
     # The mask came before anything else was printed about the canary.
     assert run.stdout.getvalue().index("::add-mask::") == 0
 
@@ -910,7 +942,8 @@ def test_every_form_a_message_shows_a_secret_in_is_redacted_everywhere(middle: s
                 "summary": summary.read_text(encoding="utf-8"),
             }.items():
                 assert _MARK not in text, f"{echo!r} leaked into {where}: {text[-300:]!r}"
-        assert "::error" in stderr.getvalue() and "***" in summary.read_text(encoding="utf-8")
+        said = summary.read_text(encoding="utf-8")
+        assert "::error" in stderr.getvalue() and markdown_text("***") in said
 
 
 def test_a_secret_a_server_echoes_escaped_its_own_way_is_redacted() -> None:
