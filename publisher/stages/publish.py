@@ -848,7 +848,10 @@ def notes_said(files: Sequence[Path], written: Collection[Path]) -> str:
     write) is written."""
 
     def named(paths: Sequence[Path]) -> str:
-        words = [f"the pins file {p.name}" if p == files[-1] else str(p) for p in paths]
+        words = [  # as every path is said (a line of stdout, as stderr writes them)
+            f"the pins file {shown_path(p.name)}" if p == files[-1] else shown_path(p)
+            for p in paths
+        ]
         return " and ".join(w for w in (", ".join(words[:-1]), words[-1]) if w)
 
     kept = [p for p in files if p not in written]

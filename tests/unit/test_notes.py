@@ -934,3 +934,21 @@ def test_a_record_whose_fields_contradict_each_other_is_refused_naming_the_field
     text = str(caught.value)
     assert f"release-notes/v1.0.1.json: {field}:" in text and said in text, text
     assert "git log -p -- release-notes/v1.0.1.json" in (caught.value.hint or "")
+
+
+def test_the_notes_a_run_wrote_are_named_as_every_path_is(monkeypatch) -> None:
+    """``wrote <notes>`` on stdout names each path as stderr does (``shown_path``): as its
+    bytes say under LC_ALL=C with PYTHONUTF8=0 ("é", never its two raw bytes), and a
+    control character in the checkout's path written as an escape, not raw."""
+    import sys
+    from pathlib import Path
+
+    from publisher.stages.publish import notes_said
+
+    monkeypatch.setattr(sys, "getfilesystemencoding", lambda: "ascii")
+    folder = Path("/w/r\udcc3\udca9po\x1b[31m")  # "répo" and ESC as argv holds them
+    files = [folder / "v1.0.0.md", folder / "v1.0.0.json", folder / "pins\n.txt"]
+    assert notes_said(files, files) == (
+        "wrote /w/r\u00e9po\\x1b[31m/v1.0.0.md, /w/r\u00e9po\\x1b[31m/v1.0.0.json and "
+        "the pins file pins\\n.txt"
+    )
