@@ -1276,7 +1276,7 @@ class _BuildahSession:
             hold.release(lambda: self.runner.cleanup([self.buildah, "rmi", str(self.image)]))
 
     def _waiting(self) -> None:
-        self.runner.output.info(
+        self.runner.output.progress(  # a wait: the run's progress, on stderr in every mode
             f"{self.image} ({self.platform}): waiting for another run's smoke test on this "
             f"machine, whose server uses port {self.port} too"
         )

@@ -944,18 +944,19 @@ def test_buildah_smoke_tests_of_two_processes_take_turns_on_their_port(
 def _take_turns(other: subprocess.Popen[str], image: Reference) -> None:
     """Smoke-test ``image`` once ``other`` serves on port 9000, holding its turn."""
     assert other.stdout is not None and other.stdout.readline() == "serving\n"
-    said = io.StringIO()
-    runner = Runner(output=Output(env={}, stream=said, err_stream=said))
+    said, progress = io.StringIO(), io.StringIO()
+    runner = Runner(output=Output(env={}, stream=said, err_stream=progress, quiet=True))
     result = SmokeTester(runner, Engine.BUILDAH).test(
         image, Platform.AMD64, php_line=PHP, extensions=(), plain_http=True
     )
     assert result.php_version == f"{PHP}.99-standin"
     assert other.poll() == 0  # its turn ended before this server started
-    text = " ".join(said.getvalue().split())
+    text = " ".join(progress.getvalue().split())  # progress: on stderr, even when quiet
     assert (
         f"{image} (linux/amd64): waiting for another run's smoke test on this machine, "
         "whose server uses port 9000 too"
     ) in text, text
+    assert "waiting for another" not in said.getvalue()
 
 
 def test_the_start_script_starts_nothing_while_something_listens_on_its_port() -> None:
