@@ -276,6 +276,13 @@ class Output:
                 _stop_commands(stream)
                 raise OutputClosed() from None
 
+    @property
+    def encoding(self) -> str:
+        """The encoding of stdout (UTF-8 where it names none): a command given to paste
+        writes each character it has no byte for as bash's ``$'\\xc3\\xa9'``
+        (``shell_command``), never as the ``\\u00e9`` stdout would write it."""
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
     def info(self, message: str) -> None:
         if not self.quiet:
             self._write(self._stream, message + "\n")

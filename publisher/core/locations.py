@@ -24,16 +24,25 @@ the rehearsal itself, run again, instead.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
-def shell_word(value: str) -> str:
+def shell_word(value: str, encoding: str = "utf-8") -> str:
     """``value`` as one word of a command a message gives to paste: ``shlex.quote``'s,
     or, for a value holding a character a terminal would not show as itself (a line
-    break, ESC, DEL, a C1 control) or a byte that is not UTF-8, bash's ``$'...'`` with
-    each such one escaped (``$'x\\nerror\\x1b'``): the command still pastes as it is, and
-    a path can neither forge a line of output nor drive the terminal."""
-    if value.isprintable() and not any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+    break, ESC, DEL, a C1 control), a byte that is not UTF-8, or a character the output's
+    ``encoding`` has no byte for ("é" on an ASCII stdout, which would write it ``\\u00e9``),
+    bash's ``$'...'`` with each such one escaped (``$'x\\nerror\\x1b'``, ``$'r\\xc3\\xa9po'``):
+    the command still pastes as it is, and a path can neither forge a line of output nor
+    drive the terminal. A character is escaped as its UTF-8 bytes, as the name holds it,
+    never ``\\u00e9``, which bash turns into text of its locale's (under LC_ALL=C, into
+    ``\\u00E9`` itself)."""
+    if (
+        value.isprintable()
+        and not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+        and _encodes(value, encoding)
+    ):
         return shlex.quote(value)
     words = []
     for c in value:
@@ -42,13 +51,27 @@ def shell_word(value: str) -> str:
             words.append(f"\\x{code - 0xDC00:02x}")
         elif c in "\\'":
             words.append("\\" + c)
-        elif c.isprintable():
+        elif c.isprintable() and _encodes(c, encoding):
             words.append(c)
         elif code < 0x80:
             words.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(c, f"\\x{code:02x}"))
-        else:  # bash writes \u as the character's UTF-8, as the name holds it
-            words.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:  # its UTF-8 bytes, as the name holds it, in every locale
+            words.append("".join(f"\\x{byte:02x}" for byte in c.encode("utf-8", "surrogatepass")))
     return "$'" + "".join(words) + "'"
+
+
+def shell_command(argv: Sequence[str], encoding: str = "utf-8") -> str:
+    """``argv`` as a command to paste into a shell, written in ``encoding`` (the output's:
+    each word a ``shell_word``)."""
+    return " ".join(shell_word(str(arg), encoding) for arg in argv)
+
+
+def _encodes(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except (UnicodeError, LookupError):
+        return False
+    return True
 
 
 #: The matrix file when --config is not given.

@@ -26,7 +26,7 @@ from ..adapters.builders import Builder, BuildRequest
 from ..adapters.builders.layout import read_layout
 from ..adapters.output import Output
 from ..adapters.registry import RegistryClient
-from ..adapters.runner import format_argv, tmpdir_full
+from ..adapters.runner import tmpdir_full
 from ..adapters.smoke import rehearsal_hint
 from ..core import lifecycle
 from ..core.config import Config, Line
@@ -44,7 +44,7 @@ from ..core.errors import (
 )
 from ..core.fileio import read_bytes, temp_dir
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
-from ..core.locations import REASON, Locations
+from ..core.locations import REASON, Locations, shell_command
 from ..core.manifest import DOCKERFILE_LABEL, VERSION_LABEL, config_labels
 from ..core.plan import line_tag, pin_tag
 from ..core.platforms import BuilderName
@@ -800,7 +800,9 @@ class BuildStage:
             self.output.info("  none: every image is already built and pushed")
         for leg in todo:
             for argv in self.builder.commands(self.request(leg, bases[leg.php], work_dir)):
-                self.output.info("  " + self.output.redact(format_argv(argv)))
+                # to paste: each word redacted, then quoted for stdout's encoding
+                words = [self.output.redact(str(arg)) for arg in argv]
+                self.output.info("  " + shell_command(words, self.output.encoding))
 
     def reused(
         self,

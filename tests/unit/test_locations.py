@@ -210,3 +210,24 @@ def test_a_republish_stopped_half_way_is_rerun_with_its_own_lines_not_this_run_s
     assert "`publisher republish v1.0.0 --reason ... --config m3.yaml`, with the --only it had" in (
         hint
     ), hint
+
+
+def test_a_command_to_paste_names_each_path_as_its_bytes_in_the_output_s_encoding() -> None:
+    """A dry run's build commands on an ASCII stdout (LC_ALL=C, PYTHONIOENCODING=ascii):
+    a path holding "é" or "—" is bash's $'...' with the character's UTF-8 bytes, which
+    paste as that path in every locale, never '...\\u00e9...' (single quotes keep the
+    escape as it is: a file that does not exist). On a UTF-8 stdout it is shown as it is.
+    An invisible character is its UTF-8 bytes too: bash's \\u202e is text of its locale's
+    (under LC_ALL=C, "\\u202E" itself)."""
+    from publisher.core.locations import shell_command, shell_word
+
+    argv = ["docker", "build", "-f", "/w/r\u00e9po\u2014x/Dockerfile", "it's"]
+    assert shell_command(argv, "ascii") == (
+        "docker build -f $'/w/r\\xc3\\xa9po\\xe2\\x80\\x94x/Dockerfile' 'it'\"'\"'s'"
+    )
+    assert shell_command(argv, "utf-8") == (
+        "docker build -f '/w/r\u00e9po\u2014x/Dockerfile' 'it'\"'\"'s'"
+    )
+    assert shell_command(argv, "latin-1").split()[3] == "$'/w/r\u00e9po\\xe2\\x80\\x94x/Dockerfile'"
+    assert shell_word("x\u202ey") == "$'x\\xe2\\x80\\xaey'"
+    assert shell_word("x\udcff\n'") == "$'x\\xff\\n\\''"
