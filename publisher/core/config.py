@@ -34,7 +34,7 @@ from ..resolve import (
     php_line_order,
 )
 from . import reference
-from .errors import ConfigError, InvalidReferenceError, UsageError, file_error
+from .errors import ConfigError, InvalidReferenceError, UsageError, file_error, shown_path
 from .fileio import NotRegularFileError, dangling_link, read_prefix
 from .locations import DEFAULT_CONFIG
 from .platforms import Platform, did_you_mean
@@ -517,14 +517,37 @@ def load(
             ) from None
         # no permission, an I/O error: a file it cannot use (exit 18)
         raise file_error(exc, "read the configuration file") from None
-    except UnicodeDecodeError:
-        raise unread(
-            "cannot read the configuration file: it is not UTF-8 text",
-            option="pass the matrix file with --config (not a data file)",
-            variable=data_file,
-        ) from None
+    except UnicodeDecodeError as exc:
+        raise not_utf8_matrix(raw, exc.start, source=source, named_by=named_by) from None
     root = str(Path(path).resolve().parent)
     return loads(text, source=source, root=root, env=env or {})
+
+
+def not_utf8_matrix(raw: bytes, at: int, *, source: str, named_by: str | None) -> ConfigError:
+    """The refusal of a matrix file whose bytes are not UTF-8 from ``at`` on: the byte and
+    where it is (line and column, its annotation too), or that it is UTF-16 (an editor's
+    "Unicode"); the tip says to save it as UTF-8, the file named being the matrix file
+    more likely than not, or else to name the matrix file."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        said, line, column = "it is UTF-16 (it starts with a UTF-16 byte order mark)", 1, 1
+    else:
+        line = raw.count(b"\n", 0, at) + 1
+        column = len(raw[raw.rfind(b"\n", 0, at) + 1 : at].decode("utf-8")) + 1
+        said = f"it holds the byte 0x{raw[at]:02x} there"  # where: the message's file:line:col
+    other = (
+        f"set {named_by} to the matrix file, or unset it to read ./{DEFAULT_CONFIG}"
+        if named_by
+        else "pass the matrix file with --config"
+    )
+    return ConfigError(
+        f"cannot read the configuration file: it is not UTF-8 text: {said}",
+        source=source,
+        line=line,
+        column=column,
+        hint=f"save the matrix file as UTF-8 text (YAML is read as UTF-8); if {shown_path(source)} is not "
+        f"the matrix file, {other}",
+        named_by=named_by,
+    )
 
 
 def _looked_in(path: Path) -> str:

@@ -662,12 +662,24 @@ def test_inspect_refuses_an_empty_publisher_config_before_any_request(cli, value
 
 
 def test_a_matrix_file_that_is_not_utf8_is_exit_3_in_words(cli, tmp_path):
+    """Named with the byte and where it is, and the tip says to save it as UTF-8: the
+    user passed the matrix file (--config), which is not what the tip should send them
+    to do again. A UTF-16 file (an editor's "Unicode") is said to be UTF-16."""
     matrix = tmp_path / "matrix.yaml"
-    matrix.write_bytes(b"lines:\n  \xff\xfe: {}\n")
+    matrix.write_bytes(b"title: caf\xc3\xa9\nlines:\n  caf\xe9: {}\n")
     result = cli("plan", "v1.0.0", "--config", str(matrix))
     assert result.exit_code == 3, result.output
-    assert f"{matrix}: cannot read the configuration file: it is not UTF-8 text" in result.output
+    assert (
+        f"{matrix}:3:6: cannot read the configuration file: it is not UTF-8 text: it holds "
+        "the byte 0xe9 there"
+    ) in result.output
+    assert "tip: save the matrix file as UTF-8 text" in result.output, result.output
     assert "codec" not in result.output
+    matrix.write_bytes("title: x\n".encode("utf-16"))
+    result = cli("plan", "v1.0.0", "--config", str(matrix))
+    assert result.exit_code == 3, result.output
+    assert "it is not UTF-8 text: it is UTF-16" in result.output, result.output
+    assert "tip: save the matrix file as UTF-8 text" in result.output, result.output
 
 
 @pytest.mark.parametrize("make", ["missing", "directory"])
