@@ -1476,7 +1476,15 @@ def docker_config_credentials(
 DEFAULT_TIMEOUT = 2.0
 MAX_SMALL_BYTES = 1024 * 1024  # config blobs, token answers, tag lists, error bodies
 MAX_REDIRECTS = 3
-MAX_TAG_PAGES = 5
+#: The most of the probe's time left unused by the tag listing, to answer in.
+TAG_LIST_MARGIN = 0.2
+#: Most pages of a repository's tag list read (``Link`` after ``Link``), and most tags, all
+#: pages together: far above any real repository's (a release writes a handful), so that
+#: a registry sending page after page of names cannot fill the memory; publisher's
+#: registry client reads tag lists to the same bounds. resolve reads them only to name the
+#: published lines, within its deadline: a list it could not read whole names none.
+MAX_TAG_PAGES = 1000
+MAX_TAGS = 100_000
 USER_AGENT = "publisher-resolve/1"
 
 ENV_USERNAME = "PHP_IMAGE_REGISTRY_USERNAME"
@@ -1538,8 +1546,12 @@ class Result:
     detail: str
     digest: str | None = None
     platforms: tuple[str, ...] = ()
-    #: Tags seen in the repository (only looked up when the reference was not found).
+    #: Tags seen in the repository (only looked up when the reference was not found);
+    #: None when not looked up, or not read whole.
     tags: tuple[str, ...] | None = None
+    #: Why the repository's tags were not read whole, in words (the deadline came, more
+    #: pages than ``MAX_TAG_PAGES``): its published lines are then unknown, never "none".
+    tags_cut: str | None = None
     elapsed: float = 0.0
     authenticated: bool = False
     #: Why the docker config gave no credentials for the registry, when it has a problem
@@ -2115,13 +2127,13 @@ def _classify_failure(resp: _Response, target: Target, session: _Session, list_t
         return
     code = _error_code(resp.body)
     if status == 404 or code in ("MANIFEST_UNKNOWN", "NAME_UNKNOWN"):
-        tags = _list_tags(target, session) if list_tags else None
+        tags, cut = _list_tags(target, session) if list_tags else (None, None)
         what = (
             f"repository {target.host}/{target.repository} does not exist"
             if code == "NAME_UNKNOWN"
             else f"{target.image} is not on the registry"
         )
-        raise _Outcome(Status.NOT_PUBLISHED, what, tags=tags)
+        raise _Outcome(Status.NOT_PUBLISHED, what, tags=tags, tags_cut=cut)
     if status in (401, 403):
         if session.credentials is None:
             detail = (
@@ -2297,28 +2309,47 @@ def _check_platform_manifest(
         raise _Outcome(Status.REGISTRY_ERROR, f"{named} {problem}")
 
 
-def _list_tags(target: Target, session: _Session) -> tuple[str, ...] | None:
-    """Best effort: the repository's tags, to name the published lines. None if unknown."""
+def _list_tags(target: Target, session: _Session) -> tuple[tuple[str, ...] | None, str | None]:
+    """Best effort: the repository's tags, to name the published lines, every page of them
+    (``Link`` after ``Link``) read before the probe's deadline, with a margin to answer in;
+    else None and why the list was not read whole, in words (a part names no line: the
+    lines on the pages not read would go unsaid). ``()`` for a repository not there."""
     repo = quote(target.repository, safe="/")
     path: str | None = f"/v2/{repo}/tags/list?n=1000"
     tags: list[str] = []
+    pages = 0
+    deadline = session.deadline
+    # the verdict, once the list is read (or given up), still comes before the deadline
+    session.deadline = deadline - min(TAG_LIST_MARGIN, session.timeout / 10)
     try:
-        for _ in range(MAX_TAG_PAGES):
-            if path is None:
-                break
+        while path is not None:
+            if pages >= MAX_TAG_PAGES:
+                return None, f"it has more than {MAX_TAG_PAGES} pages of tags"
             resp = session.get(path)
-            if resp.status == 404:
-                return ()
+            pages += 1
+            if resp.status == 404 and pages == 1:
+                return (), None
             if resp.status != 200:
-                return None
+                return None, f"page {pages} of its tags answered HTTP {resp.status}"
             data = json.loads(resp.body)
             tags.extend(t for t in (data.get("tags") or []) if isinstance(t, str))
+            if len(tags) > MAX_TAGS:
+                return None, f"it has more than {MAX_TAGS} tags"
             link = resp.headers.get("link", "")
             match = re.match(r"\s*<([^>]+)>", link)
             path = match.group(1) if match and match.group(1).startswith("/v2/") else None
-    except (_Outcome, ValueError, AttributeError, RecursionError):
-        return tuple(tags) if tags else None
-    return tuple(tags)
+    except _Outcome as out:
+        if out.status is Status.UNREACHABLE and session.clock() >= session.deadline:
+            return None, (
+                f"page {pages + 1} of its tags did not come within the {session.shown_timeout} "
+                f"deadline ({len(tags)} tag{'' if len(tags) == 1 else 's'} read)"
+            )
+        return None, f"page {pages + 1} of its tags could not be read ({out.detail})"
+    except (ValueError, AttributeError, RecursionError):
+        return None, f"page {pages} of its tags is not a tag list"
+    finally:
+        session.deadline = deadline
+    return tuple(tags), None
 
 
 def probe(
@@ -2364,6 +2395,7 @@ def probe(
                     digest=out.extra.get("digest"),
                     platforms=tuple(out.extra.get("platforms", ())),
                     tags=out.extra.get("tags"),
+                    tags_cut=out.extra.get("tags_cut"),
                 )
             # The detail may quote a URL or a body the registry sent: it may echo a secret.
             detail = without_secrets(result.detail, creds)
@@ -3851,8 +3883,12 @@ class Decision:
         return pairs
 
 
-def _lines_text(lines: tuple[str, ...] | None) -> str:
+def _lines_text(lines: tuple[str, ...] | None, cut: str | None = None) -> str:
+    """The published lines as a reason names them; unknown, never "none", when the
+    registry's tag list was not read whole (``cut``, why: in words)."""
     if lines is None:
+        if cut:
+            return f"unknown (no pins file, and the registry listed only part of its tags: {cut})"
         return "unknown (no pins file, and the registry did not list them)"
     return ", ".join(lines) if lines else "none"
 
@@ -3911,7 +3947,7 @@ def _registry_problem(choice: Choice, result: Result, inputs: Inputs) -> tuple[s
         lines = _published(choice, result)
         return (
             f"PHP {choice.php} is not published for release {choice.release} "
-            f"({result.detail}); published lines: {_lines_text(lines)}",
+            f"({result.detail}); published lines: {_lines_text(lines, result.tags_cut)}",
             inputs.to(ENV_PHP, "a published line") + (f" ({', '.join(lines)})" if lines else ""),
         )
     if status is Status.NOT_ON_REGISTRY:

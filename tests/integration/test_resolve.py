@@ -861,6 +861,45 @@ def test_a_registry_that_does_not_implement_head_is_asked_with_a_get(
     assert proxy.count("HEAD", "manifest") == 1 and proxy.count("GET", "manifest") == 1
 
 
+def test_a_tag_list_of_many_pages_names_the_published_lines_or_says_them_unknown(
+    registry: LocalRegistry, proxy_for: Callable[[Any], FaultProxy], workdir: Path
+) -> None:
+    """Without a pins file, the published lines come from the registry's tag list, read
+    page after page (a registry paging by fewer tags than asked, as hosted ones do, with the
+    release's pins on its last pages): every page before the deadline. One that does not
+    come in time leaves the lines unknown, said so, never "none"."""
+    repo = f"resolve-pages-{os.urandom(3).hex()}/php-fpm"
+    others = [f"ci-{n:05d}" for n in range(12)]  # listed before the release's pins
+    push_raw(
+        f"http://{registry.host}",
+        repo,
+        stand_in(seed=4),
+        [*others, f"{RELEASE}-php-8.3", f"{RELEASE}-php-8.5"],
+    )
+    proxy = proxy_for(registry.host)
+    paged = Fault("paginate", path="/tags/list", page_size=2, times=None)
+    proxy.add(paged)
+    env = {"PHP_IMAGE_REPOSITORY": f"{proxy.host}/{repo}", "ALLOW_LOCAL_BUILD_FALLBACK": "false"}
+    run = resolve_process(workdir, {**env, "RESOLVE_TIMEOUT": "30"})
+    assert run.code == EXIT_CANNOT_PROCEED, run.stdout + run.stderr
+    assert run.data["published_lines"] == ["8.3", "8.5"], run.data["reason"]
+    assert "; published lines: 8.3, 8.5" in run.data["reason"]
+    assert "a published line (8.3, 8.5)" in run.data["fix"]
+    assert proxy.count("GET", "tags") == 7  # every page, once
+
+    proxy.clear()  # page 4 does not come before the deadline
+    proxy.add(Fault("stall", path="last=ci-00005", stall_seconds=30), paged)
+    run = resolve_process(workdir, {**env, "RESOLVE_TIMEOUT": "3"})
+    assert run.code == EXIT_CANNOT_PROCEED, run.stdout + run.stderr
+    assert run.data["availability"] == "not-published", run.data["reason"]
+    assert run.data["published_lines"] is None
+    assert (
+        "; published lines: unknown (no pins file, and the registry listed only part of its "
+        "tags: page 4 of its tags did not come within the 3 s deadline (6 tags read))"
+    ) in run.data["reason"], run.data["reason"]
+    proxy.release()
+
+
 def test_notes_name_the_published_lines_without_asking(
     silent_server: Silent, workdir: Path
 ) -> None:

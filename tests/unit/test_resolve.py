@@ -1241,6 +1241,22 @@ def test_published_lines_unknown_without_notes_or_tags() -> None:
     assert decision.published_lines is None
 
 
+def test_published_lines_of_a_tag_list_not_read_whole_are_unknown_not_none() -> None:
+    """A tag list cut short (its last pages, which may hold the release's pins, not read)
+    names no line: the lines are unknown, and why is said."""
+    args = inputs(allow_fallback=False)
+    cut = "page 4 of its tags did not come within the 2 s deadline (6 tags read)"
+    result = probing.Result(S.NOT_PUBLISHED, "gone", tags_cut=cut)
+    decision = decide(args, choose(args, None, "linux/amd64"), result, DOCKERFILE)
+    assert (
+        "published lines: unknown (no pins file, and the registry listed only part of its "
+        f"tags: {cut})"
+    ) in decision.reason
+    assert "published lines: none" not in decision.reason
+    assert decision.published_lines is None
+    assert decision.to_dict()["published_lines"] is None
+
+
 def test_stand_in_notes_are_labelled() -> None:
     args = inputs()
     choice = choose(args, notes(stand_in=True), "linux/amd64")

@@ -39,7 +39,13 @@ from ...core.manifest import (
 )
 from ...core.reference import Reference
 from ...core.retry import RetryPolicy
-from ...resolve import UNKNOWN_PLATFORM, is_digest, platform_key
+from ...resolve import (  # the bounds of a tag list, resolve's too
+    MAX_TAG_PAGES,
+    MAX_TAGS,
+    UNKNOWN_PLATFORM,
+    is_digest,
+    platform_key,
+)
 from .credentials import Credentials, credentials_for
 from .transport import (
     ALTERED_HINT,
@@ -62,11 +68,6 @@ if TYPE_CHECKING:
 MAX_CONFIG_BLOB = 4 * 1024 * 1024
 #: Largest single tags/list page.
 MAX_TAGS_PAGE = 4 * 1024 * 1024
-MAX_TAG_PAGES = 1000
-#: Most tags read of one repository, all pages together: far above any real repository's
-#: count (a release writes a handful), so that a registry sending page after page of
-#: names cannot fill the memory (each page may be 4 MiB, a few hundred thousand names).
-MAX_TAGS = 100_000
 TAGS_PAGE_SIZE = 1000
 #: Blobs larger than this go up in PATCH requests of this size where the registry allows.
 UPLOAD_CHUNK = 64 * 1024 * 1024
