@@ -88,13 +88,16 @@ def listed_tags(
     *,
     caught: tuple[type[PublisherError], ...] = (),
     tell: Callable[[str], None] | None = None,
+    asked: set[int] | None = None,
 ) -> list[list[str] | PublisherError]:
     """The tags of each repository (a client and its path), listed at the same time, in
     the order given. A registry that does not list tags (``TagsNotListedError``: a
     mirror answering 404 or 405 for the list while it serves every tag by name) is asked
     for ``wanted`` and every tag of the scheme the others list, one by one: a tag is
     never said missing on a list's word; ``tell`` is told so when it holds any. An error
-    of ``caught`` takes the place of that repository's tags; any other propagates."""
+    of ``caught`` takes the place of that repository's tags; any other propagates.
+    ``asked`` is given the positions of the repositories whose tags were asked one by one
+    (their lists hold only the tags asked: no other run may take them as a listing)."""
 
     def listing(repository: tuple[RegistryClient, str]) -> list[str] | PublisherError:
         client, path = repository
@@ -121,8 +124,10 @@ def listed_tags(
         )
     )
     result: list[list[str] | PublisherError] = []
-    for (client, path), tags in zip(repositories, found, strict=True):
+    for position, ((client, path), tags) in enumerate(zip(repositories, found, strict=True)):
         if isinstance(tags, TagsNotListedError):
+            if asked is not None:
+                asked.add(position)
             unlisted = tags
             try:
                 tags = sorted(tag_digests(client, path, ask))

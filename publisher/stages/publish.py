@@ -658,6 +658,7 @@ def refuse_before_build(
     maybe_republish: bool = False,
     others: Mapping[str, tuple[RegistryClient, str]] | None = None,
     locations: Locations = DEFAULT_LOCATIONS,
+    listed: dict[str, list[str]] | None = None,
 ) -> None:
     """What a new release (no ``record``) is refused before anything is built: by
     ``release`` before its legs, and by ``matrix`` before it lists them (the workflow's
@@ -670,7 +671,10 @@ def refuse_before_build(
     first and goes on.
     ``maybe_republish`` (``matrix``, which cannot tell a republish's legs from a
     release's): a release whose ``vX.Y.Z`` the primary holds is published, and a
-    republish of it may leave lines out; ``publish`` tells the two apart."""
+    republish of it may leave lines out; ``publish`` tells the two apart.
+    ``listed`` is given the primary's tags (by its name) when it listed them, so that a dry
+    run, which writes nothing meanwhile, plans on them rather than listing them again
+    (``Publisher.listed_before``)."""
     if record is not None:
         return
     repo = config.primary.repository.path
@@ -680,9 +684,13 @@ def refuse_before_build(
     if rehearsal_output is not None:
         return
     refuse_started_with_another_default(config, release, primary, locations)
-    listed = listed_tags([(primary, repo)], planning.scheme_tags([release.tag], config.line_names))
-    tags = listed[0]
+    asked: set[int] = set()
+    (tags,) = listed_tags(
+        [(primary, repo)], planning.scheme_tags([release.tag], config.line_names), asked=asked
+    )
     assert isinstance(tags, list)  # (no error is caught)
+    if listed is not None and not asked:
+        listed[config.primary.name] = tags
     if maybe_republish and release.tag in tags:
         return
     refuse_lines_left_out(
@@ -1251,6 +1259,10 @@ class Publisher:
     #: the releases with a record in the notes directory: each finished once, so its
     #: pins count wherever its vX.Y.Z is (``plan.settled``)
     recorded: frozenset[str] = field(init=False, default=frozenset())
+    #: registries' tags this run listed already, by name (a dry run of ``release``, which
+    #: read the primary's before its builds and wrote nothing since): its first listing
+    #: takes them instead of listing them again; every later one reads the registries
+    listed_before: dict[str, list[str]] = field(default_factory=dict)
     #: every registry's tags as the floating tags were last computed from them
     _listed: dict[str, list[str]] = field(init=False, default_factory=dict)
     #: what was said of each registry that does not list tags (said once)
@@ -1309,15 +1321,28 @@ class Publisher:
         """Each registry's tags; one that does not list tags is asked one by one for those
         of this release, of the recorded releases and of the others' lists, and the
         floating tags (``listed_tags``)."""
-        registries = list(self.config.registries)
-        wanted = planning.scheme_tags(
-            [*sorted(self.recorded), self.release.tag], self.config.line_names
-        )
+        known, self.listed_before = self.listed_before, {}  # taken once: then read again
+        registries = [r for r in self.config.registries if r.name not in known]
+        wanted = [
+            *planning.scheme_tags(
+                [*sorted(self.recorded), self.release.tag], self.config.line_names
+            ),
+            # the tags of the scheme a registry listed before, as if listed now (one that
+            # does not list tags is asked for them too)
+            *sorted(
+                tag
+                for tags in known.values()
+                for tag in tags
+                if planning.parse_scheme_tag(tag) is not None or planning.is_floating_tag(tag)
+            ),
+        ]
         found = listed_tags(
             [(self.client(r), r.repository.path) for r in registries], wanted, tell=self._tell
         )
+        read = dict(zip((r.name for r in registries), found, strict=True))
         listed: dict[str, list[str]] = {}
-        for registry, tags in zip(registries, found, strict=True):
+        for registry in self.config.registries:
+            tags = known[registry.name] if registry.name in known else read[registry.name]
             assert isinstance(tags, list)  # (no error is caught)
             listed[registry.name] = tags
         return listed

@@ -316,6 +316,9 @@ def release(
     # One read of the primary before anything is built: it proves the registry
     # answers, and says which lines the release already holds.
     done = published_lines(config, version, primary)
+    # the primary's tags as read now: a dry run, which writes nothing, plans on them (the
+    # real run reads them again once its builds are done)
+    listed: dict[str, list[str]] = {}
     if not republish:
         refuse_before_build(
             config,
@@ -325,6 +328,7 @@ def release(
             rehearsal_output=output if options.rehearsal else None,
             others=other_registries(config, registries),
             locations=options.locations,
+            listed=listed,
         )
     if republish:
         # A republish rebuilds a published release: one with a record or pins.
@@ -446,6 +450,7 @@ def release(
             matrix=matrix,
             before_builds=True,
             found=read,
+            listed_before=listed,
         ).run(list(earlier.values()))
     with output.step(
         f"Build {counted(len(legs(config)), 'image')} (up to {options.jobs} at a time)"

@@ -865,3 +865,30 @@ def test_a_blob_the_primary_lost_under_an_image_it_holds_is_named_with_the_copy_
     raw_push_blob(f"http://{hub}", sweep.repo, body.content)
     again = sweep.check("rerun after the copies", "release", "v1.0.0")
     assert not [m for m in again["pin_moves"] + again["floating_moves"] if m["old"] != m["new"]]
+
+
+def listings(proxy: FaultProxy) -> int:
+    """How many times the registry's whole tag list was read: its first page asked for,
+    not the one-tag probes (``?n=1``) that say whether the repository exists."""
+    return sum(
+        1
+        for s in proxy.log
+        if s.kind == "tags" and not re.search(r"[?&](n=1|last=[^&]*)(&|$)", s.path)
+    )
+
+
+def test_a_release_dry_run_reads_each_registry_tag_list_once(sweep: Sweep) -> None:
+    """``release --dry-run`` of a new release reads each registry's tags once (the primary's
+    listing before its builds is the one its plan takes: nothing was written since), as
+    ``publish --dry-run`` does: a registry paging its list by 100, and limiting requests,
+    pays for each page."""
+    sweep.check("first release", *publish("v1.0.0", sweep.build("v1.0.0", "v1.0.0")))
+    plan = sweep.release_dry_run("v1.1.0")
+    assert {name: listings(proxy) for name, proxy in sweep.proxies.items()} == {
+        "hub": 1,
+        "ghcr": 1,
+    }
+    # what it reports is what it did before: every tag's move planned from the list
+    assert {(m["registry"], m["tag"]) for m in plan["floating_moves"] if m["old"] != m["new"]} == {
+        (registry, tag) for registry in ("hub", "ghcr") for tag in ("php-8.3", "php-8.4", "latest")
+    }
