@@ -49,7 +49,7 @@ from publisher.core.reference import Reference
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
 from tests.integration.conftest import BasicAuthRegistry
-from tests.support.builds import forget_images, image_registry, quiet_runner
+from tests.support.builds import forget_images, image_registry, listed_lines, quiet_runner
 from tests.support.github_files import workflow_commands
 from tests.support.pipeline import kill_group
 from tests.support.sockets import Silent
@@ -182,13 +182,8 @@ def test_a_failing_build_shows_the_tail_of_its_output(offline: Config, tmp_path:
     )
 
     def local_builds() -> set[str]:
-        listed = subprocess.run(
-            ["buildah", "images", "--format", "{{.Name}}:{{.Tag}}"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        return {name for name in listed.split() if "publisher-build/php-8.4-arm64" in name}
+        listed = listed_lines(["buildah", "images", "--format", "{{.Name}}:{{.Tag}}"])
+        return {name for name in listed if "publisher-build/php-8.4-arm64" in name}
 
     # Other runs (an interrupted one, a concurrent one) may have left their own builds.
     before = local_builds()

@@ -25,7 +25,7 @@ from publisher.adapters.localregistry import LocalRegistry
 from publisher.stages import standins
 from tests.conftest import ROOT, require_tool
 from tests.integration.conftest import BasicAuthRegistry
-from tests.support.builds import quiet_runner
+from tests.support.builds import listed_lines, quiet_runner
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.github_files import workflow_commands
 from tests.support.pipeline import Stack, kill_group, wait_for
@@ -240,17 +240,6 @@ def test_a_reader_gone_during_the_builds_stops_quietly_and_cleans_up(
     ], left
 
 
-def _listed(argv: list[str]) -> list[str]:
-    """The lines ``argv`` prints; a listing can fail now and then while other buildah
-    processes on the machine add and remove containers, so it is asked again."""
-    for _ in range(10):
-        listed = subprocess.run(argv, capture_output=True, text=True, check=False)
-        if listed.returncode == 0:
-            return listed.stdout.splitlines()
-        time.sleep(0.2)
-    raise AssertionError(f"{argv} failed: {listed.stderr}")
-
-
 def _smoke_containers(engine: str, repo: str) -> list[str]:
     """The smoke-test containers of images of ``repo`` (this test's run only)."""
     if engine == "buildah":
@@ -259,14 +248,14 @@ def _smoke_containers(engine: str, repo: str) -> list[str]:
     else:
         tool, listing = require_tool("docker"), ["ps", "-a"]
         fmt = "{{.Names}} {{.Image}}"
-    lines = _listed([tool, *listing, "--format", fmt])
+    lines = listed_lines([tool, *listing, "--format", fmt])
     return [line for line in lines if line.startswith("publisher-smoke-") and repo in line]
 
 
 def _images(engine: str, repo: str) -> list[str]:
     """The images of ``repo`` in ``engine``'s store (the smoke test pulls by digest)."""
     name = "{{.Name}}" if engine == "buildah" else "{{.Repository}}"
-    lines = _listed([require_tool(engine), "images", "--format", name])
+    lines = listed_lines([require_tool(engine), "images", "--format", name])
     return [line for line in lines if repo in line]
 
 

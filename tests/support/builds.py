@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -29,6 +30,18 @@ def image_registry(*tools: str) -> Iterator[LocalRegistry]:
     with LocalRegistry() as reg:
         yield reg
     forget_images(reg.host)
+
+
+def listed_lines(argv: list[str]) -> list[str]:
+    """The lines ``argv`` (a buildah or docker listing) prints; a listing can fail now and
+    then while other buildah processes on the machine add and remove images and
+    containers ("image not known"), so it is asked again."""
+    for _ in range(10):
+        listed = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if listed.returncode == 0:
+            return listed.stdout.splitlines()
+        time.sleep(0.2)
+    raise AssertionError(f"{argv} failed: {listed.stderr}")
 
 
 def _ids_from(tool: str, listing: list[str], host: str) -> list[str]:
