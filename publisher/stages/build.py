@@ -676,6 +676,10 @@ class BuildStage:
     #: the other registries (``other_registries``), asked whether they still hold an
     #: image of the release's pin the primary lost, to name them
     others: Mapping[str, tuple[RegistryClient, str]] = field(default_factory=dict)
+    #: a republish's rerun: the images each line's pin lists, read once (``_pin_lists``)
+    _pinned_images: dict[str, frozenset[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.options.attestations and self.builder.name != BuilderName.BUILDX:
@@ -864,14 +868,18 @@ class BuildStage:
         return self._resumed(leg, base, record_paths)
 
     def _pin_lists(self, leg: Leg, digest: str) -> bool:
-        """Whether the release's pin of ``leg``'s line on the primary lists ``digest``."""
-        repo = self.config.primary.repository
-        pin = pin_tag(self.release, leg.php)
-        found = self.primary.tag_digests(repo.path, [pin])
-        if pin not in found:
-            return False
-        index = self.primary.get_manifest_by_digest(repo.path, found[pin])
-        return index.is_index and any(child.digest == digest for child in index.children)
+        """Whether the release's pin of ``leg``'s line on the primary lists ``digest``: the
+        pin read once a line, for all its platforms' legs."""
+        images = self._pinned_images.get(leg.php)
+        if images is None:
+            repo = self.config.primary.repository
+            pin = pin_tag(self.release, leg.php)
+            found = self.primary.tag_digests(repo.path, [pin])
+            index = self.primary.get_manifest_by_digest(repo.path, found[pin]) if found else None
+            listed = index.children if index is not None and index.is_index else ()
+            images = frozenset(child.digest for child in listed)
+            self._pinned_images[leg.php] = images
+        return digest in images
 
     def _resumed(
         self, leg: Leg, base: Reference | None, record_paths: Sequence[Path]
