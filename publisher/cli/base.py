@@ -246,13 +246,25 @@ class State:
         cfg: config.Config,
         upcoming: config.Config | None = None,
         matrix: config.Config | None = None,
+        *,
+        record: ReleaseFacts | None = None,
+        republish: bool = False,
     ) -> None:
         """Say what ``plan.line_warnings`` finds about the lines ``cfg`` writes today;
         ``upcoming``: today's matrix, when ``cfg`` is a published release's; ``matrix``:
-        today's matrix with every line, when ``cfg`` is narrowed to fewer."""
+        today's matrix with every line, when ``cfg`` is narrowed to fewer; ``record``: the
+        published release's, whose history says where a line past its end stands, and
+        ``republish``: the plan is of a republish, which rebuilds ``cfg``'s lines."""
         from ..core import lifecycle, plan
 
-        for text in plan.line_warnings(cfg, lifecycle.today(), upcoming=upcoming, matrix=matrix):
+        for text in plan.line_warnings(
+            cfg,
+            lifecycle.today(),
+            upcoming=upcoming,
+            matrix=matrix,
+            republished=record.republished if record is not None else (),
+            rebuilding=republish,
+        ):
             self.output.warning(text)
 
 

@@ -127,7 +127,7 @@ def plan_command(
     whole = state.load_config(scope.config_path, every_line=True)
     upcoming = None if _record is None else whole
     if as_json:  # the warnings go to stderr: stdout stays the JSON alone
-        state.warn_matrix(cfg, upcoming, whole)
+        state.warn_matrix(cfg, upcoming, whole, record=_record, republish=republish)
         # "ok" as in every --json document; the plan (plan_sha256 in the notes) is the rest
         print_report(state, {"ok": True, **result.to_dict()}, None)
         # the tables below still go to the step summary in Actions (the output is quiet)
@@ -151,7 +151,7 @@ def plan_command(
             [(f.registry, f.tag, f.source) for f in unmoved],
         )
     if not as_json:  # said above, before the JSON
-        state.warn_matrix(cfg, upcoming, whole)
+        state.warn_matrix(cfg, upcoming, whole, record=_record, republish=republish)
 
 
 def _recorded_platforms(notes_dir: Path, release: str, floating: str) -> list[str] | None:

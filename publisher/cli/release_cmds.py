@@ -948,7 +948,8 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
     warns), not marked `frozen: true`, gets a notice on stderr (a notice
     annotation in GitHub Actions, and a section of the step summary in the same
     words): the day, and to mark it `frozen: true` once the first weekly run past
-    that day has run (it rebuilds the line once more if its base moved), not before.
+    that day, named by its day, has run (it rebuilds the line once more if its base
+    moved), not before.
 
     \b
     Examples:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from .fileio import counted
@@ -154,30 +154,157 @@ UNFROZEN_ADVICE = (
     "republish waits for its base), or drop it"
 )
 
-#: When to mark a line frozen, in the README's order ("PHP lifecycle"): after the first
-#: weekly republish past its end (``{day}``), which rebuilds it once more if its base moved,
-#: not before. Said by the notice before the end and by the advice after it.
-AFTER_THE_WEEKLY_RUN = (
-    "once the first weekly republish past {day} has run (republish.yml: it rebuilds the "
-    "line once more if republish-check finds its base moved since the release)"
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class Weekly:
+    """When a weekly schedule runs, in UTC: its day (``date.weekday``'s, Monday 0), hour
+    and minute."""
+
+    weekday: int
+    hour: int
+    minute: int
+
+    @property
+    def cron(self) -> str:
+        """The schedule as a workflow's cron writes it (cron counts Sunday 0)."""
+        return f"{self.minute} {self.hour} * * {(self.weekday + 1) % 7}"
+
+    @property
+    def words(self) -> str:
+        """The schedule in words: ``Mondays 05:17 UTC``."""
+        return f"{_WEEKDAYS[self.weekday]}s {self.hour:02}:{self.minute:02} UTC"
+
+    def first_on_or_after(self, day: datetime.date) -> datetime.date:
+        """The day of the first run on ``day`` or after it."""
+        return day + datetime.timedelta(days=(self.weekday - day.weekday()) % 7)
+
+    def run_on(self, day: datetime.date) -> str:
+        """The run of ``day`` in words: ``Monday 2027-01-04 05:17 UTC``."""
+        return f"{_WEEKDAYS[day.weekday()]} {day} {self.hour:02}:{self.minute:02} UTC"
+
+
+#: The weekly republish: republish.yml's schedule (its cron is the one place it is set;
+#: tests/unit/test_lifecycle.py holds the two together, and docs/workflows.md's words).
+WEEKLY_REPUBLISH = Weekly(weekday=0, hour=5, minute=17)
+
+
+def _past_end(line: PhpLine) -> datetime.date:
+    """The first day ``line``'s base no longer moves: the day after its end of security
+    support, or the day the official image stopped updating it, when that came first."""
+    after = line.security_until + datetime.timedelta(days=1)
+    ended = line.image_updates_ended
+    return after if ended is None else min(after, ended)
+
+
+def _first_run(line: PhpLine) -> datetime.date:
+    """:func:`first_weekly_run` of a line of :data:`TABLE`."""
+    return WEEKLY_REPUBLISH.first_on_or_after(_past_end(line))
+
+
+def first_weekly_run(php: str) -> datetime.date | None:
+    """The day of the first weekly republish (:data:`WEEKLY_REPUBLISH`) past ``php``'s end,
+    which rebuilds it once more if its base moved since the release; None for a line
+    :data:`TABLE` lacks."""
+    line = TABLE.get(php)
+    return None if line is None else _first_run(line)
+
+
+#: What the first weekly republish past a line's end does, as the advice says it.
+_THE_WEEKLY_RUN_DOES = (
+    "republish.yml: it rebuilds the line once more if republish-check finds its base moved "
+    "since the release"
 )
 
 
+def _after_the_weekly_run(php: str, day: str, today: datetime.date | None = None) -> str:
+    """When to mark ``php`` frozen, in the README's order ("PHP lifecycle"): after the first
+    weekly republish past its end (``day``: how the sentence names it), named by its day,
+    not before; ``today``: with the days left until it."""
+    run = _first_run(TABLE[php])
+    left = "" if today is None else f" ({_in_days((run - today).days)})"
+    return (
+        f"once the first weekly republish past {day}, due {WEEKLY_REPUBLISH.run_on(run)}"
+        f"{left}, has run ({_THE_WEEKLY_RUN_DOES})"
+    )
+
+
+def _in_days(days: int) -> str:
+    """``today``, or ``in N days``."""
+    return "today" if days == 0 else f"in {counted(days, 'day')}"
+
+
+def _rebuilt_past_end(
+    php: str, republished: Iterable[tuple[str, Collection[str]]]
+) -> datetime.date | None:
+    """The newest day of ``republished`` (a release's history: each republish's date and
+    the PHP lines it rebuilt) that rebuilt ``php`` past its end; None when none did."""
+    end = _past_end(TABLE[php])
+    days = (recorded_day(date) for date, lines in republished if php in lines)
+    return max((day for day in days if day is not None and day >= end), default=None)
+
+
+def _when_to_mark(
+    php: str,
+    today: datetime.date,
+    *,
+    asked: bool,
+    rebuilding: bool,
+    republished: Iterable[tuple[str, Collection[str]]],
+) -> str:
+    """Where a maintainer stands with ``php``, past its end and not marked frozen: what is
+    left to wait for before :data:`UNFROZEN_ADVICE`, and that advice."""
+    if asked:  # republish-check found its base to be the release's: nothing left to wait for
+        return UNFROZEN_ADVICE
+    if rebuilding:
+        return (
+            "this republish rebuilds it past its end, on a base that no longer moves: once it "
+            f"has succeeded, {UNFROZEN_ADVICE}"
+        )
+    rebuilt = _rebuilt_past_end(php, republished)
+    if rebuilt is not None:
+        return (
+            f"a republish rebuilt it on {rebuilt}, past its end, on a base that no longer "
+            f"moves: now {UNFROZEN_ADVICE}"
+        )
+    run = _first_run(TABLE[php])
+    if today <= run:
+        return f"{_after_the_weekly_run(php, 'its end', today)}, {UNFROZEN_ADVICE}"
+    # the schedule may be disabled, or have failed: the day alone does not say it ran
+    return (
+        f"the first weekly republish past its end was due {WEEKLY_REPUBLISH.run_on(run)} "
+        f"({_THE_WEEKLY_RUN_DOES}): if it ran (a schedule may not have: republish.yml's runs "
+        "say so, and republish-check whether the line's base is still to be rebuilt), now "
+        f"{UNFROZEN_ADVICE}"
+    )
+
+
 def advised(
-    php: str, today: datetime.date, *, frozen: bool = False, asked: bool = False
+    php: str,
+    today: datetime.date,
+    *,
+    frozen: bool = False,
+    asked: bool = False,
+    rebuilding: bool = False,
+    republished: Iterable[tuple[str, Collection[str]]] = (),
 ) -> str | None:
     """:func:`warning`, with :data:`UNFROZEN_ADVICE` before its source when matrix.yaml
-    does not mark the line frozen yet: the note says what to do, not only what happened.
-    A plan says to wait for the first weekly republish past the line's end first
-    (:data:`AFTER_THE_WEEKLY_RUN`); ``asked``: said by republish-check of a line whose base
-    it found to be the one the release holds, where no republish is left to wait for."""
+    does not mark the line frozen yet: the note says what to do, not only what happened,
+    and where the maintainer stands. Until the first weekly republish past the line's end
+    (:func:`first_weekly_run`), to wait for it, named by its day; from the day after, to
+    mark the line now if it ran. ``republished``: the release's history (each republish's
+    date and the PHP lines it rebuilt): one that rebuilt the line past its end leaves nothing
+    to wait for. ``rebuilding``: said by a republish that rebuilds the line, to mark it once
+    that has succeeded. ``asked``: said by republish-check of a line whose base it found to
+    be the one the release holds, where no republish is left to wait for."""
     note = warning(php, today, frozen=frozen)
     if note is None or frozen:
         return note
     source = f" — source: {SOURCE}"
     head = note.removesuffix(source)
-    wait = "" if asked else AFTER_THE_WEEKLY_RUN.format(day="its end") + ", "
-    return f"{head}: {wait}{UNFROZEN_ADVICE}{source}"
+    when = _when_to_mark(php, today, asked=asked, rebuilding=rebuilding, republished=republished)
+    return f"{head}: {when}{source}"
 
 
 def frozen_too_early(php: str, today: datetime.date, *, frozen: bool) -> str | None:
@@ -187,14 +314,14 @@ def frozen_too_early(php: str, today: datetime.date, *, frozen: bool) -> str | N
         return None
     line = TABLE[php]
     left = _days_left(line, today)
-    when = "" if left is None else " (today)" if left == 0 else f" (in {counted(left, 'day')})"
+    when = "" if left is None else f" ({_in_days(left)})"
     return (
         f"PHP {php} is marked frozen: true in matrix.yaml before its end: php.net supports it "
         f"until {line.security_until}{when}, and the official image updates it until then, so "
         "it is judged as a line that still updates (republish-check asks its base, and a "
         "republish rebuilds it when that moved); mark a line frozen: true after the first "
-        "weekly republish past its end has run, not before: remove frozen: true from it "
-        f"until then — source: {SOURCE}"
+        f"weekly republish past its end ({WEEKLY_REPUBLISH.run_on(_first_run(line))}) has run, "
+        f"not before: remove frozen: true from it until then — source: {SOURCE}"
     )
 
 
@@ -218,11 +345,11 @@ def ending_soon(php: str, today: datetime.date, *, frozen: bool = False) -> str 
     left = _days_left(line, today)
     if left is None:
         return None
-    when = "today" if left == 0 else f"in {counted(left, 'day')}"
+    when = _in_days(left)
     return (
         f"PHP {php}'s security support ends on {line.security_until} ({when}), and the "
         "official image stops updating it after that day: then, "
-        f"{AFTER_THE_WEEKLY_RUN.format(day='that day')}, mark the line frozen: true in "
+        f"{_after_the_weekly_run(php, 'that day')}, mark the line frozen: true in "
         f"matrix.yaml, or drop it — source: {SOURCE}"
     )
 
@@ -324,6 +451,8 @@ def matrix_warnings(
     *,
     upcoming: tuple[str, Iterable[tuple[str, bool]]] | None = None,
     matrix: Iterable[tuple[str, bool]] | None = None,
+    republished: Iterable[tuple[str, Collection[str]]] = (),
+    rebuilding: bool = False,
 ) -> list[str]:
     """What ``publisher plan`` and ``release`` warn about a matrix's ``(php, frozen)`` lines
     on ``today``: lines past their end or with a base that no longer moves, lines leaving
@@ -337,10 +466,16 @@ def matrix_warnings(
 
     ``matrix``: the ``(php, frozen)`` lines of matrix.yaml, when ``--only`` or the
     environment narrowed ``lines`` to fewer: the lines still updating that the advice
-    about a default line names are matrix.yaml's, not only the selected ones."""
+    about a default line names are matrix.yaml's, not only the selected ones.
+
+    ``republished`` and ``rebuilding``: where a line past its end stands (:func:`advised`):
+    the history of the published release ``lines`` are, and whether a republish of it
+    rebuilds ``lines`` now. The advice about the default line comes after every line's."""
     lines = list(lines)
     offered = lines if matrix is None else list(matrix)
+    republished = list(republished)
     found: list[str] = []
+    last: list[str] = []
     for php, frozen in lines:
         if php not in TABLE:
             found.append(
@@ -353,7 +488,7 @@ def matrix_warnings(
         early = frozen_too_early(php, today, frozen=frozen)
         if early:
             found.append(early)
-        past = advised(php, today, frozen=frozen)
+        past = advised(php, today, frozen=frozen, rebuilding=rebuilding, republished=republished)
         soon = ending_notice(
             php,
             today,
@@ -364,13 +499,13 @@ def matrix_warnings(
         found += [text for text in (past, soon) if text]
         if past and php == default_line:
             if upcoming is None:
-                found.append(_default_line_advice(php, offered, today))
+                last.append(_default_line_advice(php, offered, today))
                 continue
             following, next_lines = upcoming[0], list(upcoming[1])
             marked = dict(next_lines).get(following, False)
             if status(following, today, frozen=marked).base_frozen:
-                found.append(_default_line_advice(following, next_lines, today, kept=php))
-    return found
+                last.append(_default_line_advice(following, next_lines, today, kept=php))
+    return found + last
 
 
 def _default_line_ending(
@@ -424,7 +559,7 @@ def _default_line_advice(
             + ": for the next release, set default_line in matrix.yaml to a line that still does"
         )
     if offer:
-        return f"{head} ({offer})"
+        return f"{head} ({offer}) — source: {SOURCE}"
     return (
         f"{head}; none of these lines does: add a line php.net still supports to matrix.yaml "
         "(and to publisher/core/lifecycle.py when publisher does not know it yet), render and "
@@ -455,7 +590,7 @@ def _offered(lines: list[tuple[str, bool]], on: datetime.date, today: datetime.d
     for php in known:
         left = _days_left(TABLE[php], today)
         if left is not None:
-            when = "today" if left == 0 else f"in {counted(left, 'day')}"
+            when = _in_days(left)
             said.append(
                 f"{php}{' too' if lasting else ''}, though its security support ends on "
                 f"{TABLE[php].security_until} ({when})"

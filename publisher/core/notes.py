@@ -149,6 +149,14 @@ class ReleaseFacts:
     def line_names(self) -> tuple[str, ...]:
         return tuple(line.php for line in self.lines)
 
+    @property
+    def republished(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Each republish of the history: its date and the PHP lines it rebuilt, as
+        ``lifecycle.advised`` reads them (where a line past its end stands)."""
+        return tuple(
+            (entry.date, tuple(php for php, _old, _new in entry.changes)) for entry in self.history
+        )
+
     def pins(self, php: str) -> tuple[str, ...]:
         """The pin tags this release owns for ``php`` (``vX.Y.Z-php-A.B``, plus ``vX.Y.Z``)."""
         return release_pins(self.release, php, self.default_line)

@@ -506,6 +506,8 @@ def line_warnings(
     *,
     upcoming: Config | None = None,
     matrix: Config | None = None,
+    republished: Iterable[tuple[str, Collection[str]]] = (),
+    rebuilding: bool = False,
 ) -> list[str]:
     """What ``plan``, ``release`` and ``republish`` warn about the lines ``config`` writes
     on ``today``: each line's lifecycle (``lifecycle.matrix_warnings``), and what
@@ -514,7 +516,10 @@ def line_warnings(
     says), not by today's matrix.yaml; ``upcoming`` is then today's matrix.yaml, the
     next release's, which advice about the default line is for (the published release
     keeps its own). ``matrix``: matrix.yaml with every line, when ``--only`` or the
-    environment narrowed ``config``: the lines that advice may name."""
+    environment narrowed ``config``: the lines that advice may name. ``republished``: the
+    published release's history (``ReleaseFacts.republished``), and ``rebuilding``: a
+    republish of it (``plan --reason`` too) rebuilds ``config``'s lines: where a line past
+    its end stands (``lifecycle.advised``)."""
     lines = [(line.php, line.frozen) for line in config.lines]
     following = (
         None
@@ -523,7 +528,13 @@ def line_warnings(
     )
     offered = None if matrix is None else [(line.php, line.frozen) for line in matrix.lines]
     found = lifecycle.matrix_warnings(
-        lines, config.default_line, today, upcoming=following, matrix=offered
+        lines,
+        config.default_line,
+        today,
+        upcoming=following,
+        matrix=offered,
+        republished=republished,
+        rebuilding=rebuilding,
     )
     gap = default_line_gap(config, upcoming=upcoming)
     return [*found, gap] if gap is not None else found

@@ -352,7 +352,14 @@ def release(
     # today's matrix.yaml (whose disagreements load_release said once).
     # A published release keeps its default line: advice about it is the next release's.
     upcoming = matrix if record is not None or republish else None
-    for text in line_warnings(config, lifecycle.today(), upcoming=upcoming, matrix=matrix):
+    for text in line_warnings(
+        config,
+        lifecycle.today(),
+        upcoming=upcoming,
+        matrix=matrix,
+        republished=record.republished if record is not None else (),
+        rebuilding=republish,
+    ):
         output.warning(text)
     if not options.reuse or republish:
         done = set()

@@ -7,6 +7,7 @@ The newest stable release's notes record each line's base digest. On the registr
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import io
 import json
@@ -27,7 +28,7 @@ import pytest
 from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.output import Output, markdown_text
 from publisher.core.config import load
-from publisher.core.notes import RegistryFacts
+from publisher.core.notes import RegistryFacts, Republish
 from publisher.stages.clients import ClientFactory
 from publisher.stages.republish_check import check_bases
 from tests.conftest import ROOT, require_tool
@@ -56,11 +57,14 @@ class _Published:
         """The repository of PHP ``php``'s base, host included: ``host/bases-.../php``."""
         return self.base_image.replace("{php}", php).rsplit(":", 1)[0]
 
-    def record(self, notes: Path, moved: Collection[str] = ()) -> Path:
+    def record(
+        self, notes: Path, moved: Collection[str] = (), history: tuple[Republish, ...] = ()
+    ) -> Path:
         """NOTES (made here) holding v1.0.0's record, written the way publish writes it
         (the strict record reader reads it back): one amd64 line a pushed base, built on
         it (its digest also stands in for the line's index digest), except that each of
-        ``moved`` was built on a base the registry does not have."""
+        ``moved`` was built on a base the registry does not have; ``history``: its
+        republishes."""
         facts = release_facts(
             (
                 line_facts(
@@ -74,7 +78,7 @@ class _Published:
             published_at=self.published_at,
             registries=(RegistryFacts("hub", self.repository, True),),
         )
-        return write_record(notes, facts)
+        return write_record(notes, dataclasses.replace(facts, history=history))
 
 
 def _published(
@@ -336,6 +340,78 @@ def test_the_first_weekly_run_after_a_line_ends_rebuilds_its_last_base(
     assert "PHP 8.2: can never change (PHP 8.2 reached end of life" in next_monday
 
 
+def test_plan_past_a_line_s_end_says_where_the_maintainer_stands(
+    tmp_path: Path, registry: LocalRegistry, write_matrix: Callable[..., Path]
+) -> None:
+    """`plan` said "once the first weekly republish past its end has run" for ever: in 2030
+    too, and after a republish had rebuilt the line past its end. It names the day that run
+    is due (Monday 2027-01-04 05:17 UTC for 8.2, republish.yml's cron); past that day, to
+    mark the line now if the run ran; once the release's history holds a republish of the
+    line past its end, to mark it now; and the plan of a republish of the line (`--reason`,
+    as republish.yml's check plans it), to mark it once that has succeeded."""
+    world = _published(
+        tmp_path, registry, write_matrix, lines=("8.2", "8.4"), published_at="2026-06-01T10:00:00Z"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_OUTPUT")}
+    plan = ("plan", "v1.0.0", "--config", str(world.matrix), "--notes-dir", str(world.notes))
+
+    def said(instant: datetime.datetime, zone: str, *extra: str) -> str:
+        return " ".join(_at(instant, zone, *plan, *extra, env=env).split())
+
+    mark = "mark the line frozen: true in matrix.yaml"
+    # Friday 2027-01-01 09:00 UTC, 23:00 the day before at UTC-10: judged on UTC's day
+    friday = said(datetime.datetime(2027, 1, 1, 9, tzinfo=datetime.UTC), "America/Adak")
+    assert (
+        "PHP 8.2 reached end of life on 2026-12-31 (no security fixes); the official image no "
+        "longer updates it: once the first weekly republish past its end, due Monday "
+        f"2027-01-04 05:17 UTC (in 3 days), has run (republish.yml: it rebuilds the line once "
+        f"more if republish-check finds its base moved since the release), {mark}"
+    ) in friday, friday
+    for instant in (
+        datetime.datetime(2027, 1, 5, 0, 0, 1, tzinfo=datetime.UTC),
+        datetime.datetime(2030, 6, 15, 12, tzinfo=datetime.UTC),
+    ):
+        late = said(instant, "Pacific/Kiritimati")
+        assert "once the first weekly republish" not in late, late
+        assert (
+            "the first weekly republish past its end was due Monday 2027-01-04 05:17 UTC "
+            "(republish.yml: it rebuilds the line once more if republish-check finds its base "
+            "moved since the release): if it ran (a schedule may not have: republish.yml's "
+            "runs say so, and republish-check whether the line's base is still to be "
+            f"rebuilt), now {mark}"
+        ) in late, late
+    # the plan of the weekly republish of 8.2 (republish.yml's check, on that Monday)
+    monday = datetime.datetime(2027, 1, 4, 5, 17, 30, tzinfo=datetime.UTC)
+    rebuilding = said(monday, "UTC", "--only", "8.2", "--reason", "weekly check")
+    assert (
+        "this republish rebuilds it past its end, on a base that no longer moves: once it has "
+        f"succeeded, {mark}"
+    ) in rebuilding, rebuilding
+    # a republish of 8.4 alone says nothing of 8.2, which it does not rebuild
+    in_2030 = datetime.datetime(2030, 6, 15, tzinfo=datetime.UTC)
+    only_84 = said(in_2030, "UTC", "--only", "8.4", "--reason", "weekly check")
+    assert "PHP 8.2" not in only_84 and only_84.count("this republish rebuilds it") == 1, only_84
+    # once that republish is in the release's history, the advice says so, in 2030 too
+    world.record(
+        world.notes,
+        history=(
+            Republish(
+                "2027-01-04",
+                "weekly check: base image digests changed",
+                (("8.2", world.current["8.2"], MOVED),),
+            ),
+        ),
+    )
+    for instant in (monday + datetime.timedelta(hours=1), datetime.datetime(2030, 6, 15)):
+        rebuilt = said(instant.replace(tzinfo=datetime.UTC), "UTC")
+        assert (
+            "the official image no longer updates it: a republish rebuilt it on 2027-01-04, "
+            f"past its end, on a base that no longer moves: now {mark}"
+        ) in rebuilt, rebuilt
+        assert rebuilt.count("once the first weekly") == 0, rebuilt
+        assert rebuilt.count("a republish rebuilt it on") == 1, rebuilt  # 8.4's is not
+
+
 def _weekly_run_in_actions(
     tmp_path: Path,
     registry: LocalRegistry,
@@ -406,9 +482,9 @@ def test_a_line_near_its_end_is_a_notice_on_the_run_s_page_and_changes_no_output
     assert notices[0].startswith(
         "::notice::PHP 8.2's security support ends on 2026-12-31 (in 24 days)"
     ) and notices[0].endswith(
-        "then, once the first weekly republish past that day has run (republish.yml: it "
-        "rebuilds the line once more if republish-check finds its base moved since the "
-        "release), mark the line frozen: true in matrix.yaml, or drop it — source: https://www.php.net/supported-versions.php"
+        "then, once the first weekly republish past that day, due Monday 2027-01-04 05:17 "
+        "UTC, has run (republish.yml: it rebuilds the line once more if republish-check "
+        "finds its base moved since the release), mark the line frozen: true in matrix.yaml, or drop it — source: https://www.php.net/supported-versions.php"
     )
     assert "::warning::" not in said, said
     outputs = parse_outputs(out.read_text())

@@ -191,10 +191,11 @@ def test_plan_says_which_line_leaves_security_support_within_90_days(cli, monkey
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())
     assert f"PHP 8.3's security support ends on {soon.security_until} (in 12 days)" in flat
+    due = lifecycle.WEEKLY_REPUBLISH.run_on(lifecycle.first_weekly_run("8.3") or today)
     assert (
-        "then, once the first weekly republish past that day has run (republish.yml: it "
-        "rebuilds the line once more if republish-check finds its base moved since the "
-        "release), mark the line frozen: true in matrix.yaml, or drop it"
+        f"then, once the first weekly republish past that day, due {due}, has run "
+        "(republish.yml: it rebuilds the line once more if republish-check finds its base "
+        "moved since the release), mark the line frozen: true in matrix.yaml, or drop it"
     ) in flat
     # --json keeps stdout to the JSON; the same warning goes to stderr
     as_json = cli("plan", "v2.0.0", "--json")

@@ -112,7 +112,8 @@ def test_the_default_line_leaving_security_support_soon_hands_latest_on_first() 
     assert said[1] == (
         "PHP 8.2's security support ends on 2026-12-31 (in 31 days), and the official image "
         "stops updating it after that day: then, once the first weekly republish past that "
-        "day has run (republish.yml: it rebuilds the line once more if republish-check "
+        "day, due Monday 2027-01-04 05:17 UTC, has run (republish.yml: it rebuilds the line "
+        "once more if republish-check "
         "finds its base moved since the release), mark the line frozen: true in matrix.yaml, or drop it; it is the default line, which latest and each release's "
         "vX.Y.Z follow: first set default_line in matrix.yaml to a line that still updates "
         "after that day (8.5, 8.4, 8.3) — source: " + lifecycle.SOURCE
@@ -142,11 +143,11 @@ def test_the_matrix_warnings_on_one_day() -> None:
     assert today[0].startswith("PHP 8.1 reached end of life on 2025-12-31")
     assert today[1].startswith("PHP 8.2's security support ends on 2026-12-31 (in 31 days)")
     on_81 = lifecycle.matrix_warnings(lines, "8.1", D(2026, 11, 30))
-    assert on_81[1].startswith("latest and each release's vX.Y.Z follow the default line 8.1")
+    assert on_81[2].startswith("latest and each release's vX.Y.Z follow the default line 8.1")
     # the lines that still update are named, newest first, one ending soon said so
-    assert on_81[1].endswith(
+    assert on_81[2].endswith(
         "to a line that still does (8.5, 8.4, 8.3; 8.2 too, though its security support ends "
-        "on 2026-12-31 (in 31 days))"
+        "on 2026-12-31 (in 31 days)) — source: " + lifecycle.SOURCE
     )
     next_year = lifecycle.matrix_warnings(lines, "8.4", D(2027, 1, 1))
     assert [text[:24] for text in next_year] == [
@@ -157,7 +158,8 @@ def test_the_matrix_warnings_on_one_day() -> None:
     assert "mark the line frozen: true in matrix.yaml" not in next_year[0]
     assert next_year[1].endswith(
         "the official image no longer updates it: once the first weekly republish past its "
-        "end has run (republish.yml: it rebuilds the line once more if republish-check finds "
+        "end, due Monday 2027-01-04 05:17 UTC (in 3 days), has run (republish.yml: it "
+        "rebuilds the line once more if republish-check finds "
         "its base moved since the release), mark the line frozen: true in matrix.yaml (its "
         "published images stay, and no republish waits for its base), or drop it"
         " — source: " + lifecycle.SOURCE
@@ -173,9 +175,9 @@ def test_a_line_the_table_lacks_is_said_and_older_lines_have_their_dates() -> No
     found = lifecycle.matrix_warnings([("7.4", False), ("8.0", False), ("9.0", False)], "8.0", day)
     assert found[0].startswith("PHP 7.4 reached end of life on 2022-11-28")
     assert found[1].startswith("PHP 8.0 reached end of life on 2023-11-26")
-    assert found[2].startswith("latest and each release's vX.Y.Z follow the default line 8.0")
-    assert found[3].startswith("PHP 9.0 is not in publisher's table of PHP lines (7.4, 8.0,")
-    assert "its end of life is not checked; add it there when php.net lists it" in found[3]
+    assert found[2].startswith("PHP 9.0 is not in publisher's table of PHP lines (7.4, 8.0,")
+    assert "its end of life is not checked; add it there when php.net lists it" in found[2]
+    assert found[3].startswith("latest and each release's vX.Y.Z follow the default line 8.0")
     older = lifecycle.matrix_warnings([("5.6", False)], "5.6", day)
     assert older == [
         "PHP 5.6 is not in publisher's table of PHP lines (7.4, 8.0, 8.1, 8.2, 8.3, 8.4, 8.5; "
@@ -189,8 +191,8 @@ def test_a_default_line_past_its_end_when_every_line_is_gets_advice_it_can_follo
     to a line that still does" names none, since there is none; the advice says to add one."""
     lines = [(line.php, line.frozen) for line in load(ROOT / "matrix.yaml", {}).lines]
     said = lifecycle.matrix_warnings(lines, "8.4", D(2030, 1, 1))
-    assert len(said) == 6, said  # each line past its end, and the default line's advice
-    advice = said[4]
+    assert len(said) == 6, said  # each line past its end, then the default line's advice
+    advice = said[5]
     assert advice.startswith(
         "latest and each release's vX.Y.Z follow the default line 8.4, whose base no longer "
         "updates: set default_line in matrix.yaml to a line that still does; none of these "
@@ -201,11 +203,12 @@ def test_a_default_line_past_its_end_when_every_line_is_gets_advice_it_can_follo
     before = lifecycle.matrix_warnings(lines, "8.4", D(2029, 12, 31))
     said_85 = (
         "to a line that still does (8.5, though its security support ends on 2029-12-31 (today))"
+        " — source: " + lifecycle.SOURCE
     )
     assert any(text.endswith(said_85) for text in before), before
     # a line publisher's table lacks (a newer one, unchecked) is not offered in its place
     newer = lifecycle.matrix_warnings([*lines, ("9.0", False)], "8.4", D(2030, 1, 1))
-    assert "that still does; none of these lines does: add a line" in newer[4], newer
+    assert "that still does; none of these lines does: add a line" in newer[-1], newer
 
 
 def test_a_published_release_s_default_line_advice_is_about_the_next_release() -> None:
@@ -221,14 +224,15 @@ def test_a_published_release_s_default_line_advice_is_about_the_next_release() -
         "a published release keeps its default line, here 8.1, whose base no longer updates; "
         "matrix.yaml's default_line, which the next release takes, is 8.1 too: for the next "
         "release, set default_line in matrix.yaml to a line that still does (8.5, 8.4, 8.3; "
-        "8.2 too, though its security support ends on 2026-12-31 (in 28 days))"
+        "8.2 too, though its security support ends on 2026-12-31 (in 28 days)) — source: "
+        + lifecycle.SOURCE
     )
     other = lifecycle.matrix_warnings(
         recorded, "8.1", D(2030, 1, 1), upcoming=("8.5", [("8.5", False)])
     )
-    assert len(other) == 3, other  # 8.1 and 8.4 past their end, and the advice after 8.1
-    assert "matrix.yaml's default_line 8.5, which the next release takes, no longer " in other[1]
-    assert "none of these lines does: add a line php.net still supports" in other[1]
+    assert len(other) == 3, other  # 8.1 and 8.4 past their end, then the advice about 8.1
+    assert "matrix.yaml's default_line 8.5, which the next release takes, no longer " in other[2]
+    assert "none of these lines does: add a line php.net still supports" in other[2]
 
 
 def test_the_offline_rehearsal_says_about_each_line_what_the_real_matrix_does() -> None:
@@ -249,9 +253,9 @@ def test_the_offline_rehearsal_says_about_each_line_what_the_real_matrix_does() 
 
 #: When to mark a line frozen, as the README orders it (said before the end and after it).
 AFTER_THE_WEEKLY_RUN = (
-    "once the first weekly republish past {} has run (republish.yml: it rebuilds the line "
-    "once more if republish-check finds its base moved since the release), mark the line "
-    "frozen: true in matrix.yaml"
+    "once the first weekly republish past {}, due Monday 2027-01-04 05:17 UTC{}, has run "
+    "(republish.yml: it rebuilds the line once more if republish-check finds its base moved "
+    "since the release), mark the line frozen: true in matrix.yaml"
 )
 
 
@@ -261,12 +265,12 @@ def test_the_advice_past_a_line_s_end_waits_for_the_first_weekly_run_as_the_read
     it in the README's order, in the words of the notice before the end."""
     lines = [("8.2", False), ("8.4", False)]
     before = lifecycle.ending_soon("8.2", D(2026, 12, 5)) or ""
-    assert AFTER_THE_WEEKLY_RUN.format("that day") in before
-    for day in (D(2027, 1, 1), D(2027, 1, 2), D(2027, 6, 1)):
+    assert AFTER_THE_WEEKLY_RUN.format("that day", "") in before
+    for day, left in ((D(2027, 1, 1), " (in 3 days)"), (D(2027, 1, 2), " (in 2 days)")):
         said = lifecycle.matrix_warnings(lines, "8.4", day)
         assert said == [
             "PHP 8.2 reached end of life on 2026-12-31 (no security fixes); the official image "
-            "no longer updates it: " + AFTER_THE_WEEKLY_RUN.format("its end") + " (its "
+            "no longer updates it: " + AFTER_THE_WEEKLY_RUN.format("its end", left) + " (its "
             "published images stay, and no republish waits for its base), or drop it — "
             "source: " + lifecycle.SOURCE
         ], said
@@ -287,8 +291,8 @@ def test_a_line_frozen_before_its_end_is_told_so_and_still_updates() -> None:
         "until 2026-12-31 (in 25 days), and the official image updates it until then, so it "
         "is judged as a line that still updates (republish-check asks its base, and a "
         "republish rebuilds it when that moved); mark a line frozen: true after the first "
-        "weekly republish past its end has run, not before: remove frozen: true from it "
-        "until then — source: " + lifecycle.SOURCE
+        "weekly republish past its end (Monday 2027-01-04 05:17 UTC) has run, not before: "
+        "remove frozen: true from it until then — source: " + lifecycle.SOURCE
     )
     assert said[1].startswith("PHP 8.2's security support ends on 2026-12-31 (in 25 days)")
     assert len(said) == 2, said
@@ -319,21 +323,124 @@ def test_the_next_default_line_offered_is_one_the_table_knows_to_last() -> None:
     lines = [("8.1", True), ("8.2", False), ("8.3", False), ("8.4", False), ("8.5", False)]
     lines.append(("8.6", False))
     on_81 = lifecycle.matrix_warnings(lines, "8.1", day)
-    assert on_81[1].endswith(
+    assert on_81[-1].endswith(
         "set default_line in matrix.yaml to a line that still does (8.5, 8.4, 8.3; 8.2 too, "
         "though its security support ends on 2026-12-31 (in 25 days); not 8.6, which "
         "publisher's table of PHP lines does not know (whether it still updates is not "
-        "checked))"
+        "checked)) — source: " + lifecycle.SOURCE
     ), on_81
     on_82 = lifecycle.matrix_warnings(lines, "8.2", day)
     assert "it is the default line" in on_82[1]
     assert "still updates after that day (8.5, 8.4, 8.3; not 8.6, which" in on_82[1], on_82
     # only a line ending soon still updates: offered, and said so
     alone = lifecycle.matrix_warnings([("8.1", True), ("8.2", False)], "8.1", day)
-    assert alone[1].endswith(
+    assert alone[-1].endswith(
         "to a line that still does (8.2, though its security support ends on 2026-12-31 "
-        "(in 25 days))"
+        "(in 25 days)) — source: " + lifecycle.SOURCE
     ), alone
     # a line the table lacks is never the one offered: with no other, one is to be added
     newer = lifecycle.matrix_warnings([("8.1", True), ("8.6", False)], "8.1", day)
-    assert "none of these lines does: add a line php.net still supports" in newer[1], newer
+    assert "none of these lines does: add a line php.net still supports" in newer[-1], newer
+
+
+def test_the_weekly_republish_schedule_is_republish_yml_s() -> None:
+    """The advice names the day of the first weekly republish past a line's end from
+    :data:`lifecycle.WEEKLY_REPUBLISH`: it is republish.yml's cron, and what the workflow's
+    comment and docs/workflows.md say of it."""
+    import yaml
+
+    text = (ROOT / ".github/workflows/republish.yml").read_text(encoding="utf-8")
+    triggers = yaml.safe_load(text)[True]  # YAML 1.1 reads the key `on` as true
+    weekly = lifecycle.WEEKLY_REPUBLISH
+    assert [entry["cron"] for entry in triggers["schedule"]] == [weekly.cron]
+    assert f'cron: "{weekly.cron}" # {weekly.words}' in text
+    assert f"**Weekly** ({weekly.words};" in (ROOT / "docs/workflows.md").read_text()
+    assert weekly.cron == "17 5 * * 1" and weekly.words == "Mondays 05:17 UTC"
+    # the first run on or after a day: 2027-01-01 is a Friday; a Monday is its own
+    assert lifecycle.first_weekly_run("8.2") == D(2027, 1, 4)
+    assert lifecycle.first_weekly_run("8.1") == D(2026, 1, 5)  # image ended on Thu 2026-01-01
+    assert lifecycle.first_weekly_run("9.9") is None
+    assert weekly.first_on_or_after(D(2027, 1, 4)) == D(2027, 1, 4)
+
+
+#: The first weekly republish past 8.2's end, as the advice names it.
+DUE_82 = "Monday 2027-01-04 05:17 UTC"
+#: What that run does, as the advice says it.
+RUN_DOES = (
+    "republish.yml: it rebuilds the line once more if republish-check finds its base moved "
+    "since the release"
+)
+ENDED_82 = (
+    "PHP 8.2 reached end of life on 2026-12-31 (no security fixes); the official image no "
+    "longer updates it: "
+)
+MARK = lifecycle.UNFROZEN_ADVICE + " — source: " + lifecycle.SOURCE
+
+
+def test_the_advice_past_a_line_s_end_says_where_the_maintainer_stands() -> None:
+    """Plans said "once the first weekly republish past its end has run" for ever, in 2030
+    too, and after a republish had rebuilt the line past its end. They name the day that run
+    is due; once it is past, they say to mark the line now if it ran (a schedule may not
+    have); once the release's history holds a republish of the line past its end, or while
+    a republish rebuilds it, that is where the maintainer stands."""
+    for day, when in ((D(2027, 1, 1), "in 3 days"), (D(2027, 1, 4), "today")):
+        assert lifecycle.advised("8.2", day) == (
+            f"{ENDED_82}once the first weekly republish past its end, due {DUE_82} ({when}), "
+            f"has run ({RUN_DOES}), {MARK}"
+        )
+    late = (
+        f"{ENDED_82}the first weekly republish past its end was due {DUE_82} ({RUN_DOES}): "
+        "if it ran (a schedule may not have: republish.yml's runs say so, and republish-check "
+        f"whether the line's base is still to be rebuilt), now {MARK}"
+    )
+    for day in (D(2027, 1, 5), D(2030, 6, 15)):
+        assert lifecycle.advised("8.2", day) == late, day
+    # the release's history: a republish that rebuilt 8.2 past its end
+    rebuilt = (
+        f"{ENDED_82}a republish rebuilt it on 2027-01-04, past its end, on a base that no "
+        f"longer moves: now {MARK}"
+    )
+    history = [("2026-12-30", ("8.2",)), ("2027-01-04", ("8.2", "8.4")), ("2027-02-01", ("8.4",))]
+    for day in (D(2027, 1, 4), D(2030, 6, 15)):
+        assert lifecycle.advised("8.2", day, republished=history) == rebuilt
+    # one before its end, of another line, or not a date, tells nothing about it
+    other = [("2026-12-31", ("8.2",)), ("2027-01-04", ("8.4",)), ("soon", ("8.2",))]
+    assert lifecycle.advised("8.2", D(2030, 6, 15), republished=other) == late
+    # a republish rebuilding it now
+    assert lifecycle.advised("8.2", D(2030, 6, 15), rebuilding=True) == (
+        f"{ENDED_82}this republish rebuilds it past its end, on a base that no longer moves: "
+        f"once it has succeeded, {MARK}"
+    )
+    # republish-check asked its base: nothing is left to wait for (as before)
+    assert lifecycle.advised("8.2", D(2027, 1, 4), asked=True) == ENDED_82 + MARK
+    # plan and release say the same (matrix_warnings, with the history of the release)
+    lines = [("8.2", False), ("8.4", False)]
+    in_2030 = lifecycle.matrix_warnings(lines, "8.4", D(2030, 6, 1))
+    assert len(in_2030) == 3 and in_2030[0] == late, in_2030
+    assert "past its end was due Monday 2029-01-01 05:17 UTC (" in in_2030[1]  # 8.4's
+    said = lifecycle.matrix_warnings(lines, "8.4", D(2027, 1, 5), republished=history)
+    assert said == [rebuilt]
+    assert lifecycle.matrix_warnings(lines, "8.4", D(2027, 1, 5), rebuilding=True)[0] == (
+        lifecycle.advised("8.2", D(2027, 1, 5), rebuilding=True)
+    )
+    # the notice before the end and the warning of a mark too early name that day too
+    soon = lifecycle.ending_soon("8.2", D(2026, 12, 5)) or ""
+    assert f"once the first weekly republish past that day, due {DUE_82}, has run" in soon
+    early = lifecycle.frozen_too_early("8.2", D(2026, 12, 5), frozen=True) or ""
+    assert f"after the first weekly republish past its end ({DUE_82}) has run" in early
+
+
+def test_the_default_line_advice_comes_last_with_its_source() -> None:
+    """The advice about the default line lacked the source every other lifecycle line has,
+    and in 2030 came between the 8.4 and 8.5 warnings: it comes after every line's."""
+    lines = [(line.php, line.frozen) for line in load(ROOT / "matrix.yaml", {}).lines]
+    for day in (D(2029, 1, 1), D(2030, 1, 1), D(2030, 6, 15)):
+        said = lifecycle.matrix_warnings(lines, "8.4", day)
+        assert all(text.endswith(" — source: " + lifecycle.SOURCE) for text in said), said
+        advice = [text for text in said if text.startswith("latest and each release's")]
+        assert len(advice) == 1 and said[-1] == advice[0], said
+    kept = lifecycle.matrix_warnings(
+        [("8.1", False), ("8.4", False)], "8.1", D(2026, 12, 3), upcoming=("8.1", lines)
+    )
+    assert kept[-1].startswith("a published release keeps its default line")
+    assert kept[-1].endswith(" — source: " + lifecycle.SOURCE)
