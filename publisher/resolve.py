@@ -709,6 +709,21 @@ def _ipv4_octets(name: str) -> list[int] | None:
     return octets
 
 
+#: A ``Link`` header's next page (``<URL>; rel="next"``), as a paginated tag list sends it.
+_NEXT_LINK_RE = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
+
+
+def next_page(link: str, url: str) -> str | None:
+    """The absolute URL of the next page a ``Link`` header names (``rel="next"``),
+    resolved against ``url``, the page's own; None when it names none. ValueError for a
+    malformed one (an unclosed IPv6 bracket). Whether to follow it is the caller's: only
+    on the registry's own origin (``same_origin``), where its credentials may go."""
+    match = _NEXT_LINK_RE.search(link)
+    if not match:
+        return None
+    return urljoin(url, match.group(1).strip())
+
+
 def same_origin(url: str, other: str) -> bool:
     """Whether two URLs name the same scheme, host and port: where credentials may go
     (a redirect elsewhere, or off TLS, must not carry them)."""
@@ -1047,6 +1062,27 @@ def _read_challenge_params(reader: _ChallengeReader, params: dict[str, str]) -> 
 def first_challenge(header: str) -> Challenge:
     """The first challenge of a ``WWW-Authenticate`` value (the one a client answers)."""
     return parse_challenges(header)[0]
+
+
+def challenge_error(header: str) -> str | None:
+    """The error a ``WWW-Authenticate`` value's challenge names (RFC 6750: ``invalid_token``
+    when the registry could not verify the token sent, ``insufficient_scope`` when the token
+    grants too little), or None: none named, or a malformed header."""
+    try:
+        challenges = parse_challenges(header)
+    except ValueError:
+        return None
+    return next((c.params["error"] for c in challenges if c.params.get("error")), None)
+
+
+#: Why a registry refuses, as ``invalid_token``, a token its own token server issued: it
+#: cannot verify it (the usual faults of a self-hosted token-auth registry).
+TOKEN_UNVERIFIED = (
+    "the clocks of the token server and the registry disagree (the token arrives expired or "
+    "not yet valid), or the registry's token settings do not match its token server (its "
+    "rootcertbundle lacks the certificate the tokens are signed with, as after a key "
+    "rotation, or its issuer or service differs)"
+)
 
 
 # --------------------------------------------------------------------------- credentials
@@ -1848,6 +1884,8 @@ class _Session:
         self.base = f"{scheme}://{api_host(target.host)}"
         self.authorization: str | None = None
         self.authenticated = False
+        #: The host of the token server that granted the token sent, once one did.
+        self.token_server: str | None = None
 
     def remaining(self) -> float:
         left = self.deadline - self.clock()
@@ -2036,7 +2074,23 @@ class _Session:
             )
         self.authorization = f"Bearer {token}"
         self.authenticated = self.credentials is not None
+        self.token_server = urlsplit(url).netloc.rpartition("@")[2]
         return True
+
+    def token_refused(self, resp: _Response) -> str | None:
+        """What a 401 says when it refuses, as ``invalid_token``, the token the registry's
+        own token server granted: the registry could not verify it (neither the credentials
+        nor the repository is the cause); None for any other answer."""
+        header = resp.headers.get("www-authenticate", "")
+        if resp.status != 401 or self.token_server is None or not self._answered_here(resp):
+            return None
+        if challenge_error(header) != "invalid_token":
+            return None
+        return (
+            f"{self.target.host} refused the token its own token server ({self.token_server}) "
+            f"issued (HTTP 401 invalid_token): it could not verify it, likely because "
+            f"{TOKEN_UNVERIFIED}"
+        )
 
 
 def _describe(exc: BaseException) -> str:
@@ -2134,6 +2188,9 @@ def _classify_failure(resp: _Response, target: Target, session: _Session, list_t
             else f"{target.image} is not on the registry"
         )
         raise _Outcome(Status.NOT_PUBLISHED, what, tags=tags, tags_cut=cut)
+    refused = session.token_refused(resp)
+    if refused is not None:  # the registry's fault: no login gets past it
+        raise _Outcome(Status.REGISTRY_ERROR, refused)
     if status in (401, 403):
         if session.credentials is None:
             detail = (
@@ -2315,14 +2372,14 @@ def _list_tags(target: Target, session: _Session) -> tuple[tuple[str, ...] | Non
     else None and why the list was not read whole, in words (a part names no line: the
     lines on the pages not read would go unsaid). ``()`` for a repository not there."""
     repo = quote(target.repository, safe="/")
-    path: str | None = f"/v2/{repo}/tags/list?n=1000"
+    path = f"/v2/{repo}/tags/list?n=1000"
     tags: list[str] = []
     pages = 0
     deadline = session.deadline
     # the verdict, once the list is read (or given up), still comes before the deadline
     session.deadline = deadline - min(TAG_LIST_MARGIN, session.timeout / 10)
     try:
-        while path is not None:
+        while True:
             if pages >= MAX_TAG_PAGES:
                 return None, f"it has more than {MAX_TAG_PAGES} pages of tags"
             resp = session.get(path)
@@ -2335,9 +2392,22 @@ def _list_tags(target: Target, session: _Session) -> tuple[tuple[str, ...] | Non
             tags.extend(t for t in (data.get("tags") or []) if isinstance(t, str))
             if len(tags) > MAX_TAGS:
                 return None, f"it has more than {MAX_TAGS} tags"
-            link = resp.headers.get("link", "")
-            match = re.match(r"\s*<([^>]+)>", link)
-            path = match.group(1) if match and match.group(1).startswith("/v2/") else None
+            try:
+                following = next_page(resp.headers.get("link", ""), resp.url)
+            except ValueError:
+                return None, f"the next-page Link of page {pages} of its tags is malformed"
+            if following is None:
+                break
+            parts = urlsplit(following)
+            if not same_origin(following, session.base):
+                ours = parts.netloc.lower() == urlsplit(session.base).netloc.lower()
+                return None, (
+                    f"the next-page Link of page {pages} of its tags names another "
+                    f"{'scheme' if ours else 'host'} "
+                    f"({parts.scheme}://{parts.netloc.rpartition('@')[2]}), not followed with "
+                    "the registry's credentials"
+                )
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
     except _Outcome as out:
         if out.status is Status.UNREACHABLE and session.clock() >= session.deadline:
             return None, (

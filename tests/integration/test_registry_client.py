@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shlex
@@ -14,7 +15,7 @@ import pytest
 import requests
 
 from publisher.adapters.registry import OCI_INDEX, Manifest, RegistryClient
-from publisher.core.errors import AuthError, NotFoundError
+from publisher.core.errors import AuthError, InvalidResponseError, NotFoundError
 from publisher.core.reference import Reference
 from tests.conftest import require_tool
 from tests.support import pipeline
@@ -104,6 +105,41 @@ def test_pagination_follows_link_headers(
     assert client.list_tags(repo) == tags
     assert proxy.count("GET", "tags") == 3
     assert [s.path.split("?")[1] for s in proxy.log][1:] == ["n=2&last=t1", "n=2&last=t3"]
+
+
+def test_a_tag_list_link_naming_the_registry_by_another_name_is_refused_as_a_link(
+    registry: Any,
+    repo: str,
+    make_client: Callable[..., RegistryClient],
+    seed: Callable[..., str],
+    proxy: FaultProxy,
+) -> None:
+    """A tag list's next-page Link that names the registry's own host and port is followed;
+    one naming it by another name (a proxy rewriting Link to localhost) is not, with the
+    registry's credentials: the error names the tag list's Link (no Location, no data sent
+    there) and the tip the host to name the registry by, or the proxy rewriting Link."""
+    tags = [f"t{i}" for i in range(5)]
+    seed(registry, repo, make_image(), tags=tags)
+    paged = Fault("paginate", method="GET", path="/tags/list", page_size=2, times=None)
+    client = make_client(proxy)
+    proxy.add(dataclasses.replace(paged, link_host=proxy.host))
+    assert client.list_tags(repo) == tags
+    assert proxy.count("GET", "tags") == 3
+
+    proxy.clear()
+    elsewhere = f"localhost:{proxy.port}"
+    proxy.add(dataclasses.replace(paged, link_host=elsewhere))
+    with pytest.raises(InvalidResponseError) as info:
+        client.list_tags(repo)
+    message, hint = info.value.message, info.value.hint or ""
+    assert (
+        f"the tag list of {repo}: its next-page Link names another host "
+        f"(http://{elsewhere}); publisher does not follow it with the registry's credentials"
+    ) in message, message
+    assert "Location" not in message and "send data" not in message, message
+    assert f"name the registry by the host its Link names ({elsewhere})" in hint, hint
+    assert "rewrites the Link header" in hint and "Location" not in hint, hint
+    assert proxy.count("GET", "tags") == 1  # the first page, on the name it was given
 
 
 def test_copy_to_another_registry_keeps_the_digest_and_is_idempotent(

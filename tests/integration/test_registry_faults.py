@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.output import Output
 from publisher.adapters.registry import OCI_INDEX, RegistryClient, RetryPolicy
-from publisher.adapters.registry.transport import _WATCHDOG, _close, _Deadline
+from publisher.adapters.registry.transport import _WATCHDOG, UNKNOWN_REPOSITORY, _close, _Deadline
 from publisher.core.errors import (
     AuthError,
     DeniedError,
@@ -415,6 +415,52 @@ def test_4_a_401_without_a_challenge_after_tokens_were_granted_does_not_blame_th
     assert "without a usable WWW-Authenticate header" in info.value.message
     assert "without a challenge publisher can answer" in hint, hint
     assert f"token server ({token_registry.server.realm.split('/')[2]}) accepted the " in hint
+    assert "check the username and password" not in hint, hint
+
+
+def test_4_a_401_naming_no_error_after_a_granted_token_does_not_blame_the_password(
+    token_registry: Any, repo: str, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """The token server granted a token for the credentials, and the registry still answers
+    401 with a challenge naming no error (a proxy that drops the Authorization header, or a
+    registry that says no more): the error says the registry refused the token its own
+    token server issued, not the credentials; the tip says the password is not the cause,
+    gives the likely causes, and for a read that the repository may not exist."""
+    proxy = proxy_for(token_registry)
+    server = token_registry.server
+    challenge = (
+        f'Bearer realm="{server.realm}",service="publisher-test-registry",'
+        f'scope="repository:{repo}:pull"'
+    )
+    proxy.add(
+        Fault(
+            "status",
+            method="GET",
+            path="/manifests/",
+            status=401,
+            headers={"WWW-Authenticate": challenge, "Content-Type": "application/json"},
+            body=b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+            times=None,
+        )
+    )
+    server.clear()
+    client = client_via(proxy, FakeClock().policy(), credentials=token_registry.pusher)
+    with pytest.raises(AuthError) as info:
+        client.get_manifest(Reference(proxy.host, repo, "v1"))
+    message, hint = info.value.message, info.value.hint or ""
+    assert [r.granted for r in server.requests] == [True]
+    assert (
+        f"the registry refused the token its own token server ({server.realm.split('/')[2]}) "
+        "issued for the credentials of 'pusher' (explicit) (HTTP 401): UNAUTHORIZED"
+    ) in message, message
+    assert "invalid_token" not in message, message
+    assert hint.startswith(
+        "the token server accepted the credentials and granted a token, so the password is "
+        "not the cause; the registry did not take that token"
+    ), hint
+    assert "may drop the Authorization header" in hint, hint
+    assert "clocks of the token server and the registry" in hint, hint
+    assert hint.endswith(f"; {UNKNOWN_REPOSITORY}"), hint
     assert "check the username and password" not in hint, hint
 
 

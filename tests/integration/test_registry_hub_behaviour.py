@@ -567,3 +567,80 @@ def test_a_token_answer_with_an_unusable_expires_in_keeps_the_default_lifetime(
             assert client.resolve(Reference(registry.host, "hub/said", digest=digest)) == digest
     finally:
         server.stop()
+
+
+@pytest.fixture(params=["expired", "signed by another key"])
+def refused_tokens(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[LocalRegistry, TokenServer]]:
+    """A registry that refuses every token its token server grants (``invalid_token``):
+    tokens already expired past distribution's 60 s leeway when issued (the token server's
+    clock behind the registry's), or signed by a key the registry's rootcertbundle lacks
+    (a rotated signing key)."""
+    require_tool("docker-registry", "registry")
+    server = TokenServer(
+        users={PUSHER.username: (PUSHER.password, "pull,push")},
+        anonymous_actions="pull",
+        lifetime=-120 if request.param == "expired" else 300,
+    ).start()
+    try:
+        config = server.registry_auth_config(tmp_path / "signer.pem")
+        if request.param == "signed by another key":
+            TokenServer().write_cert(tmp_path / "signer.pem")
+        with LocalRegistry(extra_config=config) as registry:
+            yield registry, server
+    finally:
+        server.stop()
+
+
+def test_a_token_the_registry_refuses_is_not_blamed_on_the_credentials(
+    refused_tokens: tuple[LocalRegistry, TokenServer],
+    make_client: Callable[..., RegistryClient],
+) -> None:
+    """The token server takes the credentials and grants a token, and the registry answers
+    it 401 invalid_token, again after one new token: the error says the registry refused
+    the token its own token server issued, naming invalid_token, and the tip gives the
+    likely causes (clocks, the registry's token certificate, issuer or service), never the
+    password, the account's access nor the repository's name. resolve's probe says the same
+    of its one try, as a registry error, not a refusal of the credentials."""
+    registry, server = refused_tokens
+    realm = server.realm.split("/")[2]
+    ref = Reference(registry.host, "hub/refused", "v1")
+    blob = b"refused token"
+    for who, refusal in (
+        (PUSHER, lambda c: c.get_manifest(ref)),
+        (PUSHER, lambda c: c.push_blob("hub/refused", digest_of(blob), blob)),
+        (None, lambda c: c.get_manifest(ref)),
+    ):
+        server.clear()
+        with pytest.raises(AuthError) as info:
+            refusal(make_client(registry, credentials=who))
+        message, hint = info.value.message, info.value.hint or ""
+        assert info.value.exit_code == 4
+        assert server.requests and all(r.granted for r in server.requests)
+        whose = "the credentials of 'pusher'" if who else "an anonymous request"
+        assert (
+            f"the registry refused the token its own token server ({realm}) issued for {whose}"
+        ) in message, message
+        assert "(HTTP 401 invalid_token)" in message, message
+        assert "clocks of the token server and the registry" in hint, hint
+        assert "rootcertbundle" in hint and "issuer" in hint and "service" in hint, hint
+        if who:
+            assert hint.startswith(
+                "the token server accepted the credentials and granted a "
+                "token, so the password is not the cause; "
+            ), hint
+        blames = ("check both", "check the username", "does not exist", "its name", "access")
+        for blame in (*blames, "docker login"):
+            assert blame not in hint, (blame, hint)
+
+    target = Target(registry.host, "hub/refused", "v1", "linux/amd64", plain_http=True)
+    for credentials in (BasicCredentials(PUSHER.username, PUSHER.password), None):
+        found = probe(target, env={}, timeout=10, credentials=credentials)
+        assert found.status == Status.REGISTRY_ERROR, found.detail
+        assert (
+            f"{registry.host} refused the token its own token server ({realm}) issued "
+            "(HTTP 401 invalid_token)"
+        ) in found.detail, found.detail
+        assert "clocks of the token server and the registry" in found.detail, found.detail
+        assert "refused the credentials" not in found.detail, found.detail

@@ -900,6 +900,38 @@ def test_a_tag_list_of_many_pages_names_the_published_lines_or_says_them_unknown
     proxy.release()
 
 
+def test_a_tag_list_link_is_followed_on_the_registry_and_on_no_other_host(
+    registry: LocalRegistry, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """The probe reads a tag list whose next-page Link is absolute, naming the registry as
+    it was given, page after page; one naming it by another name (a proxy rewriting Link
+    to localhost) is not followed with the registry's credentials: the list is said read
+    in part, naming the Link, never taken whole from its first page."""
+    repo = f"resolve-links-{os.urandom(3).hex()}/php-fpm"
+    tags = [f"ci-{n:05d}" for n in range(4)] + [f"{RELEASE}-php-8.3"]
+    push_raw(f"http://{registry.host}", repo, stand_in(seed=5), tags)
+    proxy = proxy_for(registry.host)
+    paged = Fault("paginate", path="/tags/list", page_size=2, times=None)
+    target = probing.Target(proxy.host, repo, f"{RELEASE}-php-8.4", HOST, plain_http=True)
+    proxy.add(replace(paged, link_host=proxy.host))
+    found = probing.probe(target, timeout=10, env={})
+    assert found.status is probing.Status.NOT_PUBLISHED, found.detail
+    assert (found.tags, found.tags_cut) == (tuple(tags), None)
+    assert proxy.count("GET", "tags") == 3
+
+    proxy.clear()
+    elsewhere = f"localhost:{proxy.port}"
+    proxy.add(replace(paged, link_host=elsewhere))
+    cut = probing.probe(target, timeout=10, env={})
+    assert cut.status is probing.Status.NOT_PUBLISHED, cut.detail
+    assert cut.tags is None
+    assert cut.tags_cut == (
+        f"the next-page Link of page 1 of its tags names another host (http://{elsewhere}), "
+        "not followed with the registry's credentials"
+    ), cut.tags_cut
+    assert proxy.count("GET", "tags") == 1
+
+
 def test_notes_name_the_published_lines_without_asking(
     silent_server: Silent, workdir: Path
 ) -> None:

@@ -24,7 +24,9 @@ Faults (``Fault.action``):
 * ``location``  forward, then rewrite Location: ``relative``, ``drop`` or ``other-host``
 * ``chunked``   forward, then send the body chunked with no Content-Length
 * ``paginate``  serve tags/list in pages of ``page_size`` with ``Link: <...>; rel="next"``
-                headers (distribution 2.8 itself ignores ``n`` for tags)
+                headers (distribution 2.8 itself ignores ``n`` for tags): a path, or with
+                ``link_host`` an absolute URL on that host and port (a proxy that names the
+                registry by another name)
 * ``rewrite``   rewrite the request path with ``pattern`` -> ``replacement``, then forward
 * ``stall``     wait ``stall_seconds`` (or until ``release()``), then forward
 * ``hang``      take the request and never answer it, nor forward it: the connection stays
@@ -121,6 +123,7 @@ class Fault:
     replacement: str = ""
     fix_digest: bool = False
     page_size: int = 2
+    link_host: str = ""  # ``paginate``'s: the host and port its Link URLs name
     stall_seconds: float = 60.0
     drip: str = "headers"
     user_agent: str = ""
@@ -404,12 +407,9 @@ class FaultProxy(LoopbackServer):
                     page = rest[: fault.page_size]
                     out = [(n, v) for n, v in headers if n.lower() != "link"]
                     if len(rest) > len(page):
-                        out.append(
-                            (
-                                "Link",
-                                f'<{parts.path}?n={fault.page_size}&last={page[-1]}>; rel="next"',
-                            )
-                        )
+                        origin = f"http://{fault.link_host}" if fault.link_host else ""
+                        following = f"{origin}{parts.path}?n={fault.page_size}&last={page[-1]}"
+                        out.append(("Link", f'<{following}>; rel="next"'))
                     self._send(
                         status, out, json.dumps({"name": data.get("name"), "tags": page}).encode()
                     )

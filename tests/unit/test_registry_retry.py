@@ -545,7 +545,37 @@ def test_location_resolution() -> None:
     with pytest.raises(InvalidResponseError, match="another scheme"):
         t.resolve_location(Reply(202, {"Location": "https://127.0.0.1:5000/v2/x"}), "upload")
     link = Reply(200, {"Link": '</v2/a/tags/list?last=b&n=2>; rel="next"'})
-    assert t.next_link(link) == "http://127.0.0.1:5000/v2/a/tags/list?last=b&n=2"
+    assert t.next_link(link, "a") == "http://127.0.0.1:5000/v2/a/tags/list?last=b&n=2"
+    assert t.next_link(Reply(200, {}), "a") is None
+
+
+@pytest.mark.parametrize(
+    ("link", "said", "tip"),
+    [
+        (
+            "http://localhost:5000/v2/a/tags/list?last=b",
+            "names another host (http://localhost:5000)",
+            "name the registry by the host its Link names (localhost:5000), or fix the proxy",
+        ),
+        (
+            "https://127.0.0.1:5000/v2/a/tags/list?last=b",
+            "names another scheme (https://127.0.0.1:5000, where publisher speaks http)",
+            "a proxy in front of it that rewrites the Link header (a TLS terminator",
+        ),
+    ],
+)
+def test_a_tag_list_link_elsewhere_is_refused_as_the_link_it_is(
+    link: str, said: str, tip: str
+) -> None:
+    """A tag list's next page on another host or scheme is not followed: the error names
+    the tag list's Link, not a Location, and no data is said to be sent."""
+    t = Transport("127.0.0.1:5000", plain_http=True)
+    with pytest.raises(InvalidResponseError) as info:
+        t.next_link(Reply(200, {"Link": f'<{link}>; rel="next"'}), "a")
+    message, hint = info.value.message, info.value.hint or ""
+    assert f"the tag list of a: its next-page Link {said}; publisher does not follow it" in message
+    assert "Location" not in message + hint and "send data" not in message, message
+    assert tip in hint, hint
 
 
 def test_the_loop_counts_attempts_and_says_why_it_ended() -> None:

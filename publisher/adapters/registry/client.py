@@ -479,7 +479,7 @@ class RegistryClient:
                     "that the repository is this project's, or ask the registry's operator",
                 )
             tags.update(page)
-            url = self.transport.next_link(reply)
+            url = self.transport.next_link(reply, repo_path)
             if url is not None and url in read:
                 again = urlsplit(url)
                 page_url = again.path + (f"?{again.query}" if again.query else "")

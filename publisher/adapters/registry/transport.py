@@ -67,9 +67,12 @@ from ...resolve import (
     MANIFEST_TYPES,
     OCI_INDEX,
     OCI_MANIFEST,
+    TOKEN_UNVERIFIED,
     Challenge,
     api_host,
+    challenge_error,
     is_loopback,
+    next_page,
     parse_challenges,
     same_origin,
     secret_forms,
@@ -1201,16 +1204,21 @@ class Transport:
             return
         raise self._no_challenge(scopes)
 
+    def _granted_by(self) -> str | None:
+        """The host of the registry's token server, once it granted a token (for the
+        credentials, if any: it took them); None before, or for a registry without one."""
+        with self._lock:
+            realm = self._challenge.realm if self._scheme == "bearer" and self._challenge else None
+            granted = realm is not None and bool(self._tokens)
+        return shown_field(self.clean(urlsplit(realm or "").netloc)) if granted else None
+
     def _no_challenge(self, scopes: Sequence[str]) -> AuthError:
         """A 401 naming no way to authenticate that publisher speaks (no WWW-Authenticate
         challenge, or one of another scheme): no refusal of the credentials, which its
         token server may even have taken."""
-        with self._lock:
-            realm = self._challenge.realm if self._scheme == "bearer" and self._challenge else None
-            granted = realm is not None and bool(self._tokens)
+        server = self._granted_by()
         accepted = ""
-        if granted:
-            server = shown_field(self.clean(urlsplit(realm or "").netloc))
+        if server is not None:
             accepted = f", though its token server ({server}) " + (
                 "accepted the credentials and granted tokens (they are not the cause)"
                 if self.credentials
@@ -1765,20 +1773,27 @@ class Transport:
                 hint=MALFORMED_HINT,
             )
         if status == 401:
-            refused = (
-                self._scope_refused(reply, what, scopes)
-                if self._lacks_scope(reply)
-                else self._auth_failed(
+            said = challenge_error(reply.header("WWW-Authenticate") or "")
+            server = self._granted_by()
+            if said == "insufficient_scope" and self.credentials and server is not None:
+                refused = self._scope_refused(reply, what, scopes)
+            elif server is not None and (
+                said == "invalid_token" or (self.credentials and not said)
+            ):
+                refused = self._token_refused(what, scopes, server, said, suffix)
+            else:
+                refused = self._auth_failed(
                     f"{what}: not authorized (HTTP 401)",
                     f"{what}: an anonymous request was not authorized (HTTP 401)",
                     scopes,
                     status,
                     suffix,
                 )
-            )
-            # A token registry's 401 to a read may mean no such repository; a password
-            # registry's (htpasswd) means the password, as it answers 404 for a repository.
-            if self._scheme == "bearer" and not any(s.endswith(",push") for s in scopes):
+            # A token registry's 401 to a read may mean no such repository (not once it
+            # said the token itself is invalid); a password registry's (htpasswd) means the
+            # password, as it answers 404 for a repository.
+            push = any(s.endswith(",push") for s in scopes)
+            if self._scheme == "bearer" and not push and said != "invalid_token":
                 refused.hint = f"{refused.hint}; {UNKNOWN_REPOSITORY}"
             raise refused
         if status == 403:
@@ -1941,16 +1956,46 @@ class Transport:
             "sends it again unchanged: check the reason it gave and the repository name",
         )
 
-    def _lacks_scope(self, reply: Reply) -> bool:
-        """A 401 after the token server accepted our credentials: the token it gave lacks
-        the access asked for (RFC 6750 ``insufficient_scope``), the password is fine."""
-        if self.credentials is None or self._scheme != "bearer":
-            return False
-        try:
-            challenges = parse_challenges(reply.header("WWW-Authenticate") or "")
-        except ValueError:
-            return False
-        return any(c.params.get("error") == "insufficient_scope" for c in challenges)
+    def _token_refused(
+        self, what: str, scopes: Sequence[str], server: str, said: str | None, suffix: str
+    ) -> AuthError:
+        """A 401 to the token the registry's own token ``server`` just granted (for the
+        credentials: it took them), ``said`` the error its challenge names:
+        ``invalid_token`` (the registry could not verify the token), or none. Neither the
+        password nor (for ``invalid_token``) the repository is the cause."""
+        whose = (
+            f"the credentials of {self.credentials.username!r} ({self.credentials.source})"
+            if self.credentials
+            else "an anonymous request"
+        )
+        took = (
+            "the token server accepted the credentials and granted a token, so the password "
+            "is not the cause"
+            if self.credentials
+            else "the token server granted a token to the anonymous request"
+        )
+        if said == "invalid_token":
+            hint = (
+                f"{took}; the registry could not verify that token (invalid_token): likely "
+                f"{TOKEN_UNVERIFIED}; have the registry's operator check its log and its token "
+                "auth settings against the token server's, then rerun"
+            )
+        else:
+            access = "push" if any(s.endswith(",push") for s in scopes) else "pull"
+            hint = (
+                f"{took}; the registry did not take that token (its log says why): a proxy or "
+                f"load balancer in front of {self.host} may drop the Authorization header, "
+                f"the account may lack {access} access to this repository, or the registry "
+                f"cannot verify the token, as when {TOKEN_UNVERIFIED}"
+            )
+        return self.error(
+            AuthError,
+            f"{what}: the registry refused the token its own token server ({server}) issued "
+            f"for {whose} (HTTP 401{' invalid_token' if said == 'invalid_token' else ''})"
+            f"{suffix}",
+            status=401,
+            hint=hint,
+        )
 
     def _scope_refused(self, reply: Reply, what: str, scopes: Sequence[str]) -> AuthError:
         assert self.credentials is not None
@@ -2219,10 +2264,7 @@ class Transport:
                 f"{what}: the registry sent a Location with another scheme "
                 f"({theirs.scheme}://{theirs.netloc}, where publisher speaks {ours.scheme}); "
                 "refusing to send data there",
-                hint="publisher sends data only the way it reaches the registry: check for a "
-                "proxy in front of it that rewrites Location headers (a TLS terminator that "
-                "names https while the registry is reached over http, or the other way), and "
-                "that the registry's insecure setting in matrix.yaml matches how it is served",
+                hint=_other_scheme_hint("sends data", "Location headers"),
             )
         if not same_origin(absolute, self.base):
             raise self.error(
@@ -2234,16 +2276,48 @@ class Transport:
             )
         return absolute
 
-    def next_link(self, reply: Reply) -> str | None:
-        """The ``rel="next"`` URL of a paginated answer, resolved like a Location."""
-        link = reply.header("Link")
-        if not link:
-            return None
-        match = re.search(r'<([^>]*)>\s*;\s*rel="?next"?', link)
-        if not match:
-            return None
-        fake = Reply(reply.status, {"Location": match.group(1)})
-        return self.resolve_location(fake, "pagination")
+    def next_link(self, reply: Reply, repo_path: str) -> str | None:
+        """The next page of ``repo_path``'s tag list, which ``reply`` (a page of it) names
+        in its ``Link`` header, as an absolute URL; None on the last page. One on another
+        host or scheme is refused: the registry's credentials go only to the registry."""
+        what = f"the tag list of {repo_path}"
+        link = reply.header("Link") or ""
+        try:
+            url = next_page(link, reply.url or self.base + "/")
+        except ValueError:  # an unclosed IPv6 bracket
+            raise self.error(
+                InvalidResponseError,
+                f"{what}: its next-page Link is malformed ({clip(self.clean(link), 100)!r})",
+                hint=MALFORMED_HINT,
+            ) from None
+        if url is None or same_origin(url, self.base):
+            return url
+        theirs, ours = urlsplit(url), urlsplit(self.base)
+        scheme = theirs.netloc.lower() == ours.netloc.lower()
+        host = shown_field(self.clean(theirs.netloc.rpartition("@")[2]))
+        raise self.error(
+            InvalidResponseError,
+            f"{what}: its next-page Link names another {'scheme' if scheme else 'host'} "
+            f"({theirs.scheme}://{host}"
+            + (f", where publisher speaks {ours.scheme}" if scheme else "")
+            + "); publisher does not follow it with the registry's credentials",
+            hint=_other_scheme_hint("reads the tag list", "the Link header")
+            if scheme
+            else f"publisher reads the tag list only from the registry it was given "
+            f"({self.host}): name the registry by the host its Link names ({host}), or fix "
+            "the proxy in front of it that rewrites the Link header",
+        )
+
+
+def _other_scheme_hint(does: str, header: str) -> str:
+    """What to do about a URL the registry names in ``header`` on its own host with another
+    scheme than publisher speaks to it (``does``: what publisher does only that way)."""
+    return (
+        f"publisher {does} only the way it reaches the registry: check for a proxy in front "
+        f"of it that rewrites {header} (a TLS terminator that names https while the registry "
+        "is reached over http, or the other way), and that the registry's insecure setting "
+        "in matrix.yaml matches how it is served"
+    )
 
 
 def _oversize_hint(what: str) -> str:
