@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,6 +57,16 @@ def require_tool(*names: str) -> str:
     if os.environ.get("PUBLISHER_REQUIRE_ALL_TOOLS") == "1":
         pytest.fail(message + " (CI installs it; .ci/run)", pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def python_tempdir_kept() -> Iterator[None]:
+    """``check_tmpdir`` points Python's temporary files at the TMPDIR it checked
+    (``tempfile.tempdir``), as the CLI does for one command: a test calling it directly
+    leaves the next test Python's own choice again."""
+    kept = tempfile.tempdir
+    yield
+    tempfile.tempdir = kept
 
 
 @pytest.fixture

@@ -34,7 +34,15 @@ from typing import Any
 
 import yaml
 
-from ..core.errors import BrokenToolError, ToolMissingError, UnreachableError
+from ..core.errors import (
+    NO_SPACE,
+    BrokenToolError,
+    FullFileSystemError,
+    PublisherError,
+    ToolMissingError,
+    UnreachableError,
+    out_of_room,
+)
 from ..core.fileio import make_temp_dir, read_prefix
 from ..core.sizes import seconds
 from .runner import Background, Runner
@@ -48,6 +56,9 @@ BROKEN_BINARY_HINT = (
 
 #: A registry's directory (``fileio.make_temp_dir``): its config, log, storage and pid.
 REGISTRY_PREFIX = "publisher-registry-"
+#: A throwaway registry's directory named in its answer ("filesystem: write PATH: no space
+#: left on device"): where it keeps what is pushed to it.
+_REGISTRY_DIR = re.compile(r"(/[^\s:'\"]*/" + re.escape(REGISTRY_PREFIX) + r"[^/\s:'\"]+)/")
 CONFIG_FILE = "config.yml"
 #: The registry's own TMPDIR, in its directory: removed with it, never left in publisher's.
 SCRATCH_DIR = "tmp"
@@ -371,3 +382,23 @@ def running(**kwargs: Any) -> Iterator[LocalRegistry]:
         yield registry
     finally:
         registry.stop()
+
+
+def out_of_room_under(exc: PublisherError, who: str) -> FullFileSystemError | None:
+    """``exc`` (a push, a copy: the registry kept answering 500) as the full file system
+    it says: a throwaway registry's answer naming its directory (``REGISTRY_PREFIX``,
+    under TMPDIR) and "no space left on device". Said as a full TMPDIR (exit 18), as the
+    README's rule for rehearsals has it, never as a registry out of reach; ``who``: the
+    registry in words. None for any other error."""
+    if NO_SPACE not in exc.message.lower():
+        return None
+    named = _REGISTRY_DIR.search(exc.message)
+    if named is None:
+        return None
+    return out_of_room(
+        who,
+        Path(named.group(1)).parent,
+        "the throwaway registries keep every image the rehearsal pushes",
+        exc.message,
+        needs="a rehearsal of every line keeps each image on each registry until it ends",
+    )

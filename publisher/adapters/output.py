@@ -50,6 +50,7 @@ from ..core.errors import (
     OutputClosed,
     PublisherError,
     UsageError,
+    full_file_system,
     message_text,
     printable,
 )
@@ -585,11 +586,13 @@ def _output_error(what: str, path: str, exc: OSError) -> FileAccessError:
         said = f"cannot write {what}: GITHUB_OUTPUT={path} is {exc.strerror}"
     else:
         said = f"cannot write {what} to GITHUB_OUTPUT={path}: {exc.strerror or exc}"
-    return FileAccessError(
-        said,
-        hint="in GitHub Actions the runner sets GITHUB_OUTPUT to a writable file; "
-        "by hand, unset GITHUB_ACTIONS (or GITHUB_OUTPUT)",
+    hint = (
+        "in GitHub Actions the runner sets GITHUB_OUTPUT to a writable file; "
+        "by hand, unset GITHUB_ACTIONS (or GITHUB_OUTPUT)"
     )
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # writable, but no room
+        hint = f"{full_file_system(path)} (on the runner, its work directory's disk); then rerun"
+    return FileAccessError(said, hint=hint)
 
 
 #: What makes text in Markdown (as GitHub renders a step summary) more than text: HTML

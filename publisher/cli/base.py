@@ -24,6 +24,7 @@ import os
 import select
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -1070,6 +1071,7 @@ class LazyGroup(_SaysRefusals, click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         signals = _Signals(lambda: ctx.find_object(State))
         signals.install()
+        tempdir = tempfile.tempdir  # a command's check_tmpdir sets it: for that command
         try:
             result = super().invoke(ctx)
             stopped = signalled()
@@ -1084,6 +1086,7 @@ class LazyGroup(_SaysRefusals, click.Group):
         except OutputClosed:
             raise click.exceptions.Exit(OutputClosed.exit_code) from None
         finally:
+            tempfile.tempdir = tempdir
             signals.restore()
 
 

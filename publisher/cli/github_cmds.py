@@ -480,9 +480,12 @@ def gh_release_command(
         with state.output.step(f"Attach {shown_path(pins.name)}"):
             releases.attach(version.tag, pins)
     else:
+        rerun = options.locations_of(options.CONFIG, path.parent).command("release", version.tag)
         state.output.warning(
             f"no pins file {shown_path(pins)} beside the notes, so none is attached: the stack's launcher "
-            f"finds no {shown_path(pins.name)} on this release (publish writes it next to {shown_path(path.name)})"
+            f"finds no {shown_path(pins.name)} on this release (publish writes it next to {shown_path(path.name)}; "
+            f"a run that stopped while writing its notes left it missing: `{rerun}` writes the notes "
+            "files missing beside the record, then run this command again)"
         )
     if unwritten is not None:
         unwritten.message += (

@@ -60,6 +60,10 @@ INVALID = "invalid-response"
 #: the registry refused the reads (401/403: the credentials, their scope, a proxy denying
 #: them): nothing on it was judged
 REFUSED_READ = "refused-read"
+#: a recorded release whose notes directory lacks what its run writes beside the record
+#: (its pins file, its sizes in the size history): its run stopped while writing them;
+#: its ``registry`` is the notes directory, and a rerun of the release (no repair) writes them
+UNFINISHED_NOTES = "notes-incomplete"
 #: the registry refused a write of the repair (read-only, an immutable tag, a denied
 #: push): what the repair would have restored on it is still listed beside it
 REFUSED = "refused-write"
@@ -85,6 +89,7 @@ KINDS = (
     INVALID,
     REFUSED_READ,
     REFUSED,
+    UNFINISHED_NOTES,
 )
 
 
@@ -180,6 +185,12 @@ class Finding:
             )
         elif self.kind == DISAGREE:
             text = f"the registries disagree on {self.tag}: {self.detail}"
+        elif self.kind == UNFINISHED_NOTES:
+            text = (
+                f"{self.release}'s record is here, but {self.detail}: its run stopped while "
+                f"writing its notes; {planning.rerun_release(str(self.release), locations)}, "
+                "which keeps the record and notes as written and writes what they lack"
+            )
         elif self.kind == UNREACHABLE:
             text = f"could not be reached, so nothing on it was checked: {self.detail}"
         elif self.kind == RATE_LIMITED:

@@ -584,6 +584,32 @@ def free_space(where: str | os.PathLike[str]) -> str:
         return "its free space unknown"
 
 
+def full_file_system(where: str | os.PathLike[str] | None) -> str:
+    """Why a write to ``where`` (a file or directory; None: not known) met ENOSPC or EDQUOT,
+    as a tip begins: the file system has no free inodes (``statvfs``'s ``f_favail`` 0 of
+    a file system that counts them), which freeing space does not cure, or it (or the
+    user's quota) is full. The one wording of a full file system a tip gives."""
+    if where is not None and _no_free_inodes(where):
+        return (
+            "the file system has no free inodes left (no more files can be made there, "
+            "however much space it has free, `df -i` shows it): remove files there"
+        )
+    return "the file system (or the user's quota) is full: free space there"
+
+
+def _no_free_inodes(where: str | os.PathLike[str]) -> bool:
+    """The file system of ``where`` (or of the nearest directory above it that exists)
+    counts inodes and has none left for this user; False when it cannot be asked."""
+    path = os.path.abspath(where)
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    try:
+        info = os.statvfs(path)
+    except OSError:
+        return False
+    return info.f_files > 0 and info.f_favail == 0
+
+
 def out_of_room(
     who: str,
     where: str | os.PathLike[str],
@@ -801,8 +827,7 @@ def file_error(exc: OSError, what: str) -> FileAccessError:
     if gone and not os.path.isabs(exc.filename):
         hint = f"the current directory no longer exists: {CWD_GONE_HINT}"
     elif exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        hint = "the file system (or the user's quota) is full: free space there, or pass "
-        hint += "another directory"
+        hint = f"{full_file_system(named)}, or pass another directory"
     elif exc.errno == errno.EROFS:
         hint = "the file system is mounted read-only: pass a directory on a writable one"
     elif exc.errno == errno.ELOOP:

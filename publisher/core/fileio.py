@@ -9,6 +9,7 @@ import errno
 import json
 import os
 import re
+import secrets
 import shutil
 import stat
 import tempfile
@@ -29,6 +30,8 @@ from .errors import (
     FileAccessError,
     cwd_gone,
     file_error,
+    free_space,
+    full_file_system,
     shown_path,
 )
 
@@ -86,10 +89,17 @@ def write_atomic_set(files: dict[Path, str]) -> list[Path]:
     """Write several files as one: every text goes to a temporary file beside its target
     first (where a full disk or a quota shows), and only once all are written are they
     renamed into place. A failure leaves every target as it was: never some of the
-    set new and the rest old or missing. An OSError names the target, not the
-    temporary file. A run killed meanwhile leaves its temporary files
-    (``remove_unfinished_writes`` removes them)."""
+    set new and the rest old or missing. A rename that fails once others are done (a
+    file another user owns in a sticky directory, an immutable one, a file system made
+    read-only meanwhile) undoes them: each target's old file was kept aside first (a
+    hard link, else a copy) and is renamed back, and one that had none is removed. An
+    OSError names the target, not the temporary file; ``PartlyWritten`` when even that
+    undoing failed, naming what is new. A run killed meanwhile leaves its temporary
+    files (``remove_unfinished_writes`` removes them)."""
     staged: list[tuple[str, Path]] = []
+    aside: dict[Path, str] = {}  # target -> its old file, kept aside until the set is in
+    done: list[Path] = []
+    kept: set[str] = set()  # what undoing could not put back: left for the user
     try:
         for target, text in files.items():
             try:
@@ -110,17 +120,115 @@ def write_atomic_set(files: dict[Path, str]) -> list[Path]:
                 raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
             if target.exists() and not target.is_file():  # a rename would replace the device
                 raise _not_regular(os.stat(target).st_mode, target)
-        for tmp, target in staged:
-            try:
+        for _tmp, target in staged:
+            if os.path.lexists(target):
+                try:
+                    aside[target] = _keep_aside(target)
+                except OSError as exc:
+                    raise _naming(exc, target) from None
+        try:
+            for tmp, target in staged:
                 os.replace(tmp, target)
-            except OSError as exc:
-                raise _naming(exc, target) from None
+                done.append(target)
+        except BaseException as exc:
+            failed = staged[len(done)][1]
+            left = _undo(done, aside)
+            kept.update(aside[target] for target, _why in left if target in aside)
+            if isinstance(exc, OSError) and left:
+                raise PartlyWritten(exc, failed, left, aside, list(files)) from None
+            if isinstance(exc, OSError):
+                raise _naming(exc, failed) from None
+            raise
     except BaseException:
-        for tmp, _target in staged:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+        _drop({tmp for tmp, _target in staged} | set(aside.values()) - kept)
         raise
+    _drop(set(aside.values()))
     return list(files)
+
+
+class PartlyWritten(OSError):
+    """``write_atomic_set`` failed at a rename, and putting back the files it had renamed
+    into place before failed too: ``new`` are the targets left with their new text (made,
+    where there was none), ``old`` those as they were (or still missing). Its errno,
+    strerror and filename are the first failure's; ``undone`` says why each of ``new``
+    could not be put back, and where its old file is kept, if it had one."""
+
+    def __init__(
+        self,
+        exc: BaseException,
+        failed: Path,
+        left: list[tuple[Path, str]],
+        aside: Mapping[Path, str],
+        targets: list[Path],
+    ) -> None:
+        number = exc.errno if isinstance(exc, OSError) else None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        super().__init__(number, reason, str(failed))
+        self.new = [target for target, _why in left]
+        self.old = [target for target in targets if target not in self.new]
+        self.undone = [
+            f"{shown_path(target)} ({why}"
+            + (
+                f"; its old file is kept as {shown_path(aside[target])})"
+                if target in aside
+                else ")"
+            )
+            for target, why in left
+        ]
+
+
+def _keep_aside(target: Path) -> str:
+    """A second name for ``target``'s old file beside it, ``.NAME.XXXXXXXX.tmp`` (as a
+    staged file: a killed run's is removed by ``remove_unfinished_writes``): a hard link,
+    or where the file system (or ``protected_hardlinks``) refuses one, a copy."""
+    for _ in range(100):
+        name = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            os.link(target, name, follow_symlinks=False)
+            return str(name)
+        except FileExistsError:
+            continue
+        except OSError:
+            break
+    fd, copy = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        os.close(fd)
+        if target.is_symlink():
+            os.unlink(copy)
+            os.symlink(os.readlink(target), copy)
+        else:
+            shutil.copy2(target, copy)
+            with open(copy, "rb") as handle:
+                os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(copy)
+        raise
+    return copy
+
+
+def _undo(done: list[Path], aside: Mapping[Path, str]) -> list[tuple[Path, str]]:
+    """Put back each of ``done`` (renamed into place, latest first): its old file kept
+    aside renamed over it, or, where it had none, the new one removed. The targets that
+    could not be put back, each with why."""
+    left = []
+    for target in reversed(done):
+        try:
+            if target in aside:
+                os.replace(aside[target], target)
+            else:
+                os.unlink(target)
+        except OSError as exc:
+            left.append((target, exc.strerror or str(exc)))
+    return list(reversed(left))
+
+
+def _drop(paths: set[str]) -> None:
+    """Remove each of ``paths`` that is there and can be removed (no failure hides the one
+    being raised)."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def remove_unfinished_writes(
@@ -255,9 +363,19 @@ def _nearest(target: Path) -> Path:
     return path
 
 
+#: What ``check_tmpdir`` writes to TMPDIR (and removes): a full file system takes an
+#: empty file, but not a page of bytes.
+TMPDIR_PROBE_BYTES = 4096
+
+
 def check_tmpdir(env: Mapping[str, str]) -> None:
-    """A TMPDIR that is set must be a writable directory: Python quietly falls back to
-    /tmp, but buildah and docker do not, and fail halfway through a build. Nor may
+    """A TMPDIR that is set must be a writable directory with room for a file of
+    ``TMPDIR_PROBE_BYTES`` (written, synced and removed): Python quietly falls back to
+    /tmp, but buildah and docker do not, and fail halfway through a build. Once it
+    passes, Python's own temporary files go there too (``tempfile.tempdir``), never to
+    its fallback, so publisher and the builders keep theirs in one place, and a message
+    about a full TMPDIR names it (the CLI restores ``tempfile.tempdir`` when the command
+    ends). Nor may
     another user be able to replace what it holds (``shared_hazard``: one that another
     user owns, or that all may write to without the sticky bit, or such a directory
     above it): they could swap the private temporary directories publisher makes there
@@ -272,8 +390,16 @@ def check_tmpdir(env: Mapping[str, str]) -> None:
             if target.exists() or target.is_symlink():
                 raise NotADirectoryError(errno.ENOTDIR, "not a directory", value)
             raise FileNotFoundError(errno.ENOENT, "no such directory", value)
-        _probe_file(target)
+        _probe_file(target, size=TMPDIR_PROBE_BYTES)
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise FileAccessError(
+                f"TMPDIR={shown_path(value)} is full (writing {TMPDIR_PROBE_BYTES} bytes there: "
+                f"{exc.strerror}; {free_space(value)}): the builders and publisher keep their "
+                "temporary files there, each build its whole image; nothing was built or pushed",
+                hint=f"{full_file_system(value)}, or point TMPDIR at a directory with more "
+                "room; then rerun",
+            ) from None
         raise FileAccessError(
             f"TMPDIR={shown_path(value)} is not a writable directory ({exc.strerror or exc}): the builders "
             "and publisher keep their temporary files there; nothing was built or pushed",
@@ -296,6 +422,7 @@ def check_tmpdir(env: Mapping[str, str]) -> None:
             "`export TMPDIR=~/tmp`; where the home is not yours, as in a container job, "
             "`export TMPDIR=$(mktemp -d /tmp/publisher.XXXXXX)`), or unset it (then /tmp)",
         )
+    tempfile.tempdir = os.path.abspath(value)
 
 
 # --------------------------------------------------------------------------- shared machines
@@ -496,10 +623,19 @@ def create_new(path: Path, mode: int) -> int:
     return fd
 
 
-def _probe_file(directory: Path) -> None:
+def _probe_file(directory: Path, size: int = 0) -> None:
+    """Make a file in ``directory``, write ``size`` bytes to it and sync them (where a full
+    file system shows: it takes an empty file), then remove it."""
     fd, probe = tempfile.mkstemp(prefix=".publisher-write-check.", dir=directory)
-    os.close(fd)
-    os.unlink(probe)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if size:
+                handle.write(b"\0" * size)
+                handle.flush()
+                os.fsync(handle.fileno())
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
 
 
 def _could_write(target: Path) -> None:

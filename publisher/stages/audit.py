@@ -45,6 +45,7 @@ from ..adapters.output import Output
 from ..adapters.registry import Descriptor, RegistryClient
 from ..adapters.registry.transfer import Transfers
 from ..core import audit_rules as rules
+from ..core import pins as pins_mod
 from ..core import verify_rules
 from ..core.config import Config, Registry
 from ..core.errors import (
@@ -53,6 +54,7 @@ from ..core.errors import (
     AuthError,
     InvalidResponseError,
     NotFoundError,
+    PublisherError,
     RateLimitedError,
     RegistryError,
     Unanswered,
@@ -62,11 +64,21 @@ from ..core.errors import (
 )
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import REASON, Locations
-from ..core.notes import LineFacts, ReleaseFacts, load_record, record_releases, restore_tip
+from ..core.notes import (
+    HISTORY_FILE,
+    LineFacts,
+    ReleaseFacts,
+    load_record,
+    load_size_history,
+    record_releases,
+    restore_tip,
+    size_history_path,
+)
 from ..core.plan import (
     in_matrix_order,
     is_floating_tag,
     parse_scheme_tag,
+    rerun_release,
     scheme_tags,
     settled,
 )
@@ -186,6 +198,40 @@ def load_records(notes_dir: Path) -> list[ReleaseFacts]:
         assert record is not None
         records.append(record)
     return records
+
+
+def unfinished_notes(notes_dir: Path, records: Sequence[ReleaseFacts]) -> list[rules.Finding]:
+    """A finding (``notes-incomplete``) for each recorded release whose notes directory
+    lacks what its run writes with the record: its pins file ``vX.Y.Z.env`` (written beside
+    every record that has a ``publish_plan_sha256``; older publishers wrote none), or its
+    sizes in a size history that is there (a missing one is rebuilt from the records)."""
+    history = None
+    if size_history_path(notes_dir).exists():
+        try:
+            history = load_size_history(notes_dir)
+        except (PublisherError, OSError):  # not the audit's to judge: the next release says it
+            history = None
+    found = []
+    for record in records:
+        lacking = []
+        pins = pins_mod.file_name(record.release)
+        if record.publish_plan_sha256 and not (notes_dir / pins).exists():
+            lacking.append(f"its pins file {pins} is missing")
+        if history is not None and record.release not in history.sizes:
+            lacking.append(f"{HISTORY_FILE} lacks its sizes")
+        if lacking:
+            found.append(
+                rules.Finding(
+                    shown_path(notes_dir),
+                    rules.UNFINISHED_NOTES,
+                    "",
+                    None,
+                    None,
+                    record.release,
+                    " and ".join(lacking),
+                )
+            )
+    return found
 
 
 @dataclass(frozen=True)
@@ -904,7 +950,9 @@ def audit(
             config, records, connect, output, locations=locations
         ).unrecorded_on_primary()
     auditor = Auditor(config, records, connect, output, anonymous=anonymous, locations=locations)
+    notes = unfinished_notes(notes_dir, records)
     report = auditor.run()
+    report.findings += notes
     for sentence in report.moved:
         output.warning(sentence)
     for sentence in rules.dropped(records, (r.name for r in config.registries)):
@@ -942,6 +990,7 @@ def audit(
             )
             again.advice[label] = refused_advice(refusal, locations.command("audit", "--repair"))
     again.findings[:0] = failed  # first, in matrix.yaml's order
+    again.findings += notes  # no repair writes notes: a rerun of the release does
     return again
 
 
@@ -1042,6 +1091,16 @@ def advice(
             "elsewhere, copy its vX.Y.Z.json, .md and .env into the notes directory this "
             "audit reads"
         )
+    unfinished = sorted(
+        {str(f.release) for f in report.defects if f.kind == rules.UNFINISHED_NOTES}
+    )
+    if unfinished:
+        release = unfinished[0] if len(unfinished) == 1 else "vX.Y.Z"
+        tips.append(
+            f"{rerun_release(release, locations)}"
+            f"{'' if len(unfinished) == 1 else ' for each of ' + ', '.join(unfinished)}: it "
+            "writes the notes files it finds missing beside the record (no repair writes notes)"
+        )
     # A record its registries contradict: its findings say how to restore it; a repair or
     # a rerun trusting it is no way out.
     contradicted = {(f.release, f.expected) for f in report.defects if f.kind == rules.CONTRADICTED}
@@ -1061,6 +1120,7 @@ def advice(
             rules.UNRECORDED_LINE,
             *rules.NOT_JUDGED,
             rules.REFUSED,
+            rules.UNFINISHED_NOTES,
         )
         and (f.release, f.expected) not in contradicted
         and rules.carried_unrecorded_line(f, lacking) is None

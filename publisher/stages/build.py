@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..adapters.builders import Builder, BuildRequest
 from ..adapters.builders.layout import read_layout
+from ..adapters.localregistry import out_of_room_under
 from ..adapters.output import Output
 from ..adapters.registry import RegistryClient
 from ..adapters.runner import tmpdir_full
@@ -980,7 +981,11 @@ class BuildStage:
             for future, leg in futures.items():
                 try:
                     record = future.result()
-                except PublisherError as exc:
+                except PublisherError as failed:
+                    # a rehearsal's throwaway registry in a full TMPDIR: said as such
+                    exc = (
+                        out_of_room_under(failed, "a throwaway registry of the rehearsal") or failed
+                    )
                     failures.append((leg, exc))
                     if len(todo) > 1:  # said as it happens; a run's one leg is its error
                         self.output.warning(f"{leg.label}: {exc.label}: {exc.message}")

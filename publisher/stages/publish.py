@@ -65,6 +65,7 @@ from ..core.errors import (
     IMMUTABLE_TIP,
     REHEARSAL_RERUN,
     ConfigError,
+    FileAccessError,
     Interrupted,
     MissingDockerfileError,
     NotFoundError,
@@ -80,6 +81,7 @@ from ..core.errors import (
     threads_limited,
 )
 from ..core.fileio import (
+    PartlyWritten,
     counted,
     directory_locked,
     remove_unfinished_writes,
@@ -3122,10 +3124,18 @@ class Publisher:
         if not (keep and env.exists()):
             files[env] = pins_mod.render(notes_mod.to_dict(facts, history))
         try:
-            write_atomic_set(files)  # all of them or, on a full disk, none
+            write_atomic_set(files)  # all of them or none
         except OSError as exc:
             error = file_error(exc, "write the release notes")
-            error.message += "; no notes file was changed" + (
+            changed = "no notes file was changed"
+            if isinstance(exc, PartlyWritten):
+                changed = (
+                    "putting back the notes files renamed into place before it failed too: "
+                    f"{', '.join(exc.undone)}; so these are new: "
+                    f"{', '.join(p.name for p in exc.new)}, and these as they were (or "
+                    f"missing): {', '.join(p.name for p in exc.old)}"
+                )
+            error.message += f"; {changed}" + (
                 f": {REHEARSAL_RERUN}"
                 if self.options.rehearsal
                 else ", while every tag is written: rerun the same command once they can be "
@@ -3547,14 +3557,23 @@ class Publisher:
             rows,
         )
         # in one write: a failure or a signal leaves every output written, or none
-        self.output.set_outputs(
-            [
-                *((f"digest-{line.php}", line.index_digest) for line in facts.lines),
-                (
-                    "digests",
-                    json.dumps(
-                        {line.php: line.index_digest for line in facts.lines}, sort_keys=True
+        try:
+            self.output.set_outputs(
+                [
+                    *((f"digest-{line.php}", line.index_digest) for line in facts.lines),
+                    (
+                        "digests",
+                        json.dumps(
+                            {line.php: line.index_digest for line in facts.lines}, sort_keys=True
+                        ),
                     ),
-                ),
-            ]
-        )
+                ]
+            )
+        except FileAccessError as exc:  # (a full disk: checked before anything otherwise)
+            exc.message += (
+                "; the rehearsal ran to its end all the same: only the step outputs are missing"
+                if self.options.rehearsal
+                else f"; every tag of {self.release.tag} and its notes are written all the "
+                "same: only the step outputs are missing"
+            )
+            raise

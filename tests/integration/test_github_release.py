@@ -1778,3 +1778,23 @@ def test_an_asset_of_another_file_found_by_a_retried_upload_is_replaced(
     assert releases(gh, streams).attach("v2.0.0", pins) == "attached"
     (asset,) = gh.release(GH_REPO, "v2.0.0")["assets"]
     assert asset["content"] == pins.read_text(encoding="utf-8") and asset["id"] != 999
+
+
+def test_cli_gh_release_without_a_pins_file_names_the_rerun_that_writes_it(
+    gh: FakeGitHub, tmp_path: Path
+) -> None:
+    """Notes whose pins file is missing (a run that stopped while writing its notes): the
+    release is made without it, and the warning names the rerun that writes it."""
+    notes_dir = tmp_path / "notes"
+    notes_dir.mkdir()
+    notes = notes_dir / "v2.0.0.md"
+    notes.write_text("# v2.0.0\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["gh-release", "v2.0.0", "--notes", str(notes)], env=gh_env(gh)
+    )
+    assert result.exit_code == 0, result.output + result.stderr
+    said = " ".join(result.stderr.split())
+    assert f"no pins file {notes_dir / 'v2.0.0.env'} beside the notes" in said, said
+    assert f"`publisher release v2.0.0 --notes-dir {notes_dir}` writes the notes files" in said, (
+        said
+    )

@@ -9,6 +9,7 @@ issue's end-to-end sequence and RELIABILITY.md scenarios 11-18.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -1642,6 +1643,94 @@ def test_a_full_disk_leaves_no_half_written_notes_and_the_rerun_writes_them(
         "v1.0.0.json",
         "v1.0.0.md",
     ]
+
+
+def test_a_full_tmpdir_is_refused_before_any_build_naming_tmpdir(
+    tmp_path, tools, bases, fresh_registry, proxy_for, small_disk
+):
+    """A full TMPDIR still takes an empty file (and Python's tempfile would quietly move to
+    /tmp while the builders keep filling TMPDIR): the check at the start writes bytes, so
+    the run stops before any build or push, naming TMPDIR."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(hub.host)
+    stack = make_stack(tmp_path, front.host, ghcr.host, bases)
+    with contextlib.suppress(OSError), open(small_disk / "filler", "wb") as filler:
+        while True:
+            filler.write(b"\0" * 1024)
+            filler.flush()
+    result = stack.run("release", "v1.0.0", env={"TMPDIR": str(small_disk)})
+    assert result.returncode == 18, result.stdout + result.stderr
+    said = " ".join(result.stderr.split())
+    assert f"TMPDIR={small_disk} is full (writing 4096 bytes there: No space" in said, said
+    assert "nothing was built or pushed" in said and "free space there" in said
+    assert no_build_ran(result) and front.mutating_requests == 0
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
+
+
+def test_a_rename_failing_halfway_leaves_every_notes_file_as_it_was(
+    tmp_path, tools, bases, fresh_registry
+):
+    """The notes are renamed into place one by one (md, json, size history, pins): when
+    the size history cannot be renamed over (here a file bind-mounted on it, EBUSY; a
+    file another user owns in a sticky directory, or an immutable one, fails the same
+    way), the two renamed before it are put back, so no record stands without its pins
+    file and its sizes, and the rerun writes them all."""
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("a bind mount needs root")
+    hub, ghcr = fresh_registry(), fresh_registry()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    first = stack.run("release", "v1.0.0")
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = {p.name: p.read_bytes() for p in stack.notes_dir.iterdir()}
+    history = stack.notes_dir / "size-history.json"
+    pinned = tmp_path / "pinned-history.json"
+    pinned.write_bytes(history.read_bytes())
+    subprocess.run(["mount", "--bind", str(pinned), str(history)], check=True)
+    try:
+        result = stack.run("release", "v1.1.0")
+    finally:
+        subprocess.run(["umount", str(history)], check=False)
+    assert result.returncode == 18, result.stdout + result.stderr
+    said = " ".join(result.stderr.split())
+    assert f"cannot write the release notes: {history}: Device or resource busy" in said, said
+    assert "no notes file was changed, while every tag is written" in said
+    assert {p.name: p.read_bytes() for p in stack.notes_dir.iterdir()} == before
+    rerun = stack.run("release", "v1.1.0")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert no_build_ran(rerun)
+    assert {"v1.1.0.md", "v1.1.0.json", "v1.1.0.env"} <= {p.name for p in stack.notes_dir.iterdir()}
+    assert "v1.1.0" in json.loads(history.read_text())["releases"]
+    # A record left without its pins file (a run of an earlier publisher, a file removed):
+    # audit names it, with the rerun that writes it, as it names a record's missing tags.
+    (stack.notes_dir / "v1.1.0.env").unlink()
+    audit = stack.run("audit")
+    assert audit.returncode == 12, audit.stdout + audit.stderr
+    said = " ".join(audit.stderr.split())
+    assert "v1.1.0's record is here, but its pins file v1.1.0.env is missing" in said, said
+    assert "publisher release v1.1.0" in said
+    assert stack.run("release", "v1.1.0").returncode == 0
+    assert (stack.notes_dir / "v1.1.0.env").is_file()
+    assert stack.run("audit").returncode == 0
+
+
+def test_step_outputs_a_full_disk_refuses_say_the_release_is_done_all_the_same(
+    tmp_path, tools, bases, fresh_registry
+):
+    """In Actions, the step outputs are written last: a full disk there is exit 18 with the
+    full-disk tip (not "the runner sets GITHUB_OUTPUT to a writable file"), saying every
+    tag and the notes are written."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    stack = make_stack(tmp_path, hub.host, ghcr.host, bases)
+    actions = {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": "/dev/full"}
+    result = stack.run("release", "v1.0.0", env=actions)
+    assert result.returncode == 18, result.stdout + result.stderr
+    said = " ".join(result.stderr.split())
+    assert "cannot write the step outputs to GITHUB_OUTPUT=/dev/full" in said, said
+    assert "every tag of v1.0.0 and its notes are written all the same" in said, said
+    assert "is full: free space there" in said and "writable file" not in said, said
+    assert (stack.notes_dir / "v1.0.0.env").is_file()
 
 
 def test_oversized_inputs_are_refused_at_once(tmp_path, tools, bases, fresh_registry):

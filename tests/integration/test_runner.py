@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -22,7 +23,7 @@ from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.output import Output
 from publisher.adapters.runner import Runner
 from publisher.cli.base import State
-from publisher.core.errors import CommandError, ToolMissingError
+from publisher.core.errors import CommandError, ToolMissingError, file_error
 from tests.conftest import require_tool
 from tests.support.images import make_platform_image, write_layout
 from tests.support.stopping import stop_during
@@ -276,6 +277,27 @@ def test_a_background_command_is_stopped_when_the_wait_for_it_fails(tmp_path: Pa
         outlived="the background command (pid {pid}) outlived its stop",
     )
     assert result.stdout == f"stopped {-signal.SIGKILL}\n", result.stdout + result.stderr
+
+
+def test_a_file_system_out_of_inodes_is_said_so_not_to_need_space(tmp_path: Path) -> None:
+    """ENOSPC on a tmpfs with room but no inode left: the tip says no more files can be
+    made there (free space would not help), as `df -i` shows."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")
+    few = tmp_path / "few-inodes"
+    few.mkdir()
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,nr_inodes=4", "tmpfs", str(few)], check=True
+    )
+    try:
+        with pytest.raises(OSError) as caught:
+            for number in range(10):
+                (few / f"f{number}").write_text("x")
+        hint = file_error(caught.value, "use a file or directory").hint
+    finally:
+        subprocess.run(["umount", str(few)], check=False)
+    assert caught.value.errno == errno.ENOSPC
+    assert hint is not None and hint.startswith("the file system has no free inodes left"), hint
 
 
 def test_a_command_that_fills_a_file_system_outside_tmpdir_names_that_directory(

@@ -8,6 +8,7 @@ import os
 import resource
 import signal
 import stat
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from publisher.core import config, fileio, render
+from publisher.core import errors as errors_module
 from publisher.core.errors import (
     ConfigError,
     FileAccessError,
@@ -228,6 +230,17 @@ def test_a_tmpdir_that_is_set_must_be_a_writable_directory(tmp_path: Path) -> No
         assert info.value.message.startswith(
             f"TMPDIR={value} is not a writable directory ({reason})"
         )
+
+
+def test_python_keeps_its_temporary_files_in_the_tmpdir_checked(tmp_path: Path) -> None:
+    """Python's tempfile would fall back to /tmp on its own when TMPDIR is full, while the
+    builders keep using TMPDIR: once checked, TMPDIR is Python's temporary directory too,
+    so a message about a full TMPDIR names the one the builders filled."""
+    mine = tmp_path / "tmp"
+    mine.mkdir()
+    check_tmpdir({"TMPDIR": str(mine)})
+    assert tempfile.gettempdir() == str(mine)
+    assert [p.name for p in mine.iterdir()] == []  # its probe, of a page of bytes, removed
 
 
 def _within(seconds: float, call: Callable[[], object]) -> BaseException | None:
@@ -485,3 +498,110 @@ def test_a_link_loop_is_said_as_one_not_as_a_link_to_nowhere(tmp_path: Path) -> 
     assert info.value.exit_code == 18 and LOOP.removeprefix("is ") in info.value.message
     assert "Too many levels" not in info.value.message
     assert info.value.hint is not None and "`ls -l` shows where each link leads" in info.value.hint
+
+
+def _failing_rename(monkeypatch: pytest.MonkeyPatch, *names: str) -> list[str]:
+    """Make ``os.replace`` onto any of ``names`` fail as a sticky directory fails it for a
+    file another user owns (EPERM); the names renamed onto are listed in order."""
+    renamed: list[str] = []
+    real = os.replace
+
+    def replace(src: str, dst: str) -> None:
+        renamed.append(Path(dst).name)
+        if Path(dst).name in names:
+            raise PermissionError(errno.EPERM, os.strerror(errno.EPERM), src, None, dst)
+        real(src, dst)
+
+    monkeypatch.setattr(fileio.os, "replace", replace)
+    return renamed
+
+
+def _notes_set(notes: Path) -> dict[Path, str]:
+    return {
+        notes / "v1.2.0.md": "new notes\n",
+        notes / "v1.2.0.json": "{}\n",
+        notes / "size-history.json": "new history\n",
+        notes / "v1.2.0.env": "PINS\n",
+    }
+
+
+@pytest.mark.parametrize("linked", [True, False], ids=["hard-link", "copy"])
+def test_a_rename_failing_halfway_puts_back_the_files_renamed_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linked: bool
+) -> None:
+    """The third of four renames fails (a size history another user owns in a sticky
+    directory, an immutable one): the two renamed before it are undone, the one that had
+    an old file gets it back (kept aside as a hard link or, where none can be made, a
+    copy), the one that had none is removed; nothing of the set is left beside them."""
+    (tmp_path / "v1.2.0.md").write_text("old notes\n")
+    (tmp_path / "size-history.json").write_text("old history\n")
+    (tmp_path / "v1.1.0.json").write_text("another release\n")
+    before = {p.name: p.read_text() for p in tmp_path.iterdir()}
+    if not linked:
+        monkeypatch.setattr(
+            fileio.os, "link", lambda *a, **k: (_ for _ in ()).throw(PermissionError(1, "no"))
+        )
+    renamed = _failing_rename(monkeypatch, "size-history.json")
+    with pytest.raises(PermissionError) as info:
+        write_atomic_set(_notes_set(tmp_path))
+    assert not isinstance(info.value, fileio.PartlyWritten)
+    assert info.value.filename == str(tmp_path / "size-history.json")
+    assert renamed[:3] == ["v1.2.0.md", "v1.2.0.json", "size-history.json"]
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == before
+
+
+def test_a_set_that_cannot_be_put_back_says_which_files_are_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When putting back fails too (the file system went read-only in between), the
+    error says which targets are new and which are as they were, and where an old file
+    that could not be put back is kept."""
+    (tmp_path / "v1.2.0.md").write_text("old notes\n")
+    (tmp_path / "size-history.json").write_text("old history\n")
+    real = os.replace
+    state = {"failing": False}
+
+    def replace(src: str, dst: str) -> None:
+        if Path(dst).name == "size-history.json":
+            state["failing"] = True
+        if state["failing"]:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), dst)
+        real(src, dst)
+
+    monkeypatch.setattr(fileio.os, "replace", replace)
+    monkeypatch.setattr(
+        fileio.os, "unlink", lambda *a, **k: (_ for _ in ()).throw(OSError(errno.EROFS, "ro"))
+    )
+    with pytest.raises(fileio.PartlyWritten) as info:
+        write_atomic_set(_notes_set(tmp_path))
+    error = info.value
+    assert error.errno == errno.EROFS and error.filename == str(tmp_path / "size-history.json")
+    md, js = tmp_path / "v1.2.0.md", tmp_path / "v1.2.0.json"
+    assert error.new == [md, js]
+    assert error.old == [tmp_path / "size-history.json", tmp_path / "v1.2.0.env"]
+    assert md.read_text() == "new notes\n" and js.read_text() == "{}\n"
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith(".v1.2.0.md.")]
+    assert [p.read_text() for p in kept] == ["old notes\n"]
+    assert error.undone[0] == f"{md} (Read-only file system; its old file is kept as {kept[0]})"
+    assert error.undone[1] == f"{js} (ro)"
+
+
+def test_a_file_system_without_free_inodes_is_said_so_not_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC where the file system has room but no inode left (``df -i``): freeing space
+    there does not help, removing files does; one whose inodes it cannot count (f_files
+    0, as btrfs) is said to be full."""
+    real = os.statvfs_result
+    counted = real((4096, 4096, 100, 80, 80, 48, 0, 0, 0, 255))
+    uncounted = real((4096, 4096, 100, 0, 0, 0, 0, 0, 0, 255))
+    full = OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x.tmp"))
+    monkeypatch.setattr(errors_module.os, "statvfs", lambda path: counted)
+    hint = file_error(full, "use a file or directory").hint
+    assert hint == (
+        "the file system has no free inodes left (no more files can be made there, however "
+        "much space it has free, `df -i` shows it): remove files there, or pass another directory"
+    )
+    monkeypatch.setattr(errors_module.os, "statvfs", lambda path: uncounted)
+    hint = file_error(full, "use a file or directory").hint
+    assert hint is not None and hint.startswith("the file system (or the user's quota) is full")

@@ -1093,6 +1093,11 @@ def test_a_device_for_github_output_is_written_to_as_a_file() -> None:
         "cannot write the step output 'release-url' to GITHUB_OUTPUT=/dev/full: "
         "No space left on device"
     )
+    # It is writable: its disk is full, as every full file system's tip says.
+    assert caught.value.hint == (
+        "the file system (or the user's quota) is full: free space there (on the runner, "
+        "its work directory's disk); then rerun"
+    )
 
 
 @pytest.mark.parametrize("forced", [False, True])

@@ -9,6 +9,7 @@ import io
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -390,3 +391,28 @@ def test_a_timed_out_command_whose_output_cannot_be_read_is_lost_track_of(
     )
     assert caught.value.exit_code == 11
     assert LosingProcess.last is not None and LosingProcess.last.signals[0] == signal.SIGKILL
+
+
+def test_a_throwaway_registry_in_a_full_tmpdir_is_said_as_a_full_tmpdir_not_unreachable(
+    tmp_path: Path,
+) -> None:
+    """A rehearsal's registry that kept answering 500 "no space left on device" for the
+    directory it keeps its images in (under TMPDIR): a full TMPDIR, exit 18, as the README
+    has it for rehearsals, never "registry unreachable" (exit 7)."""
+    from publisher.adapters.localregistry import REGISTRY_PREFIX, out_of_room_under
+    from publisher.core.errors import UnreachableError
+
+    where = tmp_path / f"{REGISTRY_PREFIX}0.42-abcd1234"
+    said = (
+        "dockerhub (127.0.0.1:43687): upload blob sha256:5a1f: the registry kept failing "
+        "(HTTP 500: UNKNOWN: No space left on device (filesystem: write "
+        f"{where}/storage/docker/registry/v2/repositories/x/_uploads/1/data: no space left "
+        "on device))"
+    )
+    full = out_of_room_under(UnreachableError(said, hint="check it"), "a throwaway registry")
+    assert full is not None and full.exit_code == 18
+    assert full.message.startswith(f"a throwaway registry ran out of room in {tmp_path} (")
+    assert full.hint is not None and "point TMPDIR at a directory with more room" in full.hint
+    # A registry of its own that is full (not publisher's throwaway one): not said so here.
+    elsewhere = said.replace(str(where), "/var/lib/registry")
+    assert out_of_room_under(UnreachableError(elsewhere, hint="h"), "a registry") is None
