@@ -41,7 +41,7 @@ from urllib3 import HTTPHeaderDict
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
-from ..core.errors import GitHubError, InvalidVersionError, UsageError, file_error
+from ..core.errors import GitHubError, InvalidVersionError, UsageError, clip, file_error
 from ..core.retry import RetryPolicy
 from ..core.version import Release, parse_release
 from ..resolve import small_number
@@ -613,14 +613,14 @@ class GitHubReleases:
             said = re.split(r", (?:please correct|you may need)", said)[0]
             return GitHubError(
                 f"{doing} failed: the GitHub API at {self.api_url} redirected the request to "
-                f"another address ({said[:200]})",
+                f"another address ({clip(said, 200)})",
                 hint=f"set {ENV_API_URL} to the address the server redirects to, its own "
                 "(for GitHub Enterprise Server, https://HOST/api/v3 with the hostname it is "
                 "configured with), or have the proxy in front of it stop redirecting",
             )
         return GitHubError(
             f"{doing} failed: the GitHub client could not read GitHub's answer"
-            + (f" ({said[:200]})" if said else ""),
+            + (f" ({clip(said, 200)})" if said else ""),
             hint=f"something between here and {self.api_url} (a proxy) may change or answer "
             "in GitHub's place; rerun with --debug to see the answer, and report it if it is "
             "GitHub's own",
@@ -1284,7 +1284,7 @@ def _shape_problem(data: Any, fields: Mapping[str, tuple[type, ...]]) -> str:
         return f"a JSON {_JSON_KINDS.get(type(data), 'value')}, not an object"
     if set(data) == {"data"} and isinstance(data["data"], str):  # PyGithub's "not JSON"
         text = " ".join(data["data"].split())
-        return f"not JSON: {text[:60]!r}" if text else "an empty body"
+        return f"not JSON: {clip(text, 60)!r}" if text else "an empty body"
     for key, allowed in fields.items():
         if key not in data:
             return f"it has no {key}"
@@ -1333,4 +1333,4 @@ def _message(exc: GithubException, redact: Callable[[str], str]) -> str:
             said = entry.get("message")
             named = " ".join(str(entry[k]) for k in ("resource", "field", "code") if entry.get(k))
             parts.append(said if isinstance(said, str) and said else named)
-    return redact(" ".join("; ".join(p for p in parts if p).split()))[:300]
+    return clip(redact(" ".join("; ".join(p for p in parts if p).split())), 300)

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.exceptions
 
-from ..core.errors import UsageError, shown_field, shown_path
+from ..core.errors import UsageError, clip, shown_field, shown_path
 from ..core.sizes import seconds
 from ..resolve import Proxy, proxy_for, proxy_wants_credentials
 
@@ -132,9 +132,9 @@ def malformed_answer(exc: BaseException) -> str | None:
             return None
         if isinstance(item, http.client.BadStatusLine):
             line = str(item.args[0] if item.args else "").strip()
-            return f"its status line is not HTTP ('{shown_field(line[:60])}')"
+            return f"its status line is not HTTP ('{shown_field(clip(line, 60))}')"
         if isinstance(item, http.client.UnknownProtocol):
-            return f"its HTTP version is not 1.0 or 1.1 ('{shown_field(str(item)[:30])}')"
+            return f"its HTTP version is not 1.0 or 1.1 ('{shown_field(clip(str(item), 30))}')"
         if isinstance(item, http.client.UnknownTransferEncoding):
             return "its Transfer-Encoding is not one HTTP/1.1 knows"
         if isinstance(item, urllib3.exceptions.InvalidHeader | http.client.HTTPException):
@@ -144,7 +144,7 @@ def malformed_answer(exc: BaseException) -> str | None:
                 if found is not None:
                     return words.format(*found.groups())
             if isinstance(item, urllib3.exceptions.InvalidHeader | http.client.LineTooLong):
-                return f"a malformed header ({shown_field(text[:100])})"
+                return f"a malformed header ({shown_field(clip(text, 100))})"
     return None
 
 

@@ -36,7 +36,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO
 
 from rich.console import Console
@@ -45,6 +45,7 @@ from rich.table import Table
 
 from ..core.config import utf8_problem
 from ..core.errors import (
+    CUT,
     ConfigError,
     FileAccessError,
     OutputClosed,
@@ -218,19 +219,13 @@ class Output:
         patterns, starts = self._redaction
         if patterns and starts is None:
             starts = self._starts(patterns)
-        if starts is not None and starts.search(text):
-            for pattern in patterns:
-                if pattern in text:
-                    text = text.replace(pattern, _REDACTED)
-            if any(cut in text for cut in _CUTS):
-                text = _without_cut_secrets(text, patterns, starts)
+        if starts is not None:
+            text = _redacted(text, patterns, starts)
         return without_secrets(text)  # and the user:password@ of any URL
 
     def _starts(self, patterns: tuple[str, ...]) -> re.Pattern[str]:
-        """The regex of the first characters of each of ``patterns`` (compiled once for a
-        set of secrets: a few characters each, however long the tokens)."""
-        starts = sorted({p[:MIN_SECRET_FORM] for p in patterns}, key=len, reverse=True)
-        compiled = re.compile("|".join(map(re.escape, starts)))
+        """``_starts_of`` ``patterns``, compiled once for a set of secrets."""
+        compiled = _starts_of(patterns)
         with self._lock:
             if self._redaction[0] is patterns:  # no secret came meanwhile
                 self._redaction = (patterns, compiled)
@@ -663,12 +658,43 @@ def _url_passwords(url: str) -> list[str]:
 
 
 #: How a message ends a value it cuts short: ``value[:77] + "..."`` (a refused reference),
-#: or an ellipsis (a diff line ``render --check`` shows, a registry host's label), which a
-#: JSON document writes ``\u2026``.
-_CUTS = ("...", "…", "\\u2026")
+#: or an ellipsis (``clip``'s: a registry's error, a diff line ``render --check`` shows, a
+#: registry host's label), which a JSON document writes ``\u2026``.
+_CUTS = ("...", CUT, "\\u2026")
 
 
-def _without_cut_secrets(text: str, patterns: tuple[str, ...], starts: re.Pattern[str]) -> str:
+def redacted(text: str, secrets: Iterable[str]) -> str:
+    """``text`` without ``secrets`` (each in every form ``secret_forms`` gives), nor the
+    start of one cut short before ``...`` or ``…`` (``clip``): what ``Output.redact`` does
+    with the secrets it was given, for a caller that holds secrets of its own (a registry
+    transport used without an Output)."""
+    forms = {
+        form for secret in secrets if len(secret) >= MIN_SECRET for form in secret_forms(secret)
+    }
+    patterns = tuple(sorted(forms, key=len, reverse=True))
+    return _redacted(text, patterns, _starts_of(patterns)) if patterns else text
+
+
+def _starts_of(patterns: Sequence[str]) -> re.Pattern[str]:
+    """The regex of the first characters of each of ``patterns`` (a few characters each,
+    however long the tokens)."""
+    starts = sorted({p[:MIN_SECRET_FORM] for p in patterns}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, starts)))
+
+
+def _redacted(text: str, patterns: Sequence[str], starts: re.Pattern[str]) -> str:
+    """``text`` without ``patterns`` (longest first), nor the start of one before a cut."""
+    if not starts.search(text):
+        return text
+    for pattern in patterns:
+        if pattern in text:
+            text = text.replace(pattern, _REDACTED)
+    if any(cut in text for cut in _CUTS):
+        text = _without_cut_secrets(text, patterns, starts)
+    return text
+
+
+def _without_cut_secrets(text: str, patterns: Sequence[str], starts: re.Pattern[str]) -> str:
     """``text`` without the start of a secret (any of its ``patterns``) that a message cut
     short before ``...`` or ``…``: the whole secret is not there to be found. At least
     ``MIN_SECRET_FORM`` characters of it count (a shorter start, such as two characters

@@ -119,6 +119,19 @@ def shown_field(path: str) -> str:
     return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in printable(path))
 
 
+#: How a message ends a value it cuts short (``clip``); the redaction takes what comes
+#: before it for a secret's start, which it removes as it does a whole secret.
+CUT = "…"
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` (a registry's answer, a tool's words) cut to at most ``limit`` characters,
+    its end then ``…``, the one way a message cuts a value another wrote short. Redact it
+    first where that can be done: a secret cut in two is no longer one, and the redaction
+    finds its start only before this mark."""
+    return text if len(text) <= limit else text[: limit - len(CUT)] + CUT
+
+
 def shown_path(path: str | bytes | os.PathLike[str]) -> str:
     """A path as a message writes it (``shown_field``'s rule): each control character (C0
     such as a line break, DEL, C1) and each other character a terminal would not show as

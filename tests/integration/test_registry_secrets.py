@@ -21,6 +21,7 @@ from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.output import Output
 from publisher.adapters.registry import RegistryClient, credentials_for, credentials_for_host
 from publisher.adapters.registry import credentials as registry_credentials
+from publisher.adapters.registry.transport import MAX_ERROR_BODY
 from publisher.adapters.runner import Runner
 from publisher.core.config import Registry
 from publisher.core.errors import AuthError, PublisherError, RegistryError
@@ -114,6 +115,118 @@ def test_21_credentials_echoed_in_other_words_are_removed_from_errors(
         info.value
     )
     assert leaks(str(info.value) + repr(info.value.args) + (info.value.hint or "")) == []
+
+
+#: The start of the Basic value that is the username's alone (``canary-user:``): no secret.
+_B64_USER = base64.b64encode(f"{CANARY_USER}:".encode()).decode()
+
+
+def _page_cut_inside(secret: str, kept: int) -> bytes:
+    """A proxy's HTML error page of more than the ``MAX_ERROR_BODY`` publisher reads, its
+    tags and blanks taking the bytes before ``secret``, so that the read stops after
+    ``kept`` characters of it and what the page says (its words) is short."""
+    head = b"<html><body><h1>Error</h1><p>debug: the password you sent was </p>"
+    pad = MAX_ERROR_BODY - kept - len(head) - len(b"<p>")
+    tail = b" (it was refused)</p></body></html>" + b" " * 4096
+    return head + b"<i></i>" * (pad // 7) + b" " * (pad % 7) + b"<p>" + secret.encode() + tail
+
+
+@pytest.mark.parametrize(
+    ("secret", "kept"),
+    [(CANARY, len(CANARY) - 1), (CANARY, 10), (CANARY_B64, len(CANARY_B64) - 8)],
+    ids=["password-all-but-one", "password-10", "basic-value"],
+)
+@pytest.mark.parametrize("shown", ["library", "output"])
+def test_21_a_secret_an_error_body_read_cut_in_two_shows_none_of_its_start(
+    canary_registry: LocalRegistry,
+    proxy_for: Callable[[Any], FaultProxy],
+    secret: str,
+    kept: int,
+    shown: str,
+) -> None:
+    """publisher reads an error body's first 64 KiB alone: a secret the body holds across
+    that cut is not whole in what was read, and its start is redacted all the same, the
+    body said to be cut (``…``), by the client used as a library and through an Output."""
+    from publisher.adapters.registry import Credentials
+
+    proxy = proxy_for(canary_registry)
+    page = _page_cut_inside(secret, kept)
+    assert page[MAX_ERROR_BODY - kept : MAX_ERROR_BODY] == secret[:kept].encode()
+    headers = {"Content-Type": "text/html"}
+    proxy.add(
+        Fault("status", method="PUT", path="/manifests/", status=400, headers=headers, body=page)
+    )
+    err = io.StringIO()
+    output = Output({}, stream=io.StringIO(), err_stream=err, debug=True)
+    client = RegistryClient(
+        proxy.host,
+        plain_http=True,
+        credentials=Credentials(CANARY_USER, CANARY),
+        output=output if shown == "output" else None,
+    )
+    with pytest.raises(RegistryError) as info, tempfile.TemporaryDirectory() as tmp:
+        client.push_layout(write_layout(make_image(), Path(tmp)), "canary/php-fpm")
+    output.error(info.value)
+    said = str(info.value) + (info.value.hint or "") + err.getvalue()
+    # the page's words, the secret's start redacted, then the mark of the cut
+    assert str(info.value).endswith("the password you sent was ***…") or (
+        secret == CANARY_B64 and str(info.value).endswith(f"sent was {_B64_USER}***…")
+    ), str(info.value)
+    assert secret[:kept] not in said and CANARY[:10] not in said, said
+
+
+def test_21_a_secret_an_error_body_read_cut_in_two_never_reaches_the_cli_output(
+    canary_registry: LocalRegistry,
+    proxy_for: Callable[[Any], FaultProxy],
+    tmp_path: Path,
+    write_matrix: Callable[..., Path],
+) -> None:
+    """The run t29 made: a registry failing (HTTP 500, retried) with a page that holds the
+    password across the 64 KiB publisher reads. Its retry lines, its error, ``--debug``,
+    ``--json``, the Actions annotation and the step summary show the page's words and
+    none of the password's start."""
+    import publisher.cli.registry_cmds  # noqa: F401
+    from publisher.cli.base import main
+
+    proxy = proxy_for(canary_registry)
+    matrix = write_matrix(
+        tmp_path,
+        [("canary", f"{proxy.host}/canary/php-fpm", True)],
+        credentials={"canary": ("CANARY_USERNAME", "CANARY_PASSWORD")},
+    )
+    page = _page_cut_inside(CANARY, len(CANARY) - 1)
+    headers = {"Content-Type": "text/html"}
+    proxy.add(
+        Fault("status", path="/manifests/", status=500, headers=headers, body=page, times=None)
+    )
+    summary = tmp_path / "summary.md"
+    env = {
+        **ENV,
+        "PUBLISHER_CONFIG": str(matrix),
+        "HOME": str(tmp_path),
+        "PUBLISHER_RETRY_ATTEMPTS": "2",
+        "PUBLISHER_RETRY_INITIAL_DELAY": "0",
+    }
+    actions = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    reference = f"{proxy.host}/canary/php-fpm:v1"
+    results = [
+        CliRunner().invoke(main, args, env={**env, **extra})
+        for args, extra in (
+            (["inspect", reference], {}),
+            (["--debug", "inspect", reference, "--json"], {}),
+            (["--debug", "inspect", reference], actions),
+        )
+    ]
+    assert [r.exit_code for r in results] == [7, 7, 7], results[0].output
+    said = [r.stdout + r.stderr for r in results]
+    assert "the password you sent was ***…" in said[0], said[0]
+    assert "retrying" in said[0] and "after 2 attempts" in said[0], said[0]
+    message = json.loads(results[1].stdout)["error"]["message"]
+    assert "the password you sent was ***…) after 2 attempts" in message, message
+    said.append(summary.read_text(encoding="utf-8"))
+    for text in said:
+        shown = "\n".join(line for line in text.splitlines() if not line.startswith("::add-mask::"))
+        assert CANARY[:10] not in shown, shown
 
 
 def test_21_canary_absent_from_cli_output_and_json(

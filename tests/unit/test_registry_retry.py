@@ -522,6 +522,38 @@ def test_an_unknown_error_whose_detail_is_odd_says_unknown_error() -> None:
         ), text
 
 
+def test_an_error_body_quoted_cut_short_ends_with_the_mark_of_a_cut() -> None:
+    """A registry's message is quoted up to 200 characters, the whole summary up to 300:
+    text cut there ends with ``…`` (as every value a message cuts short), within the
+    limit; text that fits is quoted whole, unmarked."""
+    words = " ".join(["headers"] * 60)  # 479 characters
+    one = json.dumps({"errors": [{"code": "DENIED", "message": words}]}).encode()
+    assert describe_error_body(one) == f"DENIED: {words[:199]}…"
+    many = json.dumps({"errors": [{"code": "DENIED", "message": words[:150]}] * 3}).encode()
+    summary = describe_error_body(many)
+    assert len(summary) == 300 and summary.endswith(" hea…"), summary
+    assert describe_error_body(words.encode()) == f"{words[:199]}…"
+    assert describe_error_body(b'{"errors":[{"code":"DENIED","message":"no"}]}') == "DENIED: no"
+
+
+def test_a_body_read_cut_short_has_the_start_of_a_secret_there_redacted() -> None:
+    """An error body longer than publisher reads (or broken off) ends inside what the
+    registry sent: a secret there is not whole, and its start is redacted as one (the
+    body said cut with ``…``), by the transport's own secrets with no Output; a character
+    the cut split in two is left out, never a U+FFFD between the start and the mark."""
+    password = "canary-pässwörd-9e1"
+    client = Transport(
+        "registry.example", credentials=Credentials("user", password), plain_http=True
+    )
+    raw = password.encode()
+    split = raw.index("ö".encode()) + 1  # the cut inside "ö"
+    for kept in (len(raw) - 1, split, 6):
+        body = b"<p>you sent " + raw[:kept]
+        said = describe_error_body(body, client.clean, cut=True)
+        assert said == "you sent ***…", (kept, said)
+    assert describe_error_body(b"you sent pass", client.clean) == "you sent pass"
+
+
 def test_an_error_body_is_summarized_on_one_line() -> None:
     """A registry's message with line breaks stays one line: in Actions, a line of its own
     starting with "::" would be obeyed as a workflow command (a mask, an annotation)."""

@@ -25,6 +25,7 @@ from ...core.errors import (
     NotFoundError,
     PublisherError,
     TagsNotListedError,
+    clip,
     shown_field,
 )
 from ...core.manifest import (
@@ -54,7 +55,6 @@ from .transport import (
     SizedBody,
     Transient,
     Transport,
-    clip,
     file_chunks,
     pull_scope,
     push_scope,
@@ -486,7 +486,7 @@ class RegistryClient:
                 raise self.transport.error(
                     InvalidResponseError,
                     f"the tag list of {repo_path} loops: page {len(read)} links back to a "
-                    f"page already read ({shown_field(clip(page_url, 120))}); refusing to "
+                    f"page already read ({shown_field(clip(self.transport.clean(page_url), 120))}); refusing to "
                     "follow it",
                     hint="the registry's Link header leads back to a page it already sent: "
                     "ask its operator, or check the proxy in front of it",
@@ -903,7 +903,7 @@ class RegistryClient:
         if stored and stored.startswith("sha256:") and stored != digest:
             raise self.transport.error(
                 InvalidResponseError,
-                f"{what}: the registry stored it as {shown_field(clip(stored, 100))}",
+                f"{what}: the registry stored it as {shown_field(clip(self.transport.clean(stored), 100))}",
                 hint=ALTERED_HINT,
             )
 
@@ -937,7 +937,7 @@ class RegistryClient:
             stored = reply.header("Range")
             if stored and stored.replace("bytes=", "") != f"0-{offset - 1}":
                 raise Transient(
-                    f"the registry holds {shown_field(clip(stored, 64))} of the upload, "
+                    f"the registry holds {shown_field(clip(self.transport.clean(stored), 64))} of the upload, "
                     f"not 0-{offset - 1}"
                 )
             location = self.transport.resolve_location(reply, what)
@@ -977,7 +977,7 @@ class RegistryClient:
             )
             raise self.transport.error(
                 InvalidResponseError,
-                f"{what}: the registry says it stored {shown_field(clip(stored, 100))}, but the "
+                f"{what}: the registry says it stored {shown_field(clip(self.transport.clean(stored), 100))}, but the "
                 f"manifest is {digest}",
                 hint=f"the registry or a proxy in between altered the manifest or the "
                 f"registry's answer; {written}: check that nothing between publisher and the "

@@ -12,6 +12,7 @@ urllib3 exceptions never cross this boundary.
 from __future__ import annotations
 
 import base64
+import codecs
 import contextlib
 import dataclasses
 import heapq
@@ -45,6 +46,7 @@ except ImportError:  # pragma: no cover - no send queue to read here
 
 from ...core import retry as retry_loop
 from ...core.errors import (
+    CUT,
     AuthError,
     DeniedError,
     InvalidResponseError,
@@ -54,6 +56,7 @@ from ...core.errors import (
     RegistryError,
     StoppedError,
     UnreachableError,
+    clip,
     out_of_files,
     shown_field,
 )
@@ -75,10 +78,10 @@ from ...resolve import (
     next_page,
     parse_challenges,
     same_origin,
-    secret_forms,
     without_secrets,
 )
 from .. import network, stop
+from ..output import redacted
 from .credentials import Credentials
 
 if TYPE_CHECKING:
@@ -87,7 +90,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 E = TypeVar("E", bound=RegistryError)
 
-#: How much of an error body we read (the rest is dropped with the connection).
+#: How much of an error body we read (the rest is dropped with the connection: the text
+#: read is then said cut short, with ``clip``'s mark, before anything else reads it).
 MAX_ERROR_BODY = 64 * 1024
 #: How much of a token response we read.
 MAX_TOKEN_BODY = 64 * 1024
@@ -269,6 +273,8 @@ class Reply:
     headers: Mapping[str, str]
     body: bytes = b""
     url: str = ""
+    #: The body is longer than was read (an error's past ``MAX_ERROR_BODY``) or broke off.
+    cut: bool = False
 
     def header(self, name: str) -> str | None:
         value = self.headers.get(name)
@@ -419,12 +425,6 @@ class Trouble:
             event.set()
 
 
-def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters. Clean it first: a secret cut in two is no
-    longer recognized, and its first part would be shown."""
-    return text[:limit]
-
-
 def _storage_failure(detail: object) -> str | None:
     """The cause distribution gives, as ``detail``, for its "unknown error" (a full disk,
     a storage driver's failure): a text, or its storage driver's error
@@ -464,6 +464,11 @@ def _error_entries(
             code, message = clean(str(entry.get("code", ""))), clean(said)
             result.append((clip(code, 64), clip(message, 200)))
     return result
+
+
+#: An error body's text: a character the read cut in two is left out, not said to be
+#: U+FFFD (which would stand between a secret's start and the mark of the cut).
+_decoder = codecs.getincrementaldecoder("utf-8")
 
 
 def _html_text(text: str) -> str:
@@ -518,15 +523,24 @@ class _Session(network.Session):
             raise
 
 
-def describe_error_body(body: bytes, clean: Callable[[str], str] = scrub) -> str:
+def describe_error_body(
+    body: bytes, clean: Callable[[str], str] = scrub, *, cut: bool = False
+) -> str:
     """A short summary of a registry error body, ``clean`` (by default ``scrub``) applied
-    before anything is cut short; one line, each control character the registry sent
-    (ESC, BEL, a C1 control) escaped (``shown_field``), so it cannot drive the terminal."""
+    before anything is cut short (``clip``); one line, each control character the registry
+    sent (ESC, BEL, a C1 control) escaped (``shown_field``), so it cannot drive the terminal.
+
+    A body that was ``cut`` (longer than publisher reads, or broken off) ends with ``clip``'s
+    mark before it is read, so that ``clean`` takes the start of a secret the cut split for
+    one, as it does in any text cut short."""
     entries = _error_entries(body, clean)
     if entries:
         text = "; ".join(f"{code}: {message}" if message else code for code, message in entries)
     else:
-        text = clip(clean(_html_text(body[:MAX_ERROR_BODY].decode("utf-8", errors="replace"))), 200)
+        said = _decoder("replace").decode(body[:MAX_ERROR_BODY], final=not cut) + (
+            CUT if cut else ""
+        )
+        text = clip(clean(_html_text(said)), 200)
     # One line: a line of its own starting "::" would be a workflow command in Actions.
     return clip(shown_field(clean(" ".join(text.split()))), 300)
 
@@ -932,12 +946,11 @@ class Transport:
 
     def _redact(self, text: str) -> str:
         """Remove every secret this transport and its output know, in every form a message
-        or a server shows it in (``secret_forms``: escaped, quoted, URL-encoded, base64)."""
+        or a server shows it in (``secret_forms``: escaped, quoted, URL-encoded, base64),
+        and the start of one cut short before ``clip``'s mark (``redacted``)."""
         with self._lock:
-            secrets = [s for s in self._secrets if len(s) >= 3]
-        forms = {form for secret in secrets for form in secret_forms(secret)}
-        for form in sorted(forms, key=len, reverse=True):
-            text = text.replace(form, "***")
+            secrets = list(self._secrets)
+        text = redacted(text, secrets)
         return self.output.redact(text) if self.output is not None else without_secrets(text)
 
     @property
@@ -1412,7 +1425,8 @@ class Transport:
                 raise no_files from None
             elsewhere = urlsplit(failed).netloc
             raise Transient(
-                f"connection failed: {shown_field(self.clean(_connection_cause(exc, self.timeout)))}",
+                "connection failed: "
+                + clip(shown_field(self.clean(_connection_cause(exc, self.timeout))), 200),
                 kind="no answer" if network.answer_late(exc) else "connection",
                 host=elsewhere if elsewhere != self.api_host else None,
             ) from None
@@ -1432,7 +1446,7 @@ class Transport:
                 raise malformed from None
             raise self.error(
                 UnreachableError,
-                f"request failed: {shown_field(self.clean(_short(exc)))}",
+                f"request failed: {clip(shown_field(self.clean(_short(exc))), 200)}",
                 hint=f"check the registry host {self.host}, and HTTPS_PROXY, HTTP_PROXY and "
                 "NO_PROXY when a proxy is in the way, then rerun",
             ) from None
@@ -1483,7 +1497,7 @@ class Transport:
         elsewhere = parts.netloc if parts.netloc != self.api_host else None
         proxy = network.proxy_of(url)
         if proxy is None:  # none was chosen for it: said as any failed connection
-            reason = shown_field(self.clean(_connection_cause(exc, self.timeout)))
+            reason = clip(shown_field(self.clean(_connection_cause(exc, self.timeout))), 200)
             return Transient(f"connection failed: {reason}", kind="connection", host=elsewhere)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         failure = network.proxy_failure(exc, proxy, f"{parts.hostname}:{port}", self.timeout)
@@ -1589,6 +1603,7 @@ class Transport:
         bytes (it must match its Content-Length), an error body's first bytes, no body for HEAD.
         """
         deadline = _deadline_of(response)
+        cut = False
         try:
             if method == "HEAD":
                 body = b""
@@ -1597,18 +1612,18 @@ class Transport:
                 chunks = self._chunks(response, limit or DEFAULT_BODY_LIMIT, what)
                 body = b"".join(chunks)
             else:
-                body = _read_prefix(response, MAX_ERROR_BODY)
+                body, cut = _read_prefix(response, MAX_ERROR_BODY)
         except Transient:
-            cut = self._cut_by(deadline, response.url or url)
-            if cut is not None:
-                raise cut from None
+            late = self._cut_by(deadline, response.url or url)
+            if late is not None:
+                raise late from None
             raise
         finally:
             _close(response)
-        cut = self._cut_by(deadline, response.url or url)  # an error body cut short by it
-        if cut is not None:
-            raise cut
-        return Reply(response.status_code, response.headers, body, response.url or url)
+        late = self._cut_by(deadline, response.url or url)  # an error body cut short by it
+        if late is not None:
+            raise late
+        return Reply(response.status_code, response.headers, body, response.url or url, cut=cut)
 
     @contextlib.contextmanager
     def _exchange(
@@ -1659,7 +1674,7 @@ class Transport:
                 # A blob download the registry sent to a CDN: the CDN's 401, 403 or 404 is
                 # not the registry's (no re-authentication: its challenge would take our
                 # credentials elsewhere). A retry asks the registry again, for a fresh URL.
-                detail = describe_error_body(refused.body, self.clean)
+                detail = describe_error_body(refused.body, self.clean, cut=refused.cut)
                 raise Transient(
                     f"HTTP {refused.status}" + (f": {detail}" if detail else ""),
                     status=refused.status,
@@ -1753,7 +1768,7 @@ class Transport:
         or 3xx not in ``accept``, one HTTP does not define); ``method`` the request's,
         ``sent_type`` and ``sent_bytes`` the media type and length of the body it carried."""
         status = reply.status
-        detail = describe_error_body(reply.body, self.clean)
+        detail = describe_error_body(reply.body, self.clean, cut=reply.cut)
         suffix = f": {detail}" if detail else ""
         if is_retryable_status(status):
             raise Transient(
@@ -2402,7 +2417,7 @@ def _short(exc: BaseException) -> str:
     match = re.search(r"\(Caused by (.*)\)\s*$", text)
     if match:
         text = match.group(1)
-    return scrub(text)[:200]
+    return scrub(text)
 
 
 #: What a body read may raise: every urllib3 error (a broken connection, a read timeout,
@@ -2445,14 +2460,15 @@ def _pieces(data: bytes) -> Iterator[bytes]:
         yield data[at : at + STREAM_CHUNK]
 
 
-def _read_prefix(response: requests.Response, cap: int) -> bytes:
-    """Read at most ``cap`` bytes of an error body; never fails."""
+def _read_prefix(response: requests.Response, cap: int) -> tuple[bytes, bool]:
+    """Read at most ``cap`` bytes of an error body, and whether there was more (or the
+    body broke off): then the bytes read end inside what the registry sent; never fails."""
     buffer = bytearray()
     try:
         for chunk in response.raw.stream(CHUNK, decode_content=True):
             buffer += chunk
-            if len(buffer) >= cap:
+            if len(buffer) > cap:
                 break
     except Exception:  # an error body that breaks off is still an error body
-        pass
-    return bytes(buffer[:cap])
+        return bytes(buffer[:cap]), True
+    return bytes(buffer[:cap]), len(buffer) > cap
