@@ -44,6 +44,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -93,7 +94,7 @@ from .builders.buildah import (
     scratch,
 )
 from .emulation import QEMU_CPU, foreign_hint, require_emulation
-from .runner import INSTALL_HINTS, Completed, Runner, limit_met
+from .runner import INSTALL_HINTS, Completed, Runner, format_argv, limit_met
 
 #: The throwaway buildah auth files of the smoke tests (``fileio.temp_dir``).
 SMOKE_AUTH_PREFIX = "publisher-smoke-auth-"
@@ -445,14 +446,43 @@ def login_argv(
     tool: str,
     plain_http: bool = False,
     authfile: str | None = None,
+    password_stdin: bool = True,
 ) -> list[str]:
-    """``docker login`` / ``buildah login``; the password goes to stdin, never argv."""
-    argv = [tool, "login", "--username", username, "--password-stdin"]
+    """``docker login`` / ``buildah login``; the password goes to stdin, never argv
+    (without ``password_stdin``, the login a tip names: it asks for the password)."""
+    argv = [
+        tool,
+        "login",
+        "--username",
+        username,
+        *(["--password-stdin"] if password_stdin else []),
+    ]
     if engine is Engine.BUILDAH:
         argv += [f"--tls-verify={'false' if plain_http else 'true'}"]
         if authfile:
             argv += ["--authfile", authfile]
     return [*argv, host]
+
+
+def logged_in_rerun_hint(
+    engine: Engine, tool: str, host: str, creds: Login, rerun: Sequence[str], *, plain_http: bool
+) -> str:
+    """The tip of a smoke test's command that pulled from ``host`` logged in with ``creds``
+    through a throwaway login (buildah's auth file, docker's ``DOCKER_CONFIG``), removed by
+    the time the failure is said: the login to run instead (the user named, the password
+    asked for, where publisher took it from said, never it), then ``rerun``, the command
+    again without the removed file, to see its whole output."""
+    where = "auth file" if engine is Engine.BUILDAH else "DOCKER_CONFIG"
+    login = login_argv(
+        engine, host, creds.username, tool=tool, plain_http=plain_http, password_stdin=False
+    )
+    source = getattr(creds, "source", "explicit")
+    took = "" if source == "explicit" else f", with the password publisher took from {source}"
+    return (
+        f"the smoke test pulled logged in through a throwaway {where}, removed by now: log "
+        f"in as it did (`{format_argv(login)}`{took}), then rerun the command to see its "
+        f"full output: `{format_argv(rerun)}`"
+    )
 
 
 def buildah_run_argv(
@@ -1217,17 +1247,29 @@ class _BuildahSession:
             lock.take()
             hold.enter(self._present)
             with self._pull_auth() as authfile:
+                pull = functools.partial(
+                    buildah_from_argv,
+                    self.image,
+                    self.platform,
+                    self.name,
+                    plain_http=self.plain_http,
+                    buildah=self.buildah,
+                )
+                creds = self.tester.logins.get(self.image.domain)
                 run_buildah(  # again when a concurrent pull raced it in the image store
                     self.runner,
-                    buildah_from_argv(
-                        self.image,
-                        self.platform,
-                        self.name,
-                        plain_http=self.plain_http,
-                        buildah=self.buildah,
-                        authfile=authfile,
-                    ),
+                    pull(authfile=authfile),
                     what=f"buildah from {self.image} ({self.platform})",
+                    hint=None
+                    if creds is None
+                    else logged_in_rerun_hint(
+                        Engine.BUILDAH,
+                        self.buildah,
+                        self.image.domain,
+                        creds,
+                        pull(),
+                        plain_http=self.plain_http,
+                    ),
                     between=lambda: self.runner.cleanup([self.buildah, "rm", self.name]),
                     env=self.env,
                 )
@@ -1410,16 +1452,20 @@ class _DockerSession:
         try:
             lock.take()
             hold.enter(self._present)
+            creds = self.tester.logins.get(self.image.domain)
             with dockercli.logged_in_config(
-                self.runner,
-                self.image.domain,
-                self.tester.logins.get(self.image.domain),
-                docker=self.docker,
+                self.runner, self.image.domain, creds, docker=self.docker
             ) as env:
+                argv = docker_run_argv(self.image, self.platform, self.name, docker=self.docker)
                 self.runner.run(
-                    docker_run_argv(self.image, self.platform, self.name, docker=self.docker),
+                    argv,
                     env=env,
                     what=f"docker run {self.image} ({self.platform})",
+                    hint=None
+                    if creds is None
+                    else logged_in_rerun_hint(
+                        Engine.DOCKER, self.docker, self.image.domain, creds, argv, plain_http=False
+                    ),
                 )
             self.started_at = time.monotonic()
             yield self._wait_healthy()
