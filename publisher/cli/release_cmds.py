@@ -875,10 +875,16 @@ def republish_command(state: State, release_tag: str, reason: str, **given: Any)
     on new ones; a republish after one that finished builds again. The
     release keeps its recorded default line and lines (its record in the notes
     directory), whatever matrix.yaml says today. The notes keep a dated history
-    (old digest -> new digest, reason). A release with neither a record nor a
+    (old digest -> new digest, reason, what changed). A release with neither a record nor a
     pin on the primary registry was never published: refused (exit 2), publish
     it with `publisher release` first. A rebuild that gives the published images
-    moves nothing and adds no history entry (a warning says so). It gives them
+    moves nothing and adds no history entry (a warning says so). One that gives
+    other images moves the pins, and says for each line what changed (a table
+    after the digests, and `cause` in the history entry): its base (old -> new
+    digest), its Dockerfile (old -> new sha256), or neither: "same base and
+    Dockerfile; the build differs: ..." (another builder, labels a newer
+    publisher writes, the creation time), which a republish of a release an
+    older publisher built gives. It gives the published images
     only with SOURCE_DATE_EPOCH set to the release commit's time, as the
     workflow's legs set it: without it every image is stamped with the time it is
     built, so every line gets new digests and is republished, whether or not its

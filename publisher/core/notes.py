@@ -120,6 +120,22 @@ class Republish:
     date: str
     reason: str
     changes: tuple[tuple[str, str, str], ...]  # (php, old digest, new digest)
+    #: (php, what gave the line new images: ``records.rebuild_cause``), for the lines of
+    #: ``changes`` the republish compared (none in an entry written before publisher did)
+    causes: tuple[tuple[str, str], ...] = ()
+
+    def cause(self, php: str) -> str | None:
+        """What gave PHP ``php`` new images, as the republish said it; None if unsaid."""
+        return dict(self.causes).get(php)
+
+    def cut_to(self, lines: Sequence[str]) -> Republish:
+        """The entry with only the changes (and causes) of ``lines``."""
+        return Republish(
+            self.date,
+            self.reason,
+            tuple(change for change in self.changes if change[0] in lines),
+            tuple(cause for cause in self.causes if cause[0] in lines),
+        )
 
 
 @dataclass(frozen=True)
@@ -465,7 +481,7 @@ RECORD_SHAPE = Shape(
     history=Shape(
         {"date", "reason"},
         names=("date", "reason"),
-        changes=Shape({"php", "old", "new"}, names=("php",)),
+        changes=Shape({"php", "old", "new", "cause"}, names=("php",)),
     ),
 )
 
@@ -511,12 +527,18 @@ def to_dict(facts: ReleaseFacts, history: SizeHistory) -> dict[str, Any]:
             {
                 "date": h.date,
                 "reason": h.reason,
-                "changes": [{"php": php, "old": old, "new": new} for php, old, new in h.changes],
+                "changes": [_change(h, php, old, new) for php, old, new in h.changes],
             }
             for h in facts.history
         ],
     }
     return RECORD_SHAPE.carry(facts.written, data)
+
+
+def _change(entry: Republish, php: str, old: str, new: str) -> dict[str, str]:
+    """One change of a history entry as the record writes it: ``cause`` when it was said."""
+    cause = entry.cause(php)
+    return {"php": php, "old": old, "new": new, **({} if cause is None else {"cause": cause})}
 
 
 def release_json(facts: ReleaseFacts, history: SizeHistory) -> str:
@@ -528,7 +550,8 @@ def history_from_json(data: Mapping[str, Any]) -> tuple[Republish, ...]:
     result = []
     for entry in data.get("history", []):
         changes = tuple((c["php"], c["old"], c["new"]) for c in entry.get("changes", []))
-        result.append(Republish(entry["date"], entry["reason"], changes))
+        causes = tuple((c["php"], c["cause"]) for c in entry.get("changes", []) if "cause" in c)
+        result.append(Republish(entry["date"], entry["reason"], changes, causes))
     return tuple(result)
 
 
@@ -666,11 +689,14 @@ def parse_record(text: str, source: str) -> ReleaseFacts:
     )
     history = []
     for entry in top.objects("history", optional=True):
-        changes = tuple(
-            (c.get("php", str), _digest(c, "old"), _digest(c, "new"))
-            for c in entry.objects("changes")
+        items = entry.objects("changes")
+        changes = tuple((c.get("php", str), _digest(c, "old"), _digest(c, "new")) for c in items)
+        causes = tuple(
+            (c.get("php", str), cause)
+            for c in items
+            if (cause := c.get("cause", str, optional=True)) is not None
         )
-        history.append(Republish(entry.get("date", str), entry.get("reason", str), changes))
+        history.append(Republish(entry.get("date", str), entry.get("reason", str), changes, causes))
     _check_consistent(
         top,
         release,
@@ -1106,17 +1132,23 @@ def release_markdown(
         out += ["```", ""]
 
     if facts.history:
+        # what changed: a column once a republish said it (notes of a history without
+        # one are written as before)
+        compared = any(entry.causes for entry in facts.history)
         out += [
             HISTORY_HEADING,
             "",
-            "| date | PHP | old digest | new digest | reason |",
-            "|---|---|---|---|---|",
+            "| date | PHP | old digest | new digest | reason |"
+            + (" what changed |" if compared else ""),
+            "|---|---|---|---|---|" + ("---|" if compared else ""),
         ]
         for entry in facts.history:
             date, reason = markdown_text(entry.date), markdown_text(entry.reason)
             for php, old, new in entry.changes:
+                cause = f" {markdown_text(entry.cause(php) or '')} |" if compared else ""
                 out.append(
                     f"| {date} | {php} | `{short_digest(old)}` | `{short_digest(new)}` | {reason} |"
+                    + cause
                 )
         out.append("")
 
@@ -1334,10 +1366,11 @@ def _republish_rows(rows: Sequence[str]) -> list[list[str]]:
     key: tuple[str, str] | None = None
     seen: set[str] = set()
     for row in rows:
-        # | date | php | `old` | `new` | reason |: the reason is the rest (a | in it is \|)
-        cells = row.removeprefix("| ").removesuffix(" |").split(" | ", 4)
+        # | date | php | `old` | `new` | reason | (what changed |): a | in a reason or in
+        # what changed is \|, so " | " parts the cells
+        cells = row.removeprefix("| ").removesuffix(" |").split(" | ")
         php = cells[1] if len(cells) > 1 else ""
-        this = (cells[0], cells[-1])
+        this = (cells[0], cells[4] if len(cells) > 4 else cells[-1])
         if republishes and this == key and php not in seen:
             republishes[-1].append(row)
             seen.add(php)

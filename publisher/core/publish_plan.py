@@ -532,6 +532,9 @@ class PublishPlan:
         del fields["conflicts"]
         fields["transfers"] = None if self.transfers is None else self.transfers.to_dict()
         if self.history is not None:
+            # what gave each line new images is said once the run compared them, after
+            # its plan (which a dry run prints before the builds)
+            del fields["history"]["causes"]
             fields["history"]["changes"] = [
                 {"php": php, "old": old, "new": new} for php, old, new in self.history.changes
             ]

@@ -39,6 +39,7 @@ from .fileio import (
 )
 from .locations import DEFAULT as DEFAULT_LOCATIONS
 from .locations import Locations
+from .manifest import DOCKERFILE_LABEL, config_labels
 from .platforms import Platform
 from .schema import Shape, is_newer
 from .version import Release, is_release_tag
@@ -478,3 +479,175 @@ def refuse_mixed_builds(
             hint=f"build every leg of PHP {php} again (`{rebuild}` for each; in GitHub Actions, "
             '"Re-run all jobs"), then publish again',
         )
+
+
+# --------------------------------------------------------------------------- a rebuild's cause
+
+
+@dataclass(frozen=True)
+class Built:
+    """One platform image of a line as a republish knows it: the published one, or the
+    one its rebuild gave (``rebuild_cause`` compares the two). What is not known is None."""
+
+    platform: str
+    digest: str
+    base_digest: str | None = None
+    #: the sha256 of the Dockerfile it was built from: its digest record's, or its
+    #: ``DOCKERFILE_LABEL`` (None for an image an earlier publisher built without it)
+    dockerfile_sha256: str | None = None
+    #: its image config as the registry served it (None: not read)
+    config: Mapping[str, Any] | None = None
+    #: its manifest's layer digests, compressed (None: not read)
+    layers: tuple[str, ...] | None = None
+
+
+#: A label value longer than this is named, not quoted, when a rebuild changed it.
+QUOTED_LABEL = 80
+
+#: The label buildah sets to its version on every image it builds.
+BUILDAH_LABEL = "io.buildah.version"
+
+
+def rebuild_cause(published: Sequence[Built], rebuilt: Sequence[Built]) -> str:
+    """What gave a republished line new images, in words: between ``published`` (its
+    platform images as the release served them) and ``rebuilt`` (this republish's), the
+    base moved (``base OLD -> NEW``), the Dockerfile changed (``Dockerfile OLD -> NEW``), or
+    neither: ``same base and Dockerfile; the build differs: ...``, naming what does
+    (the builder, as the image configs tell it, labels, the creation time, the layers,
+    other config fields, else the build steps), so that a
+    maintainer can tell a rebuild by an upgraded publisher or another builder from a
+    moved base. What is not known of the published images is said as not known."""
+    if not published:
+        return "the published images could not be read"
+    old = {b.platform: b for b in published}
+    pairs = [(old[b.platform], b) for b in rebuilt if b.platform in old]
+    said: list[str] = []
+    if set(old) != {b.platform for b in rebuilt}:
+        said.append(
+            f"platforms {', '.join(old) or 'none'} -> {', '.join(b.platform for b in rebuilt)}"
+        )
+    if pairs and all(o.digest == n.digest for o, n in pairs):
+        return "; ".join(
+            said
+            or ["the same platform images under another index (its annotations or attestations)"]
+        )
+    bases = _moved([(o.base_digest, n.base_digest) for o, n in pairs])
+    dockerfiles = _moved([(o.dockerfile_sha256, n.dockerfile_sha256) for o, n in pairs])
+    said += [f"base {a} -> {b}" for a, b in bases.moved]
+    said += [f"Dockerfile {a} -> {b}" for a, b in dockerfiles.moved]
+    if said:
+        return "; ".join(said)
+    if bases.known and dockerfiles.known:
+        same = "same base and Dockerfile"
+    elif bases.known:
+        same = (
+            "same base; the Dockerfile of the published images is not known (they carry "
+            f"no {DOCKERFILE_LABEL} label: an earlier publisher built them)"
+        )
+    elif dockerfiles.known:
+        same = "same Dockerfile; the base of the published images is not known"
+    else:
+        same = "the base and Dockerfile of the published images are not known"
+    differs = list(dict.fromkeys(words for o, n in pairs for words in _build_differs(o, n)))
+    return f"{same}; the build differs: {'; '.join(differs) or 'its image manifest'}"
+
+
+@dataclass(frozen=True)
+class _Compared:
+    #: each (old, new) pair that differs, both known
+    moved: tuple[tuple[str, str], ...]
+    #: every old and new value is known
+    known: bool
+
+
+def _moved(pairs: Sequence[tuple[str | None, str | None]]) -> _Compared:
+    moved = tuple(dict.fromkeys((a, b) for a, b in pairs if a and b and a != b))
+    return _Compared(moved, all(a and b for a, b in pairs))
+
+
+def _build_differs(old: Built, new: Built) -> list[str]:
+    """What differs between two builds of one platform image from the same base and
+    Dockerfile, each in words; [] when nothing read tells them apart."""
+    if old.config is None or new.config is None:
+        return ["the published image's config could not be read"]
+    said = []
+    builders = built_with(old.config), built_with(new.config)
+    if builders[0] != builders[1]:
+        said.append("builder " + " -> ".join(builder or "(not named)" for builder in builders))
+    before, after = config_labels(old.config), config_labels(new.config)
+    for labels in (before, after):  # said as the builder
+        labels.pop(BUILDAH_LABEL, None)
+    if added := [name for name in after if name not in before]:
+        said.append(f"labels added: {', '.join(added)}")
+    if removed := [name for name in before if name not in after]:
+        said.append(f"labels removed: {', '.join(removed)}")
+    for name in (name for name in after if name in before and before[name] != after[name]):
+        a, b = before[name], after[name]
+        short = len(a) <= QUOTED_LABEL and len(b) <= QUOTED_LABEL
+        said.append(f"label {name} {a} -> {b}" if short else f"label {name}")
+    if old.config.get("created") != new.config.get("created"):
+        said.append(f"created {old.config.get('created')} -> {new.config.get('created')}")
+    if old.config.get("rootfs") != new.config.get("rootfs"):
+        said.append("its layers")
+    elif old.layers is not None and new.layers is not None and old.layers != new.layers:
+        said.append("its layers' compression")
+    fields = _other_fields(old.config, new.config)
+    if fields:
+        said.append(f"image config {', '.join(fields)}")
+    elif not said and _steps(old.config) != _steps(new.config):
+        said.append("its build steps (the image config's history)")
+    return said
+
+
+def built_with(config: Mapping[str, Any]) -> str | None:
+    """The builder an image config tells: ``buildah 1.28.2`` (its ``BUILDAH_LABEL``),
+    ``BuildKit`` (buildx, and docker's own: their history's comments name it), else None."""
+    version = config_labels(config).get(BUILDAH_LABEL)
+    if version is not None:
+        return f"buildah {version}"
+    history = config.get("history")
+    steps = history if isinstance(history, list) else []
+    if any(
+        "buildkit" in str(step.get("comment", "")) for step in steps if isinstance(step, Mapping)
+    ):
+        return "BuildKit"
+    return None
+
+
+#: The image config fields ``_other_fields`` passes over: those ``_build_differs`` names by
+#: themselves, and the docker format's record of the build's last container (its id, and
+#: its config, which repeats the labels), which differ whenever anything does.
+_SAID_APART = frozenset({"created", "history", "rootfs", "config", "container", "container_config"})
+
+
+def _other_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """The image config fields that differ but for those ``_build_differs`` names by
+    themselves (labels, creation time, layers, history): ``config.Env`` and such."""
+    top = [
+        key
+        for key in dict.fromkeys((*old, *new))
+        if key not in _SAID_APART and old.get(key) != new.get(key)
+    ]
+    a, b = _inner(old), _inner(new)
+    inner = [
+        f"config.{key}"
+        for key in dict.fromkeys((*a, *b))
+        if key != "Labels" and a.get(key) != b.get(key)
+    ]
+    return sorted(top + inner)
+
+
+def _inner(config: Mapping[str, Any]) -> Mapping[str, Any]:
+    inner = config.get("config")
+    return inner if isinstance(inner, Mapping) else {}
+
+
+def _steps(config: Mapping[str, Any]) -> list[Any]:
+    """The build steps of an image config's history, without their times."""
+    history = config.get("history")
+    if not isinstance(history, list):
+        return []
+    return [
+        {k: v for k, v in step.items() if k != "created"} if isinstance(step, Mapping) else step
+        for step in history
+    ]

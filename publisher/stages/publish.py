@@ -41,6 +41,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..adapters import stop
 from ..adapters.output import Output
@@ -90,7 +91,7 @@ from ..core.fileio import (
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import REASON, Locations
 from ..core.platforms import Platform
-from ..core.records import DigestRecord, Leg, match_records
+from ..core.records import Built, DigestRecord, Leg, match_records, rebuild_cause
 from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.transfer_plan import SourceTree, Target, TransferPlan
@@ -106,6 +107,7 @@ from .build import (
     BASE_LABEL,
     base_from_label,
     dockerfile_sha256,
+    labelled_dockerfile,
     refuse_reused_built_otherwise,
     refuse_stand_in,
 )
@@ -974,14 +976,7 @@ def republished_earlier(
     if any(n < 0 or new != rebuilt[php] for php, (n, new) in found.items()):
         return ()
     return tuple(
-        dataclasses.replace(
-            record.history[n],
-            changes=tuple(
-                change
-                for change in record.history[n].changes
-                if found.get(change[0], (-1, ""))[0] == n
-            ),
-        )
+        record.history[n].cut_to([php for php, (m, _new) in found.items() if m == n])
         for n in sorted({n for n, _new in found.values()})
     )
 
@@ -3276,8 +3271,14 @@ class Publisher:
                 out.notice(words)
         with out.step("8/8 Write the release notes"):
             history = self.record.history if self.record else ()
-            if publish_plan.history is not None:
-                history = (*history, publish_plan.history)
+            # this run's history entry, with what gave each line new images
+            entry = (
+                None
+                if publish_plan.history is None
+                else self.with_causes(publish_plan.history, indexes)
+            )
+            if entry is not None:
+                history = (*history, entry)
             facts = self.facts(p, indexes, sizes, versions, floating, history)
             facts = dataclasses.replace(facts, publish_plan_sha256=publish_plan.digest)
             # A rerun that moved no pin describes the release as published, whether it
@@ -3301,7 +3302,7 @@ class Publisher:
         earlier = () if pins_moved else self._republished_earlier(publish_plan)
         self._report(
             facts,
-            republish=publish_plan.history or earlier,
+            republish=entry or earlier,
             rebuilt=(
                 self.options.republish_reason is not None
                 and publish_plan.history is None
@@ -3370,6 +3371,94 @@ class Publisher:
         notice = pp.left_behind(self.config, self.record, history.changes, self.options.locations)
         if notice is not None:
             self.output.warning(notice)
+
+    def with_causes(
+        self, history: notes_mod.Republish, indexes: Mapping[str, LineIndex]
+    ) -> notes_mod.Republish:
+        """``history`` with what gave each of its lines new images (``rebuild_cause``):
+        the published images (the record's, else those of the old index on the primary)
+        and this run's, compared as the primary serves them. What cannot be read is said
+        as not known: the run never fails on it."""
+        causes = []
+        for php, old, _new in history.changes:
+            index = indexes.get(php)
+            if index is None:
+                continue
+            records = {str(r.platform): r for r in index.records}
+            rebuilt = [
+                self._built(php, str(platform), digest, record=records.get(str(platform)))
+                for platform, digest in index.images
+            ]
+            causes.append((php, rebuild_cause(self._published(php, old), rebuilt)))
+        return dataclasses.replace(history, causes=tuple(causes))
+
+    def _published(self, php: str, index: str) -> list[Built]:
+        """The platform images of ``index``, PHP ``php``'s published one: as the record
+        names them (with its base) when it names that index, else as the primary lists them."""
+        line = next(
+            (
+                line
+                for line in (self.record.lines if self.record else ())
+                if line.php == php and line.index_digest == index
+            ),
+            None,
+        )
+        if line is not None:
+            return [
+                self._built(php, str(p.platform), p.digest, base=line.base_digest or "")
+                for p in line.platforms
+            ]
+        try:
+            found = self.client(self.primary).get_manifest_by_digest(
+                self.primary.repository.path, index, attempts=1
+            )
+        except (PublisherError, ValueError):
+            return []
+        children = found.platform_children if found.is_index else ()
+        return [self._built(php, str(c.platform), c.digest) for c in children if c.platform]
+
+    def _built(
+        self,
+        php: str,
+        platform: str,
+        digest: str,
+        *,
+        record: DigestRecord | None = None,
+        base: str | None = None,
+    ) -> Built:
+        """One platform image as ``rebuild_cause`` compares it: what its digest record
+        (``record``, this run's) says, and its image config and layers read from the
+        primary (one try each: a side look, never the run's failure). ``base``: its base
+        digest as the release record names it ("": none named), else its label's."""
+        client, repo = self.client(self.primary), self.primary.repository.path
+        config: Mapping[str, Any] | None = None
+        layers: tuple[str, ...] | None = None
+        try:
+            image = client.get_manifest_by_digest(repo, digest, attempts=1)
+            if image.is_index:  # buildx's image with its attestations
+                image = client.get_manifest_by_digest(
+                    repo, image.platform_children[0].digest, attempts=1
+                )
+            config = client.image_config(repo, image, attempts=1)
+            layers = tuple(layer.digest for layer in image.layers)
+        except (PublisherError, ValueError, IndexError):
+            pass  # not known: said so
+        labels = config_labels(config) if config is not None else {}
+        if base is None:
+            base = (
+                record.base_digest
+                if record
+                else (base_from_label(labels.get(BASE_LABEL)) or ("", None))[1]
+            )
+        return Built(
+            platform=platform,
+            digest=digest,
+            base_digest=base or None,
+            dockerfile_sha256=(record.dockerfile_sha256 if record else None)
+            or labelled_dockerfile(labels),
+            config=config,
+            layers=layers,
+        )
 
     def identical_lines(self, publish_plan: pp.PublishPlan) -> list[str]:
         """A republish: the lines whose rebuilt index is the one already published
@@ -3556,6 +3645,19 @@ class Publisher:
             ("PHP", "version", "platform", "digest", "size"),
             rows,
         )
+        entries = (republish,) if isinstance(republish, notes_mod.Republish) else republish
+        said = [
+            (php, short_digest(old), short_digest(new), cause)
+            for entry in entries
+            for php, old, new in entry.changes
+            if (cause := entry.cause(php)) is not None
+        ]
+        if said:  # so that a rebuild that moved no base is not taken for one that did
+            self.output.table(
+                "What gave each republished line new images",
+                ("PHP", "old", "new", "what changed"),
+                said,
+            )
         # in one write: a failure or a signal leaves every output written, or none
         try:
             self.output.set_outputs(

@@ -156,6 +156,7 @@ def test_release_sequence_and_republish_end_to_end(tmp_path, tools, bases, fresh
     floating_before = {t: d for t, d in on_hub.items() if t.startswith("php-") or t == "latest"}
 
     published = stack.notes("v1.1.0")["published_at"]
+    base_before = {line["php"]: line["base"]["digest"] for line in stack.notes("v1.1.0")["lines"]}
     patch_base(tmp_path, bases, "security-patch-2")
     stack.ok(
         "republish",
@@ -177,11 +178,15 @@ def test_release_sequence_and_republish_end_to_end(tmp_path, tools, bases, fresh
         t: d for t, d in on_hub.items() if t.startswith("php-") or t == "latest"
     } == floating_before
     notes = stack.notes("v1.1.0")
+    base_after = {line["php"]: line["base"]["digest"] for line in notes["lines"]}
+    assert base_after["8.4"] != base_before["8.4"]
+    # what gave 8.4 new images: its base, old -> new
+    cause = f"base {base_before['8.4']} -> {base_after['8.4']}"
     assert notes["history"] == [
         {
             "date": notes["history"][0]["date"],
             "reason": "CVE-2026-0001 in the base",
-            "changes": [{"php": "8.4", "old": before["8.4"], "new": after["8.4"]}],
+            "changes": [{"php": "8.4", "old": before["8.4"], "new": after["8.4"], "cause": cause}],
         }
     ]
     assert notes["published_at"] == published  # the day of the release; history says the rest

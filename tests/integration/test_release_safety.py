@@ -35,6 +35,7 @@ test released to would make its new release a rerun, taking that test's images u
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shlex
@@ -445,6 +446,53 @@ def test_a_release_or_a_leg_built_by_hand_without_source_date_epoch_warns_before
     said = " ".join((again.stdout + again.stderr).split())
     assert "Build PHP 8.4 for linux/amd64 ──" in said and "with docker" not in said, said
     assert "already built and pushed as sha256:" in said, said
+
+
+def test_a_republish_says_what_gave_each_line_new_images(world: World, tmp_path: Path) -> None:
+    """A republish whose rebuild differs from the published images though neither their
+    base nor their Dockerfile changed (another SOURCE_DATE_EPOCH here; labels an upgraded
+    publisher writes, or another builder, alike) moves the pin, and says, in its output and
+    in the history entry, that the base and Dockerfile are the same and what of the build
+    differs, so that it is not taken for a moved base. After the committed Dockerfile
+    changed, a republish names the Dockerfile's old and new sha256 instead."""
+    stack = world.stack
+    repo = world.own_repo("acme/rebuilt-otherwise")
+    one = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    s = Stack(tmp_path / "s", stack.primary, stack.secondary, stack.bases, repo=repo, env=one)
+    notes = ("--only", "8.4", "--no-smoke", "--notes-dir", str(s.notes_dir))
+    s.ok("release", "v7.0.0", *notes, env={"SOURCE_DATE_EPOCH": "1767225600"})
+    line: Any = s.notes("v7.0.0")["lines"][0]
+    base, published = line["base"]["digest"], line["index_digest"]
+
+    later = {"SOURCE_DATE_EPOCH": "1767312000", **WIDE}  # a day after the release's
+    again = s.ok("republish", "v7.0.0", "--reason", "weekly", *notes, env=later)
+    rebuilt = s.index_digests("v7.0.0")["8.4"]
+    assert rebuilt != published
+    said = " ".join((again.stdout + again.stderr).split())
+    cause = (
+        "same base and Dockerfile; the build differs: label org.opencontainers.image.created "
+        "2026-01-01T00:00:00Z -> 2026-01-02T00:00:00Z"
+    )
+    assert cause in said, said
+    assert "base sha256:" not in said, said
+    (entry,) = s.notes("v7.0.0")["history"]  # type: ignore[misc]
+    (change,) = entry["changes"]
+    assert (change["old"], change["new"]) == (published, rebuilt), change
+    assert change["cause"].startswith(cause), change
+    markdown = (s.notes_dir / "v7.0.0.md").read_text(encoding="utf-8")
+    assert "same base and Dockerfile; the build differs" in markdown, markdown
+
+    dockerfile = s.root / "dockerfiles" / "8.4" / "Dockerfile"
+    before = "sha256:" + hashlib.sha256(dockerfile.read_bytes()).hexdigest()
+    dockerfile.write_bytes(dockerfile.read_bytes() + b"# edited by hand\n")
+    after = "sha256:" + hashlib.sha256(dockerfile.read_bytes()).hexdigest()
+    edited = s.ok("republish", "v7.0.0", "--reason", "edited", *notes, env=later)
+    said = " ".join((edited.stdout + edited.stderr).split())
+    assert f"Dockerfile {before} -> {after}" in said, said
+    assert "same base" not in said and "base sha256:" not in said, said
+    second: Any = s.notes("v7.0.0")["history"]
+    assert second[1]["changes"][0]["cause"] == f"Dockerfile {before} -> {after}", second
+    assert s.notes("v7.0.0")["lines"][0]["base"]["digest"] == base  # the base never moved
 
 
 # --------------------------------------------------------------------------- size history

@@ -1120,8 +1120,13 @@ def test_weekly_republish_rebuilds_a_moved_base_and_a_rerun_changes_nothing(
     assert len(republished["history"]) == 1, republished["history"]
     entry = republished["history"][0]
     assert entry["reason"] == "weekly check: base image digests changed", entry
+    # What gave the line new images: its base, old -> new, in the entry and the summary.
+    cause = f"base {record['lines'][0]['base']['digest']} -> {new_base}"
+    assert [c.get("cause") for c in entry["changes"]] == [cause], entry
     summary_text = summary.read_text(encoding="utf-8")
     assert new_index in summary_text, summary_text
+    assert "What gave each republished line new images" in summary_text, summary_text
+    assert f" | {cause} |" in summary_text, summary_text
     # The check's summary says which base moved, and what is rebuilt.
     assert summary_text.startswith(f"### Base images of {RELEASE}: rebuilding PHP {LINES[-1]}\n"), (
         summary_text

@@ -273,6 +273,49 @@ def test_republish_history_is_listed():
     assert notes.history_from_json(data) == (entry,)
 
 
+def test_what_gave_a_line_new_images_is_kept_in_the_record_and_shown_in_the_notes():
+    """A history entry says, per line, what gave it new images: the record's change keeps
+    it as ``cause`` (an entry written before has none, and reads back without), and the
+    notes' table gets a column for it, only once an entry says it."""
+    said = "same base and Dockerfile; the build differs: label a | b -> c"
+    old = Republish("2026-11-01", "weekly", (("8.4", D["1"], D["a"]),))
+    entry = Republish(
+        "2026-12-01", "CVE-1", (("8.3", D["2"], D["3"]), ("8.4", D["a"], D["e"])), (("8.4", said),)
+    )
+    f = facts(history=(old, entry))
+    data = json.loads(notes.release_json(f, HISTORY))
+    assert [c.get("cause") for e in data["history"] for c in e["changes"]] == [None, None, said]
+    assert notes.parse_record(notes.release_json(f, HISTORY), "v.json").history == (old, entry)
+    text = notes.release_markdown(f, HISTORY)
+    assert "| date | PHP | old digest | new digest | reason | what changed |" in text
+    assert text.count(r"label a \| b -> c |") == 1, text
+    before = notes.release_markdown(facts(history=(old,)), HISTORY)
+    assert "what changed" not in before and "| weekly |\n" in before
+
+
+def test_a_body_too_long_keeps_each_republish_whole_whatever_each_line_s_cause():
+    """The rows of one republish say different causes: the cut still keeps or leaves out
+    them all (they are told apart by date and reason, not by what changed)."""
+    history = tuple(
+        Republish(
+            "2027-01-01",
+            f"weekly rebuild {w}",
+            (("8.3", D["e"], D["1"]), ("8.4", D["a"], D["2"])),
+            (("8.3", f"base {D['a']} -> {D['e']}"), ("8.4", "same base | Dockerfile")),
+        )
+        for w in range(300)
+    )
+    text = notes.release_markdown(
+        dataclasses.replace(_two_lines("v2.0.0"), history=history), HISTORY
+    )
+    size = notes.body_size(text)
+    for limit in range(size - 30_000, size, 1999):
+        body, left_out = notes.fit_body(text, limit, notes="n", record="r")
+        kept = [row for row in body.splitlines() if "weekly rebuild" in row]
+        assert len(kept) == 2 * (300 - left_out), (limit, left_out, len(kept))
+        assert "| 8.3 |" in kept[0] and f"weekly rebuild {left_out} |" in kept[0]
+
+
 def _shown(cell: str) -> str:
     """The text GitHub shows for a table cell's Markdown that holds no markup: the
     table's ``\\|`` read first (cmark-gfm's), then CommonMark's backslash escapes."""

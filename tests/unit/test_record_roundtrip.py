@@ -62,6 +62,20 @@ def line_facts(draw, php):
 
 
 @st.composite
+def republishes(draw):
+    """A history entry; what gave a line new images is said for some of its lines (none
+    in an entry an earlier publisher wrote)."""
+    changes = draw(
+        st.lists(st.tuples(lines, digests, digests), max_size=2, unique_by=lambda c: c[0])
+    )
+    said = draw(st.lists(st.booleans(), min_size=len(changes), max_size=len(changes)))
+    causes = tuple(
+        (php, draw(texts)) for (php, _old, _new), s in zip(changes, said, strict=True) if s
+    )
+    return Republish(draw(texts), draw(texts), tuple(changes), causes)
+
+
+@st.composite
 def records(draw):
     release = draw(releases)
     names = draw(st.lists(lines, min_size=1, max_size=3, unique=True))
@@ -79,19 +93,7 @@ def records(draw):
         floating=tuple(
             draw(st.lists(st.builds(FloatingFacts, texts, texts, texts, digests), max_size=3))
         ),
-        history=tuple(
-            draw(
-                st.lists(
-                    st.builds(
-                        Republish,
-                        texts,
-                        texts,
-                        st.lists(st.tuples(lines, digests, digests), max_size=2).map(tuple),
-                    ),
-                    max_size=2,
-                )
-            )
-        ),
+        history=tuple(draw(st.lists(republishes(), max_size=2))),
         plan_sha256=draw(st.one_of(st.just(""), hexdigits)),
         publish_plan_sha256=draw(st.one_of(st.just(""), hexdigits)),
     )
