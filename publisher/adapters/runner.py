@@ -68,6 +68,7 @@ from ..core.errors import (
     BrokenToolError,
     CommandError,
     FullFileSystemError,
+    PublisherError,
     ResourceLimitError,
     ToolMissingError,
     free_space,
@@ -642,7 +643,22 @@ def command_failed(
         output=redact(result.output),
         hint=hint
         or f"rerun the command shown above to see the full output: {redact(format_argv(result.argv))}",
+        returncode=result.returncode,
     )
+
+
+def ended_by_signal(error: BaseException) -> bool:
+    """Whether the command ``Runner.run`` raised ``error`` for (or while waiting for it)
+    ended by a signal instead of exiting of its own accord. That is so when publisher is
+    stopping (its commands got SIGTERM), when the wait ended otherwise (an interrupt of
+    the waiting thread, a timeout, a wait lost: the command was signalled), and when
+    another process killed it (the kernel's OOM killer). A command that dies of a signal
+    may leave what it removes when it fails of its own (buildah: a build's container)."""
+    if stop.stopping() or not isinstance(error, PublisherError):
+        return True
+    if isinstance(error, CommandTimedOut | _LostCommand):
+        return True
+    return isinstance(error, CommandError) and (error.returncode or 0) < 0
 
 
 #: The path a tool names before "no space left on device" (Go's ``write PATH: no space

@@ -409,14 +409,23 @@ class StoppedError(PublisherError):
 
 
 class CommandError(PublisherError):
-    """An external command (a build, a push, a container run) failed."""
+    """An external command (a build, a push, a container run) failed; ``returncode`` is
+    its exit status when it ran to an end (negative: minus the signal that killed it)."""
 
     exit_code = 11
     label = "command failed"
 
-    def __init__(self, message: str, *, output: str = "", hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        output: str = "",
+        hint: str | None = None,
+        returncode: int | None = None,
+    ) -> None:
         super().__init__(message, hint=hint)
         self.output = output
+        self.returncode = returncode
 
 
 class VerificationError(PublisherError):

@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -26,7 +27,13 @@ from typing import Any
 
 import pytest
 
-from publisher.adapters.builders import BuilderName, BuildRequest, BuildxBuilder, select_builder
+from publisher.adapters.builders import (
+    BuildahBuilder,
+    BuilderName,
+    BuildRequest,
+    BuildxBuilder,
+    select_builder,
+)
 from publisher.adapters.builders.buildah import TRANSIENT_FAILURES
 from publisher.adapters.builders.layout import read_layout
 from publisher.adapters.emulation import foreign_hint, host_platform
@@ -197,18 +204,11 @@ def test_a_failing_build_shows_the_tail_of_its_output(offline: Config, tmp_path:
     assert local_builds() <= before  # this failed build left no image behind
 
 
-@pytest.mark.parametrize("platform", [Platform.AMD64, Platform.ARM64], ids=lambda p: p.arch)
-def test_a_build_stopped_outside_a_run_step_leaves_no_working_container(
-    offline: Config, tmp_path: Path, platform: Platform
-) -> None:
-    """buildah removes its working container when a RUN step is interrupted, but dies of a
-    SIGTERM that reaches it elsewhere (creating the container, an ADD, the commit) and
-    leaves the container for good. Here the build waits in an ADD from a server that never
-    answers when the run stops (``stop_children``, as on Ctrl-C): the container is removed
-    all the same, and only that one: the container another leg of the line made meanwhile
-    from the same base for the other platform (its pull takes the base's name from this
-    build's image), named as buildah names a build's, is kept. An image store of the
-    test's own: no other run's containers come or go."""
+def _image_store_of_its_own(
+    tmp_path: Path,
+) -> tuple[dict[str, str], Callable[..., str]]:
+    """The environment of a buildah image store in ``tmp_path`` (no other run's images or
+    containers come or go in it), and a function that runs buildah in it (its stdout)."""
     require_tool("buildah")
     storage = tmp_path / "storage.conf"
     storage.write_text(
@@ -222,6 +222,22 @@ def test_a_build_stopped_outside_a_run_step_leaves_no_working_container(
             ["buildah", *args], env=env, capture_output=True, text=True, check=True
         ).stdout.strip()
 
+    return env, buildah
+
+
+@pytest.mark.parametrize("platform", [Platform.AMD64, Platform.ARM64], ids=lambda p: p.arch)
+def test_a_build_stopped_outside_a_run_step_leaves_no_working_container(
+    offline: Config, tmp_path: Path, platform: Platform
+) -> None:
+    """buildah removes its working container when a RUN step is interrupted, but dies of a
+    SIGTERM that reaches it elsewhere (creating the container, an ADD, the commit) and
+    leaves the container for good. Here the build waits in an ADD from a server that never
+    answers when the run stops (``stop_children``, as on Ctrl-C): the container is removed
+    all the same, and only that one: the container another leg of the line made meanwhile
+    from the same base for the other platform (its pull takes the base's name from this
+    build's image), named as buildah names a build's, is kept. An image store of the
+    test's own: no other run's containers come or go."""
+    env, buildah = _image_store_of_its_own(tmp_path)
     context = tmp_path / "ctx"
     context.mkdir()
     other_platform = Platform.ARM64 if platform is Platform.AMD64 else Platform.AMD64
@@ -251,6 +267,98 @@ def test_a_build_stopped_outside_a_run_step_leaves_no_working_container(
         )
     assert caught and isinstance(caught[0], CommandError), caught
     assert buildah("containers", "--format", "{{.ContainerName}}").split() == other
+
+
+def test_a_failed_build_leaves_alone_another_build_of_the_same_base(
+    offline: Config, tmp_path: Path
+) -> None:
+    """Two builds from one base for one platform at once (two releases or rehearsals on
+    one machine): the one whose RUN step fails removes no container, and the other, in its
+    own RUN step meanwhile, builds to its end. buildah removes a failed build's container
+    itself; publisher removes what a build left only when the build was stopped. Each
+    RUN waits on a port of the test's (chroot isolation: the host's network): the failing
+    build's until the other's container exists, the other's until the failed build is
+    over."""
+    env, buildah = _image_store_of_its_own(tmp_path)
+    platform = host_platform()
+    assert platform is not None
+    context = tmp_path / "ctx"
+    context.mkdir()
+    gates = {who: socket.socket() for who in ("fails", "other")}
+    for gate in gates.values():  # bound, not listening: a connection is refused till then
+        gate.bind(("127.0.0.1", 0))
+    port = {who: gate.getsockname()[1] for who, gate in gates.items()}
+
+    def wait_for(who: str) -> str:
+        # ends the step when its container's files are gone (`sleep` with them)
+        return f"until nc 127.0.0.1 {port[who]} -e true 2>/dev/null; do sleep 0.1 || exit 4; done"
+
+    failing = context / "Dockerfile.fails"
+    failing.write_text(
+        f"ARG PHP_BASE_IMAGE\nFROM ${{PHP_BASE_IMAGE}}\nRUN {wait_for('fails')}; exit 3\n"
+    )
+    request = _request(offline, platform, tmp_path / "work", context=context, dockerfile=failing)
+    other = context / "Dockerfile.other"
+    other.write_text(f"FROM {request.base}\nRUN {wait_for('other')}\n")
+    runner = Runner(output=Output(env={}, quiet=True), env=env)
+    caught: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            BuildahBuilder(runner, isolation="chroot").build(request)
+        except BaseException as exc:  # the test reports what ended it
+            caught.append(exc)
+
+    def containers(count: int) -> None:
+        deadline = time.monotonic() + 120
+        while len(buildah("containers", "--quiet").split()) < count:
+            assert time.monotonic() < deadline, f"no {count} containers"
+            time.sleep(0.1)
+
+    failed = threading.Thread(target=build)
+    failed.start()
+    building: subprocess.Popen[str] | None = None
+    try:
+        containers(1)  # the failing build is in its RUN step
+        building = subprocess.Popen(
+            [
+                "buildah",
+                "build",
+                "--isolation",
+                "chroot",
+                "--platform",
+                platform.value,
+                "--tls-verify=false",
+                "-f",
+                str(other),
+                str(context),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        containers(2)  # the other build's container exists
+        gates["fails"].listen()
+        failed.join(timeout=120)
+        assert not failed.is_alive()
+        gates["other"].listen()
+        said, _ = building.communicate(timeout=120)
+    finally:
+        for gate in gates.values():  # whatever went wrong, no RUN waits for ever
+            with contextlib.suppress(OSError):
+                gate.listen()
+        failed.join(timeout=120)
+        if building is not None and building.poll() is None:
+            kill_group(building)
+            building.communicate()
+        for gate in gates.values():
+            gate.close()
+    assert caught and isinstance(caught[0], CommandError), caught
+    assert "exit status" in caught[0].message
+    assert building is not None and building.returncode == 0, said
+    assert buildah("containers", "--quiet") == ""
 
 
 #: What a Dockerfile's RUN prints that GitHub Actions would take for workflow commands.
@@ -395,6 +503,7 @@ def test_the_smoke_test_catches_a_wrong_line_and_missing_extensions(
 #: until its stdin is closed.
 STALLING_SMOKE = """
 import sys
+import threading
 from publisher.adapters.output import Output
 from publisher.adapters.runner import Runner
 from publisher.adapters.smoke import Engine, SmokeTester

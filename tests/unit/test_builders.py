@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from publisher.adapters import emulation as emulation_mod
+from publisher.adapters import runner as runner_module
 from publisher.adapters.builders import (
     BuildahBuilder,
     BuilderName,
@@ -443,6 +444,56 @@ def test_after_a_build_only_the_working_container_it_left_is_removed(tmp_path: P
     # not known what was there before, or no base: nothing is removed
     assert buildah_mod.remove_build_containers(runner, BUILDAH, None, BASE, Platform.ARM64) == []
     assert buildah_mod.remove_build_containers(runner, BUILDAH, set(), None, Platform.ARM64) == []
+
+
+#: How a build ended, by what its ``buildah build`` answered: of its own accord (a RUN
+#: step's exit status; one of TRANSIENT_FAILURES, each attempt), or by a signal (another
+#: process's SIGKILL; publisher stopping, here while the RUN step's exit is reported).
+ENDINGS = {
+    "failed": fail(1, stderr='Error: building at STEP "RUN exit 3": exit status 3'),
+    "transient": fail(125, stderr=RACED),
+    "killed": fail(-9),
+    "stopping": fail(1, stderr='Error: building at STEP "RUN sleep 9": exit status 143'),
+}
+
+
+@pytest.mark.parametrize(
+    ("ending", "removed"),
+    [("failed", False), ("transient", False), ("killed", True), ("stopping", True)],
+)
+def test_only_a_build_ended_by_a_signal_has_the_working_container_removed(
+    tmp_path: Path, ending: str, removed: bool
+) -> None:
+    """buildah removes the working container of a build that fails of its own, and not
+    that of a build killed outside a RUN step. A container made meanwhile from the same
+    base for the same platform is then another build's (another run on this machine, in
+    its RUN step): removing it would fail that build ("container not known"). It goes
+    only after a build ended by a signal, which leaves its own."""
+    assert BASE.digest is not None
+    left = {"id": "c1", "imageid": "base", "containername": "127.0.0.1-working-container"}
+    listings = iter([ok("[]")])  # as the build starts; afterwards, the container
+
+    def build(_call: Call) -> Completed:
+        if ending == "stopping":
+            runner_module.stop_children()  # what the signal handler does
+        return ENDINGS[ending]
+
+    runner = (
+        FakeRunner(tools={"buildah": BUILDAH})
+        .on([BUILDAH, "containers"], lambda _call: next(listings, ok(json.dumps([left]))))
+        .on([BUILDAH, "images"], ok(json.dumps([{"id": "sha256:base", "digest": BASE.digest}])))
+        .on([BUILDAH, "inspect"], ok("linux/arm64\n"))
+        .on([BUILDAH, "build"], build)
+    )
+    try:
+        with pytest.raises(CommandError):
+            BuildahBuilder(runner).build(request(tmp_path))
+    finally:
+        runner_module.allow_children()
+    rms = [argv for argv in runner.cleanups() if argv[1] == "rm"]
+    assert rms == ([(BUILDAH, "rm", "c1")] if removed else [])
+    if ending == "transient":  # built again, with nothing removed in between
+        assert steps(runner) == ["build"] * buildah_mod.BUILD_ATTEMPTS + ["rmi"]
 
 
 # ----------------------------------------------------------------- docker

@@ -284,6 +284,43 @@ def test_a_probe_lost_track_of_does_not_call_the_tool_broken() -> None:
         runner.probe([PYTHON, "--version"])
 
 
+@pytest.mark.parametrize(
+    ("spawn", "signalled"),
+    [
+        (Spawn(returncode=1, stderr="exit status 3\n"), False),  # exited of its own accord
+        (Spawn(returncode=125), False),
+        (Spawn(returncode=-9), True),  # killed by another process (the OOM killer)
+        (Spawn(returncode=-15), True),
+        (Spawn(exc=subprocess.TimeoutExpired("build", 60)), True),  # killed at its timeout
+        (Spawn(exc=LostTrack(4321, OSError(22, "Invalid argument"))), True),  # stopped
+        (Spawn(exc=KeyboardInterrupt()), True),  # the waiting thread interrupted: stopped
+        (Spawn(exc=PermissionError(13, "Permission denied")), False),  # never started
+    ],
+    ids=["exit-1", "exit-125", "sigkill", "sigterm", "timeout", "lost", "interrupt", "unstarted"],
+)
+def test_a_command_ended_by_a_signal_is_told_from_one_that_exited(
+    spawn: Spawn, signalled: bool
+) -> None:
+    """``ended_by_signal``: a command that exited, however it failed, did its own tidying
+    up; one killed, by publisher or another process, may have left what it tidies."""
+    runner, _, _ = make(spawn)
+    with pytest.raises(BaseException) as caught:
+        runner.run([PYTHON, "build"], what="buildah build")
+    assert runner_module.ended_by_signal(caught.value) is signalled
+
+
+def test_every_failure_while_publisher_stops_counts_as_ended_by_a_signal() -> None:
+    runner, _, _ = make(Spawn(returncode=1))
+    with pytest.raises(CommandError) as caught:
+        runner.run([PYTHON, "build"])
+    assert not runner_module.ended_by_signal(caught.value)
+    runner_module.stop_children()  # what the signal handler does
+    try:
+        assert runner_module.ended_by_signal(caught.value)
+    finally:
+        runner_module.allow_children()
+
+
 def test_a_cleanup_is_bounded_quiet_and_marked_for_the_spawner() -> None:
     spawn = Spawn(returncode=1, stderr="no such container\n")
     runner, out, err = make(spawn)

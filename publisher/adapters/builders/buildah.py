@@ -5,8 +5,11 @@
 writes a single-platform OCI image layout that the build stage pushes by digest.
 The local image is removed afterwards; the name a rehearsal's base got when pulled from
 its throwaway registry goes when the rehearsal ends (``forget_registry``). So does the
-working container of a build that failed or was stopped, which buildah leaves when a
-signal reaches it outside a RUN step (``remove_build_containers``: that build's alone).
+working container of a build that was stopped (publisher stopping, buildah killed by a
+signal), which buildah leaves when the signal reaches it outside a RUN step
+(``remove_build_containers``). A build that fails of its own (a RUN step's exit status,
+one of ``TRANSIENT_FAILURES``) leaves none: buildah removes it, and publisher removes
+nothing, so that another build of the same base going on meanwhile keeps its container.
 
 ``--format docker`` keeps the HEALTHCHECK (the OCI image config has no field for
 it and buildah drops it there); the layout then holds a Docker schema 2
@@ -45,7 +48,7 @@ from ...core.platforms import BuilderName, Platform
 from ...core.reference import Reference
 from ...resolve import is_loopback
 from ..emulation import emulation_advice, require_emulation
-from ..runner import INSTALL_HINTS, Completed, Runner, open_files_refused
+from ..runner import INSTALL_HINTS, Completed, Runner, ended_by_signal, open_files_refused
 from . import dockercli
 from .base import (
     NOTHING_BUILT,
@@ -281,7 +284,10 @@ def run_buildah(
 ) -> Completed:
     """Run a buildah command; again, up to ``BUILD_ATTEMPTS`` runs in all, after a
     failure listed in ``TRANSIENT_FAILURES`` (with a warning each time). ``between``
-    undoes what a failed run may have left (a container of the same name)."""
+    undoes what a failed run left before the next (a layout half written, a container
+    of the same name). A ``buildah build`` that fails so (the commit finding a layer gone,
+    the runtime failing to start a RUN step) leaves no working container: buildah removes
+    it on any failure it returns from, so there is nothing of it to remove in between."""
     for attempt in range(1, BUILD_ATTEMPTS):
         try:
             return runner.run(argv, what=what, hint=hint, env=env)
@@ -456,10 +462,12 @@ def remove_build_containers(
     base: Reference | None,
     platform: Platform,
 ) -> list[str]:
-    """Remove the working containers a ``buildah build`` left, and return their names.
-    buildah removes them itself when a build fails, but not when a signal (publisher
-    stopping: SIGTERM to its process group) reaches it outside a RUN step (as it creates
-    the container, in an ADD, in the commit): it dies of it and leaves the container.
+    """Remove the working containers a stopped ``buildah build`` left, and return their
+    names. buildah removes them itself when a build fails, but not when a signal
+    (publisher stopping: SIGTERM to its process group; the OOM killer) reaches it outside
+    a RUN step (as it creates the container, in an ADD, in the commit): it dies of it and
+    leaves the container. Called only then (``runner.ended_by_signal``), never after a
+    build's own failure, which left nothing.
 
     Only that build's are meant, not those of builds going on meanwhile (another leg or
     run, another tool): those listed now and not in ``before`` (their IDs
@@ -469,9 +477,10 @@ def remove_build_containers(
     platform's pull takes the name; without a base, nothing is removed) for ``platform``
     (the other legs of a line build from the same base for another). buildah says no more
     of which build made a container: one that another build (another run, another tool)
-    made from the same base for the same platform while this one ran would go too. Each
-    command is a tidy-up (``Runner.cleanup``: it runs while publisher stops, for up to
-    ``CLEANUP_TIMEOUT`` seconds); never raises."""
+    made from the same base for the same platform while this one ran would go too, and
+    that build would fail ("container not known"): hence only for a build that was
+    stopped, whose run is ending anyway. Each command is a tidy-up (``Runner.cleanup``:
+    it runs while publisher stops, for up to ``CLEANUP_TIMEOUT`` seconds); never raises."""
     if before is None or base is None or not base.digest:
         return []
     new = [
@@ -599,7 +608,9 @@ class BuildahBuilder:
     def _build(
         self, request: BuildRequest, local_name: str, buildah: str, env: Mapping[str, str]
     ) -> None:
-        """``buildah build``, again after a failure listed in ``TRANSIENT_FAILURES``."""
+        """``buildah build``, again after a failure listed in ``TRANSIENT_FAILURES``; the
+        working container of a build stopped by a signal is removed
+        (``remove_build_containers``)."""
         what = f"buildah build (PHP {request.php}, {request.platform})"
         argv = build_argv(
             request,
@@ -617,17 +628,14 @@ class BuildahBuilder:
         )
         hint = failed_build_hint(request, again)
         before = container_ids(self.runner, buildah)
-
-        def remove_left() -> None:
-            left = remove_build_containers(
-                self.runner, buildah, before, request.base, request.platform
-            )
-            if left:
-                self.runner.output.debug(f"removed what {what} left: {', '.join(left)}")
-
         with emulation_advice(request.platform), building_from(self._env, request.base):
             try:
-                run_buildah(self.runner, argv, what=what, hint=hint, env=env, between=remove_left)
-            except BaseException:
-                remove_left()
+                run_buildah(self.runner, argv, what=what, hint=hint, env=env)
+            except BaseException as exc:
+                if ended_by_signal(exc):
+                    left = remove_build_containers(
+                        self.runner, buildah, before, request.base, request.platform
+                    )
+                    if left:
+                        self.runner.output.debug(f"removed what {what} left: {', '.join(left)}")
                 raise
