@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from publisher.adapters.builders.buildah import forget_registry
 from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.output import Output
 from publisher.adapters.runner import Runner
@@ -44,18 +46,25 @@ def listed_lines(argv: list[str]) -> list[str]:
     raise AssertionError(f"{argv} failed: {listed.stderr}")
 
 
-def _ids_from(tool: str, listing: list[str], host: str) -> list[str]:
-    """IDs of the images ``tool`` lists (``ID NAME`` lines) that came from ``host``."""
-    listed = subprocess.run([tool, *listing], capture_output=True, text=True, check=False).stdout
-    return sorted({ln.split()[0] for ln in listed.splitlines() if f" {host}/" in ln})
-
-
 def forget_images(host: str) -> None:
-    """Remove images pulled from ``host`` (a test registry) from buildah and docker storage."""
-    buildah = shutil.which("buildah")
-    if buildah and (ids := _ids_from(buildah, ["images", "--format", "{{.ID}} {{.Name}}"], host)):
-        subprocess.run([buildah, "rmi", "-f", *ids], capture_output=True, check=False)
+    """Remove the names of the images pulled from ``host`` (a test registry) from buildah's
+    storage (as a rehearsal does: ``forget_registry``) and docker's. An image that holds
+    other names too (the same stand-in base, pulled by another test process from its own
+    registry) only loses these, and one a container uses is kept: another process's
+    build or smoke test goes on."""
+    forget_registry(quiet_runner(), host, os.environ)
     docker = shutil.which("docker", path="/usr/bin") or shutil.which("docker")
-    listing = ["images", "--digests", "--format", "{{.ID}} {{.Repository}}"]
-    if docker and (ids := _ids_from(docker, listing, host)):
-        subprocess.run([docker, "image", "rm", "-f", *ids], capture_output=True, check=False)
+    if docker is None:
+        return
+    ids = subprocess.run([docker, "images", "--all", "--quiet"], capture_output=True, text=True)
+    if not ids.stdout.split():
+        return
+    each = "{{range .RepoTags}}{{println .}}{{end}}{{range .RepoDigests}}{{println .}}{{end}}"
+    names = subprocess.run(  # all of an image's: `docker images` hides some beside a tag
+        [docker, "image", "inspect", "--format", each, *sorted(set(ids.stdout.split()))],
+        capture_output=True,
+        text=True,
+    )
+    ours = sorted({name for name in names.stdout.split() if name.startswith(f"{host}/")})
+    if ours:
+        subprocess.run([docker, "image", "rm", *ours], capture_output=True, check=False)
