@@ -60,9 +60,12 @@ def audit_command(
     replaces the images), and anonymous users can read each registry (a
     registry that rate-limits that read is warned of, not a defect). Pins of
     a release without a record (one that died before writing it) are a defect
-    whose fix is `publisher release vX.Y.Z` (`publisher republish vX.Y.Z --reason
-    ...` when a pin of it on the primary holds an image built for another pin,
-    which that rerun refuses: the finding names them); no floating tag follows them, and
+    whose fix is `publisher release vX.Y.Z` (with the --only of the lines whose
+    pins the primary holds, when they are fewer than matrix.yaml's: a narrowed
+    run's, which a rerun given every line would widen for good; `publisher
+    republish vX.Y.Z --reason ...` when a pin of it on the primary holds an image
+    built for another pin, which that rerun refuses: the finding names them); no
+    floating tag follows them, and
     --repair leaves them alone. A floating tag carrying a newer release that
     finished on every registry but has no record here (notes not merged yet) is
     reported as ahead, and --repair never moves it back. Run it after an outage or a half-finished

@@ -182,14 +182,15 @@ class State:
         return cfg
 
     def load_published(
-        self, scope: ReleaseScope, version: Release
+        self, scope: ReleaseScope, version: Release, cfg: config.Config | None = None
     ) -> tuple[config.Config, ReleaseFacts | None]:
         """The matrix as ``version`` was published (its record's lines, default line and
         platforms, when it has one; a line the matrix dropped kept from the record),
-        narrowed by ``--only``: what verify and check-public read."""
+        narrowed by ``--only``: what verify and check-public read. ``cfg``: the matrix as
+        ``load_config`` read it (without ``--only``), when the caller has it already."""
         from ..stages.verify import load_published
 
-        cfg = self.load_config(scope.config_path)
+        cfg = cfg if cfg is not None else self.load_config(scope.config_path)
         records = self._records(cfg, scope, version, judged=True)
         return load_published(cfg, records, version, self.output, only_lines(scope.only))
 

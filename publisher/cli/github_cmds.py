@@ -268,6 +268,7 @@ def matrix_command(
             primary,
             maybe_republish=True,
             locations=locations,
+            output=state.output,
         )
     result = planning.plan(cfg, version, {})
     if as_github:

@@ -236,12 +236,16 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     version = parse_release(release)
     state.check_request_settings()
     state.json_only(as_json)
-    cfg, record = state.load_published(scope, version)
+    # the lines a rerun of the release would build (verify's --only aside)
+    matrix = state.load_config(scope.config_path)
+    cfg, record = state.load_published(scope, version, matrix)
     clients = state.clients.configured(cfg)
     recorded = recorded_tags(options.notes_dir_of(cfg, scope.notes_dir))
-    wanted = planning.scheme_tags([*sorted(recorded), version.tag], cfg.line_names)
+    lines = [*cfg.line_names, *matrix.line_names]
+    wanted = planning.scheme_tags([*sorted(recorded), version.tag], lines)
     existing, unchecked = existing_tags(cfg, clients, wanted, state.output)
     plan = planning.plan(cfg, version, existing, recorded)
+    on_primary = existing.get(cfg.primary.name)
     report = verify_release(
         cfg,
         plan,
@@ -250,6 +254,9 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
         record=record,
         unchecked=unchecked,
         locations=options.locations_of(scope.config_path, scope.notes_dir),
+        started=None
+        if record is not None or on_primary is None
+        else planning.started_with(version.tag, on_primary, matrix.line_names),
     )
     failure = defects_error(report)
     if as_json:

@@ -119,6 +119,10 @@ class Finding:
     #: lacks (comma-separated): publisher writes each pin there first, so no run of it
     #: left them alone (``plan.placed_by_hand`` says the way out); "" otherwise
     not_on_primary: str = ""
+    #: an ``unrecorded`` release (or the one an ``ahead`` tag carries) whose pins on the
+    #: primary are of fewer lines than a rerun of it would build (``plan.started_with``):
+    #: its rerun is named with their --only
+    started: planning.Started | None = None
 
     @property
     def message(self) -> str:
@@ -170,7 +174,8 @@ class Finding:
             text = (
                 f"{self.release} has pins here ({self.detail}) but no record here: a release "
                 "started and never finished, or one whose record is elsewhere; "
-                f"{planning.rerun_release(str(self.release), locations)} to finish it"
+                f"{planning.rerun_release(str(self.release), locations, self.started)} to "
+                "finish it"
             )
         elif self.kind == AHEAD:
             text = (
@@ -178,9 +183,9 @@ class Finding:
                 f"({self.release}); its pins are on every registry that holds any, so it got "
                 f"as far as its tags: either its record is not here yet (copy {self.detail}.json, "
                 f"with {self.detail}.md and {self.detail}.env, into the notes directory this "
-                f"audit reads), or it stopped before writing it (rerun "
-                f"`{locations.command('release', self.detail)}`, which finishes it either "
-                "way); a repair does not move "
+                f"audit reads), or it stopped before writing it: "
+                f"{planning.rerun_release(self.detail, locations, self.started)}, which "
+                "finishes it either way; a repair does not move "
                 f"{self.tag} back"
             )
         elif self.kind == DISAGREE:

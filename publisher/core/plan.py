@@ -28,7 +28,7 @@ import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from ..resolve import is_php_line, php_line_order, sha256_digest, split_pin_tag
+from ..resolve import is_php_line, php_line_order, release_lines, sha256_digest, split_pin_tag
 from ..resolve import pin_tag as resolve_pin_tag
 from . import lifecycle
 from .config import ENV_LINES, Config
@@ -98,11 +98,77 @@ def in_matrix_order(names: Iterable[str], order: Iterable[str]) -> list[str]:
     return sorted(dict.fromkeys(names), key=lambda name: rank.get(name, len(rank)))
 
 
-def rerun_release(release: str, locations: Locations = DEFAULT_LOCATIONS) -> str:
+@dataclass(frozen=True)
+class Started:
+    """The lines of a release without a record whose pins the primary holds (``lines``:
+    an earlier run of it wrote them), fewer than the lines a rerun of it without --only
+    would build (``matrix``): the earlier run may have been narrowed (``--only``), and a
+    rerun given every line adds the others to it for good (a published release keeps its
+    lines). ``whole``: the primary holds ``vX.Y.Z`` too, which publisher writes there after
+    every other pin of the run, so ``lines`` are all of that run's; else it stopped while
+    writing them, and had those lines or more."""
+
+    release: str
+    lines: tuple[str, ...]
+    whole: bool
+    matrix: tuple[str, ...]
+
+    @property
+    def added(self) -> tuple[str, ...]:
+        """The lines a rerun without --only would add: ``matrix``'s that the primary
+        holds no pin of."""
+        return tuple(php for php in self.matrix if php not in self.lines)
+
+    @property
+    def only(self) -> tuple[str, str]:
+        """The ``--only`` that reruns the lines the primary holds."""
+        return ("--only", ",".join(self.lines))
+
+
+def started_with(
+    release: str, primary_tags: Iterable[str], matrix: Iterable[str]
+) -> Started | None:
+    """What the primary's tags (``primary_tags``) say of the lines an earlier run of
+    ``release`` (which has no record) was given, against ``matrix``, the lines a rerun of
+    it without --only would build: a ``Started`` when the primary holds pins of some of
+    them only; None when it holds none (nothing was started) or every one. The one reading
+    that audit's findings, verify's tip and ``release`` (``refuse_lines_added``) share."""
+    tags = list(primary_tags)
+    lines = release_lines(tags, release)
+    wanted = tuple(sorted(dict.fromkeys(matrix), key=php_line_order))
+    if not lines or all(php in lines for php in wanted):
+        return None
+    return Started(release, lines, release in tags, wanted)
+
+
+def rerun_release(
+    release: str,
+    locations: Locations = DEFAULT_LOCATIONS,
+    started: Started | None = None,
+) -> str:
     """What finishes a release that stopped before its end (some pins written, or no
     record): its rerun, as verify's tip and audit's finding say it, with the location
-    options of the run that says it (``locations``)."""
-    return f"rerun the release (`{locations.command('release', release)}`)"
+    options of the run that says it (``locations``). ``started`` (``started_with``): the
+    primary holds pins of fewer lines than a rerun would build, so the rerun is named with
+    the ``--only`` of those lines, and what it would add without it."""
+    plain = locations.command("release", release)
+    if started is None or not started.added:
+        return f"rerun the release (`{plain}`)"
+    narrowed = locations.command("release", release, *started.only)
+    held = f"PHP {', '.join(started.lines)}"
+    added = f"PHP {', '.join(started.added)} to it for good, as a published release keeps its lines"
+    if started.whole:
+        return (
+            f"rerun the release as it was run, on {held} alone (`{narrowed}`: the primary "
+            f"holds {release} and the pins of {held} only, so its run was narrowed to them; "
+            f"without --only the rerun would add {added})"
+        )
+    return (
+        f"rerun the release as it was run: `{plain}` if it was given every line, else with "
+        f"its --only (`{narrowed}` if it was narrowed to {held}, the lines whose pins the "
+        f"primary holds so far: it stopped while writing them; without --only the rerun "
+        f"would add {added})"
+    )
 
 
 def placed_by_hand(

@@ -39,7 +39,7 @@ from ..resolve import STAND_IN_IMAGES, platform_key, short_digest
 from .locations import DEFAULT as DEFAULT_LOCATIONS
 from .locations import Locations
 from .manifest import STAND_IN_LABEL, VERSION_LABEL
-from .plan import either, in_matrix_order, is_floating_tag
+from .plan import Started, either, in_matrix_order, is_floating_tag
 from .platforms import Platform
 from .sizes import human_size
 from .smoke_rules import NOT_PHP_SUFFIX
@@ -626,6 +626,9 @@ class Report:
     registries: tuple[str, ...] = ()
     #: the location options of the run, which the commands its tips name carry
     locations: Locations = field(default=DEFAULT_LOCATIONS, compare=False, repr=False)
+    #: without a record: the lines whose pins the primary holds, when fewer than a rerun
+    #: would build (``plan.started_with``), which the rerun its tip names is given
+    started: Started | None = None
 
     @property
     def ok(self) -> bool:

@@ -81,6 +81,7 @@ from ..core.plan import (
     rerun_release,
     scheme_tags,
     settled,
+    started_with,
 )
 from ..core.reference import Reference, parse_repository
 from ..resolve import short_digest
@@ -521,6 +522,7 @@ class Auditor:
         if self.primary.label in actual and self.primary.label not in self.down:
             self.built_for_others(report.findings, actual[self.primary.label])
             self.placed_elsewhere(report.findings, actual[self.primary.label])
+            self.started_on_primary(report.findings, actual[self.primary.label])
         report.findings[:0] = [
             rules.unreachable(
                 name,
@@ -567,6 +569,7 @@ class Auditor:
             return report
         report.findings += rules.expected_tags([], tags, primary.label)[1]
         self.built_for_others(report.findings, tags)
+        self.started_on_primary(report.findings, tags)
         return report
 
     def built_for_others(self, findings: list[rules.Finding], held: dict[str, str]) -> None:
@@ -597,6 +600,24 @@ class Auditor:
             if finding.kind == rules.UNRECORDED and str(finding.release) in said:
                 words = f"on {primary.label}, {', '.join(said[str(finding.release)])}"
                 findings[at] = dataclasses.replace(finding, conflict=words)
+
+    def started_on_primary(self, findings: list[rules.Finding], held: dict[str, str]) -> None:
+        """Name, in each ``unrecorded`` finding of ``findings`` and each ``ahead`` one, the
+        lines whose pins the primary (holding ``held``) has of the release without a record,
+        when they are fewer than matrix.yaml's (``plan.started_with``): its run was narrowed
+        to them (``--only``), or stopped while writing them, and a rerun given every line
+        would add the others to it for good, so the finding names the rerun with them."""
+        for at, finding in enumerate(findings):
+            release = (
+                finding.release
+                if finding.kind == rules.UNRECORDED
+                else finding.detail
+                if finding.kind == rules.AHEAD
+                else None
+            )
+            if release:
+                started = started_with(str(release), held, self.config.line_names)
+                findings[at] = dataclasses.replace(finding, started=started)
 
     def placed_elsewhere(self, findings: list[rules.Finding], held: dict[str, str]) -> None:
         """Name, in each ``unrecorded`` finding of findings of a registry but the primary

@@ -652,6 +652,50 @@ def refuse_lines_left_out(
     )
 
 
+def refuse_lines_added(
+    config: Config,
+    release: Release,
+    record: notes_mod.ReleaseFacts | None,
+    primary_tags: Collection[str],
+    *,
+    said: str = "no tag was written",
+    locations: Locations = DEFAULT_LOCATIONS,
+    output: Output | None = None,
+) -> None:
+    """Refuse (exit 2; ``said`` says what this run left undone) to finish a release without
+    a record while adding lines to it: the primary holds its ``vX.Y.Z`` and the pins of
+    fewer lines than this run selects (``plan.started_with``), so the run that wrote them
+    was narrowed to those (``--only``), and a published release keeps its lines. When the
+    primary holds such pins without ``vX.Y.Z`` (the run stopped while writing them, on
+    those lines or more), ``output`` is warned instead, naming the narrowed rerun."""
+    if record is not None:
+        return
+    started = planning.started_with(release.tag, primary_tags, config.line_names)
+    if started is None:
+        return
+    held = f"PHP {', '.join(started.lines)}"
+    added = f"PHP {', '.join(started.added)}"
+    if not started.whole:
+        if output is not None:
+            output.warning(
+                f"{release.tag} has no record, and the primary holds the pins of {held} "
+                f"alone, without {release.tag}: a run of it stopped while writing them, and "
+                f"this one adds {added} to the release for good; if that run was narrowed "
+                f"(--only), stop this one and "
+                f"{planning.rerun_release(release.tag, locations, started)}"
+            )
+        return
+    narrowed = locations.command("release", release.tag, *started.only)
+    raise UsageError(
+        f"{release.tag} was published by a run narrowed to {held} (the primary holds "
+        f"{release.tag} and the pins of {held} only, and no record of it is here): this run "
+        f"would add {added} to it, and a published release keeps its lines; {said}",
+        hint=f"finish {release.tag} as it was run: `{narrowed}`; publish {added} in a later "
+        f"release; or, if {release.tag} is to have them, delete its pins from every registry "
+        "by hand first, then rerun",
+    )
+
+
 def refuse_before_build(
     config: Config,
     release: Release,
@@ -663,13 +707,16 @@ def refuse_before_build(
     others: Mapping[str, tuple[RegistryClient, str]] | None = None,
     locations: Locations = DEFAULT_LOCATIONS,
     listed: dict[str, list[str]] | None = None,
+    output: Output | None = None,
 ) -> None:
     """What a new release (no ``record``) is refused before anything is built: by
     ``release`` before its legs, and by ``matrix`` before it lists them (the workflow's
     legs would build for minutes, then ``publish`` would refuse the same). A default
     line left out (``require_default_line``, its pin read on the primary), a release
-    started with another default line, a line an earlier run pinned and this selection
-    leaves out, and, given ``others`` (the other registries, by name: ``release`` and
+    started with another default line, a line an earlier run pinned that this selection
+    leaves out, a line this selection adds to those whose pins the primary holds with
+    ``vX.Y.Z`` (``refuse_lines_added``, which warns ``output`` when the primary holds such
+    pins without it), and, given ``others`` (the other registries, by name: ``release`` and
     its dry run), a pin there holding an image built as another pin
     (``refuse_pins_placed_elsewhere``); a rehearsal (``rehearsal_output``) is told of the
     first and goes on.
@@ -704,6 +751,15 @@ def refuse_before_build(
         {config.primary.name: tags},
         said="nothing was built or pushed",
         locations=locations,
+    )
+    refuse_lines_added(
+        config,
+        release,
+        record,
+        tags,
+        said="nothing was built or pushed",
+        locations=locations,
+        output=output,
     )
     refuse_pins_placed_elsewhere(config, release, primary, others or {}, locations)
 
@@ -1483,6 +1539,13 @@ class Publisher:
                 self.release,
                 self.record,
                 tags_present,
+                locations=self.options.locations,
+            )
+            refuse_lines_added(
+                self.config,
+                self.release,
+                self.record,
+                tags_present.get(self.primary.name, ()),
                 locations=self.options.locations,
             )
         p = planning.plan(self.config, self.release, tags_present, self.recorded)

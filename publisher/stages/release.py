@@ -329,6 +329,7 @@ def release(
             others=other_registries(config, registries),
             locations=options.locations,
             listed=listed,
+            output=output,
         )
     if republish:
         # A republish rebuilds a published release: one with a record or pins.

@@ -51,7 +51,7 @@ from ..core.errors import (
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import REASON, Locations
 from ..core.notes import ReleaseFacts
-from ..core.plan import Plan, in_matrix_order, is_floating_tag, rerun_release
+from ..core.plan import Plan, Started, in_matrix_order, is_floating_tag, rerun_release
 from ..core.publish_plan import audit_repairs_image, config_for_record
 from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
@@ -455,6 +455,7 @@ def verify_release(
     unchecked: Mapping[str, Unchecked] | None = None,
     workers: int = REQUESTS_IN_FLIGHT,
     locations: Locations = DEFAULT_LOCATIONS,
+    started: Started | None = None,
 ) -> Report:
     """Check every expected tag of ``plan`` on every registry; return every defect found.
 
@@ -469,7 +470,9 @@ def verify_release(
     The registries are read at the same time, and on each up to ``workers`` tags
     are resolved and indexes inspected at once (``workers=1``: one request at a
     time); the report does not depend on the order the answers arrive in.
-    ``locations``: the run's location options, which the commands its tips name carry.
+    ``locations``: the run's location options, which the commands its tips name carry;
+    ``started`` (``plan.started_with``, without a record): the lines whose pins the primary
+    holds, fewer than a rerun would build, which the rerun the tips name is given.
     """
     wanted = expectations(config, plan, record)
     down: dict[str, Unchecked] = dict(unchecked or {})
@@ -575,7 +578,10 @@ def verify_release(
         registries=[r.name for r in config.registries],
     )
     return dataclasses.replace(
-        report, advice={name: exc.hint for name, exc in down.items()}, locations=locations
+        report,
+        advice={name: exc.hint for name, exc in down.items()},
+        locations=locations,
+        started=started,
     )
 
 
@@ -699,7 +705,7 @@ def defects_hint(report: Report) -> str:
     lost = _lost_tip(report, rest)
     if lost is not None:
         return f"{lost}{too_big}; {scripts}"
-    rerun = f"{rerun_release(release, at)} to finish or repair it" + (
+    rerun = f"{rerun_release(release, at, report.started)} to finish or repair it" + (
         f"; `{at.command('audit', '--repair')}` restores the tags the record names"
         if report.recorded
         else ""
@@ -790,7 +796,7 @@ def _lost_tip(report: Report, rest: Sequence[Defect], *, pins_first: bool = Fals
             f"a registry holds an index or image of {release} without {gone}, which the "
             f"primary holds whole: "
             + ("once the pins hold the release's content, " if pins_first else "")
-            + f"{rerun_release(release, at)}, which copies back from the "
+            + f"{rerun_release(release, at, report.started)}, which copies back from the "
             "primary what another registry lacks under the release's indexes"
             + (" and finishes the other defects" if rest else "")
             + repairs
@@ -801,7 +807,7 @@ def _lost_tip(report: Report, rest: Sequence[Defect], *, pins_first: bool = Fals
             "(an image, an attestation manifest), which a rerun does not restore (the copies "
             f"start from the primary; it refuses, naming it): {audit_repairs_image(at)}"
         )
-    rerun = f"{rerun_release(release, at)} to finish or repair it" + (
+    rerun = f"{rerun_release(release, at, report.started)} to finish or repair it" + (
         f"; `{repair}` restores the tags the record names" if report.recorded else ""
     )
     return (

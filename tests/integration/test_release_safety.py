@@ -783,6 +783,70 @@ def test_a_rerun_without_its_record_leaving_out_a_pinned_line_is_refused_before_
     assert world.tags() == tags and world.notes() == notes
 
 
+def test_a_narrowed_release_stopped_before_its_record_is_rerun_with_its_only(
+    world: World, tmp_path: Path
+) -> None:
+    """v1.1.0 released with ``--only 8.4``, its record gone (the run stopped before writing
+    it): the primary holds v1.1.0 and its 8.4 pin only. audit (its ``unrecorded`` and
+    ``ahead`` findings) and verify name its rerun with ``--only 8.4``; the plain rerun and
+    its dry run, which would add PHP 8.3 to v1.1.0 for good, are refused (exit 2) before
+    any build, naming the narrowed command, which finishes it with its lines alone."""
+    stack = world.stack
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    repo = world.own_repo("acme/narrowed-unrecorded")
+    s = Stack(tmp_path / "s", stack.primary, stack.secondary, stack.bases, repo, env=env)
+    s.release("v1.0.0", "--no-smoke")
+    s.release("v1.1.0", "--only", "8.4", "--no-smoke")
+    away = tmp_path / "away"
+    away.mkdir()
+    for path in s.notes_dir.glob("v1.1.0.*"):
+        path.rename(away / path.name)
+    notes = ["--notes-dir", str(s.notes_dir)]
+    narrowed = "publisher release v1.1.0 --only 8.4"
+    audit = s.run("audit", "--json", *notes)
+    assert audit.returncode == 12, audit.stdout + audit.stderr
+    findings = json.loads(audit.stdout)["findings"]
+    kinds = sorted(
+        {f["kind"] for f in findings if f["release"] == "v1.1.0" or f["kind"] == "ahead"}
+    )
+    assert kinds == ["ahead", "unrecorded"], findings
+    for finding in findings:
+        if finding["kind"] in ("ahead", "unrecorded"):
+            assert finding["started"] == {
+                "release": "v1.1.0",
+                "lines": ["8.4"],
+                "whole": True,
+                "matrix": ["8.3", "8.4"],
+            }, finding
+            said = finding["message"]
+            assert f"`{narrowed}`" in said, said
+            assert "without --only the rerun would add PHP 8.3 to it for good" in said, said
+            assert "`publisher release v1.1.0`" not in said, said
+    verify = s.run("verify", "v1.1.0", *notes)
+    said = " ".join(verify.stderr.split())
+    assert verify.returncode == 12, verify.stdout + said
+    assert f"`{narrowed}`" in said and "`publisher release v1.1.0`" not in said, said
+    before = [skopeo_tag_map(world.skopeo, h, repo) for h in (stack.primary, stack.secondary)]
+    for extra in (["--dry-run"], ["--no-smoke"]):
+        refused = s.run("release", "v1.1.0", *notes, *extra)
+        said = " ".join(refused.stderr.split())
+        assert refused.returncode == 2, (extra, refused.stdout + said)
+        assert (
+            "v1.1.0 was published by a run narrowed to PHP 8.4 (the primary holds v1.1.0 and "
+            "the pins of PHP 8.4 only, and no record of it is here): this run would add PHP "
+            "8.3 to it"
+        ) in said, said
+        assert f"finish v1.1.0 as it was run: `{narrowed}`" in said, said
+        assert no_build_ran(refused), refused.stdout
+    assert [skopeo_tag_map(world.skopeo, h, repo) for h in (stack.primary, stack.secondary)] == (
+        before
+    )
+    finished = s.release("v1.1.0", "--only", "8.4", "--no-smoke")
+    assert no_build_ran(finished), finished.stdout
+    assert [line["php"] for line in s.notes("v1.1.0")["lines"]] == ["8.4"]  # type: ignore[index]
+    s.ok("audit", *notes)
+
+
 # --------------------------------------------------------------------------- the same release twice
 
 

@@ -140,7 +140,10 @@ def test_a_finished_release_whose_record_is_not_here_is_ahead_never_rolled_back(
     message = found["latest"].message
     assert "copy v2.0.0.json, with v2.0.0.md and v2.0.0.env, into the notes directory" in message
     # it may also have stopped after its tags, before its record: a rerun finishes it
-    assert "rerun `publisher release v2.0.0`, which finishes it either way" in message
+    assert (
+        "or it stopped before writing it: rerun the release (`publisher release v2.0.0`), "
+        "which finishes it either way" in message
+    ), message
     assert "so it finished" not in message
     assert "does not move latest back" in found["latest"].message
     unfinished = {f.tag: f.kind for f in rules.compare("hub", expected, actual)}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 from collections.abc import Mapping, Sequence
 
@@ -27,6 +28,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from publisher.adapters.output import Output
 from publisher.core import audit_rules
 from publisher.core import plan as planning
 from publisher.core import publish_plan as pp
@@ -42,7 +44,7 @@ from publisher.core.notes import (
     release_json,
 )
 from publisher.core.version import Release, parse_release
-from publisher.stages.publish import refuse_lines_left_out
+from publisher.stages.publish import refuse_lines_added, refuse_lines_left_out
 from tests.support.matrices import acme_config
 
 PLATFORMS = ("linux/amd64", "linux/arm64")
@@ -141,6 +143,7 @@ class World:
         if reason is None:
             try:
                 refuse_lines_left_out(cfg, release, record, present)
+                refuse_lines_added(cfg, release, record, present[self.primary])
             except PublisherError as exc:
                 raise Refused(str(exc)) from None
         p = planning.plan(cfg, release, present, set(self.records))
@@ -510,6 +513,62 @@ def test_lines_an_earlier_run_pinned_are_named_with_what_to_do() -> None:
     )
     refuse_lines_left_out(cfg, parse_release("v3.0.0"), None, present)  # no pin of v3.0.0
     refuse_lines_left_out(cfg, parse_release("v2.0.0"), None, {"hub": ["v2.0.0-php-8.4"]})
+
+
+def test_lines_a_rerun_would_add_to_a_narrowed_release_are_refused_or_warned_of() -> None:
+    """v2.0.0 (no record) was run with ``--only 8.4``: the primary holds its vX.Y.Z and the
+    8.4 pin only, so a rerun given every line would add PHP 8.2 to it for good; refused
+    (exit 2), naming the narrowed rerun. Without v2.0.0 on the primary, the run that wrote
+    the pin stopped while writing them, with those lines or more: a warning, naming both
+    reruns, as audit and verify name them (``plan.rerun_release``)."""
+    cfg = Matrix(["8.2", "8.4"], "8.4", ["hub", "ghcr"]).config()
+    release = parse_release("v2.0.0")
+    whole = ["v1.0.0-php-8.2", "v2.0.0-php-8.4", "v2.0.0"]
+    with pytest.raises(UsageError) as caught:
+        refuse_lines_added(cfg, release, None, whole)
+    error = caught.value
+    assert error.exit_code == 2
+    assert error.message == (
+        "v2.0.0 was published by a run narrowed to PHP 8.4 (the primary holds v2.0.0 and the "
+        "pins of PHP 8.4 only, and no record of it is here): this run would add PHP 8.2 to it, "
+        "and a published release keeps its lines; no tag was written"
+    )
+    assert error.hint == (
+        "finish v2.0.0 as it was run: `publisher release v2.0.0 --only 8.4`; publish PHP 8.2 "
+        "in a later release; or, if v2.0.0 is to have them, delete its pins from every "
+        "registry by hand first, then rerun"
+    )
+    started = planning.started_with("v2.0.0", whole, cfg.line_names)
+    assert started == planning.Started("v2.0.0", ("8.4",), True, ("8.2", "8.4"))
+    assert planning.rerun_release("v2.0.0", started=started) == (
+        "rerun the release as it was run, on PHP 8.4 alone (`publisher release v2.0.0 --only "
+        "8.4`: the primary holds v2.0.0 and the pins of PHP 8.4 only, so its run was narrowed "
+        "to them; without --only the rerun would add PHP 8.2 to it for good, as a published "
+        "release keeps its lines)"
+    )
+    # stopped while writing its pins: told, not refused
+    err = io.StringIO()
+    output = Output({}, stream=io.StringIO(), err_stream=err)
+    refuse_lines_added(cfg, release, None, whole[:2], output=output)
+    said = " ".join(err.getvalue().split())
+    assert said == (
+        "warning: v2.0.0 has no record, and the primary holds the pins of PHP 8.4 alone, "
+        "without v2.0.0: a run of it stopped while writing them, and this one adds PHP 8.2 to "
+        "the release for good; if that run was narrowed (--only), stop this one and rerun the "
+        "release as it was run: `publisher release v2.0.0` if it was given every line, else "
+        "with its --only (`publisher release v2.0.0 --only 8.4` if it was narrowed to PHP "
+        "8.4, the lines whose pins the primary holds so far: it stopped while writing them; "
+        "without --only the rerun would add PHP 8.2 to it for good, as a published release "
+        "keeps its lines)"
+    ), said
+    # every line selected is on the primary, a record, or no pin at all: nothing to say
+    world = World(Matrix(["8.2", "8.4"], "8.4", ["hub", "ghcr"]))
+    world.publish("v2.0.0", only=["8.4"])
+    recorded = world.records["v2.0.0"]
+    refuse_lines_added(cfg.select(("8.4",), option="--only"), release, None, whole, output=output)
+    refuse_lines_added(cfg, release, recorded, whole, output=output)
+    refuse_lines_added(cfg, parse_release("v3.0.0"), None, whole, output=output)
+    assert " ".join(err.getvalue().split()) == said
 
 
 def test_a_republish_of_some_lines_onto_a_registry_added_later_is_refused_before_any_tag() -> None:
