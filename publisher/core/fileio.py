@@ -501,16 +501,19 @@ def shared_hazard(path: str | os.PathLike[str]) -> tuple[Path, os.stat_result, s
     return None
 
 
-def check_cache(env: Mapping[str, str]) -> Path:
+def check_cache(env: Mapping[str, str], *, what: str = "the cache", create: bool = False) -> Path:
     """The cache (``cache_root``), refused (FileAccessError, exit 18) before anything
-    starts when another user could change it: a directory above it whose entries another
+    starts when it cannot be written (``ensure_writable``: made, mode 0700, with
+    ``create``, as a rehearsal's stand-ins are written there at once; else proven writable
+    without keeping anything, so a dry run refuses it too and leaves nothing; ``what``
+    names it), or when another user could change it: a directory above it whose entries another
     user may replace (``shared_hazard``), or the cache itself or a directory in it that
     is not this user's alone (``_not_private``: another user's, or writable by its group
     or by all). What is there is read and run as this user (a stand-in base a rehearsal
     builds on, a lock file opened, a smoke test's mark that removes an image), so it must
     be theirs; a directory in it that another user (root) made is refused here too,
-    rather than when the run first writes there. A cache not there yet passes: it is
-    made private (mode 0700) when first written. Returns its path."""
+    rather than when the run first writes there. A cache not there yet passes these (it is
+    made private, mode 0700, when first written), where it could be made. Returns its path."""
     root = cache_root(env)
     default = "by default the cache is $XDG_CACHE_HOME/publisher, else ~/.cache/publisher"
     hazard = shared_hazard(root)
@@ -543,7 +546,11 @@ def check_cache(env: Mapping[str, str]) -> Path:
             hint=f"{change}: it is only a cache, which the next run makes anew, private to you "
             f"(mode 0700); or set {ENV_CACHE} to a directory of your own ({default})",
         )
-    return root
+    try:
+        return ensure_writable(root, what, create=create, private=True)
+    except FileAccessError as exc:
+        exc.hint = f"set {ENV_CACHE} to a writable directory; {default}"
+        raise
 
 
 def _cache_directories(root: Path) -> Iterator[tuple[Path, os.stat_result]]:

@@ -66,7 +66,6 @@ from ..core.errors import (
     shown_path,
 )
 from ..core.fileio import (
-    ENV_CACHE,
     cache_root,
     create_new,
     lock_in_place,
@@ -138,21 +137,12 @@ def usable_busybox(path: Path, arch: str) -> bool:
 
 
 def check_cache(env: Mapping[str, str]) -> Path:
-    """The stand-in cache, refused when another user could change it (``fileio.check_cache``),
-    made if needed (mode 0700) and proven writable before anything starts (FileAccessError,
-    exit 18, naming it and the variable that moves it)."""
-    from ..core.fileio import check_cache as trusted
-    from ..core.fileio import ensure_writable
+    """The stand-in cache, refused when another user could change it or it cannot be
+    written, and made if needed (mode 0700) before anything starts (``fileio.check_cache``:
+    FileAccessError, exit 18, naming it and the variable that moves it)."""
+    from ..core.fileio import check_cache as checked
 
-    root = trusted(env)
-    try:
-        return ensure_writable(root, "the stand-in cache", private=True)
-    except FileAccessError as exc:
-        exc.hint = (
-            f"set {ENV_CACHE} to a writable directory; by default the cache is "
-            "$XDG_CACHE_HOME/publisher, else ~/.cache/publisher"
-        )
-        raise
+    return checked(env, what="the stand-in cache", create=True)
 
 
 def busybox_binary(arch: str, runner: Runner, cache: Path, env: Mapping[str, str]) -> Path:

@@ -334,7 +334,7 @@ def test_a_home_that_cannot_hold_the_stand_in_cache_is_said_before_anything_star
         env.pop(name, None)
     result = publisher(*rehearsal(tmp_path, "--builder", "buildah"), env=env, cwd=tmp_path)
     assert result.returncode == 18, result.stdout + result.stderr
-    assert f"the stand-in cache {home}/.cache/publisher is not writable" in result.stderr
+    assert f"the cache {home}/.cache/publisher is not writable" in result.stderr
     assert "set PUBLISHER_CACHE_DIR to a writable directory" in result.stderr
     nothing_started(result, tmp_path)
 

@@ -1599,6 +1599,37 @@ def test_unwritable_outputs_are_refused_before_any_build(
     assert front.mutating_requests == 0
 
 
+def test_a_cache_that_cannot_be_written_is_refused_before_any_build_or_write(
+    tmp_path, tools, bases, fresh_registry, proxy_for, read_only_dir
+):
+    """A real release (not --local) keeps its smoke tests' locks, marks and image holds in
+    the cache: one that cannot be written is exit 18 before anything starts, as the
+    rehearsal's is, rather than a run that builds, pushes and smoke-tests without them
+    (leaving the smoke-tested images in buildah's store). The dry run and publish say the
+    same, and nothing is made where it would go."""
+    hub, ghcr = fresh_registry(), fresh_registry()
+    front = proxy_for(hub.host)
+    stack = make_stack(tmp_path, front.host, ghcr.host, bases)
+    cache = read_only_dir / "cache"
+    digests = Path(__file__).parents[1] / "fixtures" / "records-v1" / "digests"
+    notes = ("--notes-dir", str(stack.notes_dir))
+    leg = str(tmp_path / "leg" / "record.json")
+    for args in (
+        ("release", "v1.0.0", *notes),
+        ("release", "v1.0.0", "--dry-run", *notes),
+        ("publish", "v1.0.0", "--digests", str(digests), *notes),
+        ("build", "v1.0.0", "--php", "8.4", "--platform", "linux/amd64", "--digest-file", leg),
+    ):
+        result = stack.run(*args, env={"PUBLISHER_CACHE_DIR": str(cache)})
+        said = " ".join(result.stderr.split())
+        assert result.returncode == 18, (args, result.stdout + said)
+        assert f"the cache {cache} is not writable" in said, (args, said)
+        assert "set PUBLISHER_CACHE_DIR to a writable directory" in said, (args, said)
+        assert no_build_ran(result), (args, result.stdout)
+    assert front.mutating_requests == 0
+    assert not cache.exists()
+
+
 @pytest.mark.parametrize("where", ["a directory", "read-only"])
 def test_step_outputs_that_cannot_be_written_are_refused_before_any_build_or_write(
     tmp_path, tools, bases, fresh_registry, proxy_for, read_only_dir, where

@@ -434,3 +434,30 @@ def test_build_never_replaces_a_file_a_linked_digest_file_points_to(cli, tmp_pat
     )
     assert "so that file is left as it is, and nothing was built or pushed" in words
     assert config.read_bytes() == before and link.is_symlink()
+
+
+# ----------------------------------------------------------------- writable
+
+
+def test_a_cache_that_cannot_be_written_is_refused_by_every_run_not_only_a_rehearsal(
+    tmp_path: Path,
+) -> None:
+    """The one check of the cache that ``build``, ``publish`` and ``release`` make before
+    anything starts (``fileio.check_cache``) proves it can be written, as the rehearsal's
+    (``standins.check_cache``) did alone: a real run's smoke tests keep their locks, marks
+    and image holds there, and without them leave the smoke-tested images in the engine's
+    store. It makes nothing where the cache would go (a dry run calls it too)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("a file where the cache's parent should be\n")
+    for cache in (Path("/proc/publisher-cache"), blocker / "cache"):
+        for check in (check_cache, standins.check_cache):
+            with pytest.raises(FileAccessError) as info:
+                check({"PUBLISHER_CACHE_DIR": str(cache)})
+            assert info.value.exit_code == 18
+            words = said(info.value)
+            assert f"cache {cache} is not writable (" in words, words
+            assert "nothing was built or pushed" in words, words
+            assert "tip: set PUBLISHER_CACHE_DIR to a writable directory" in words, words
+    fine = tmp_path / "cache"
+    assert check_cache({"PUBLISHER_CACHE_DIR": str(fine)}) == fine
+    assert not fine.exists()
