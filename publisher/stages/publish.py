@@ -1017,24 +1017,38 @@ def republished_earlier(
 
     ``rebuilt``: each line rebuilt identical to the published index, and that index. When
     every one of them was last republished to that index, the run is a rerun of those
-    history entries (with their reasons or another one): each entry that last republished
-    one of them, cut to the lines rebuilt, in the history's order (one, or several when
-    different runs republished the lines). ``()`` otherwise (a line never republished: its
-    base did not change since it was published).
+    history entries (with their reasons or another one): ``republished_by``'s entries.
+    ``()`` otherwise (a line never republished: its base did not change since it was
+    published).
     """
+    entries, published = republished_by(record, rebuilt)
+    return () if published else entries
+
+
+def republished_by(
+    record: notes_mod.ReleaseFacts | None, rebuilt: Mapping[str, str]
+) -> tuple[tuple[notes_mod.Republish, ...], tuple[str, ...]]:
+    """Whose images the lines rebuilt identical (``rebuilt``: each line -> the published
+    index it gave again) are: each history entry of ``record`` that last republished some of
+    them to that index, cut to those lines, in the history's order (one, or several when
+    different runs republished the lines); and the lines no entry republished so, whose
+    images are those the release was published with (their bases did not change since)."""
     if record is None or not rebuilt:
-        return ()
+        return (), tuple(rebuilt)
     newest: dict[str, tuple[int, str]] = {}
     for n, entry in enumerate(record.history):
         for php, _old, new in entry.changes:
             newest[php] = (n, new)
-    found = {php: newest.get(php, (-1, "")) for php in rebuilt}
-    if any(n < 0 or new != rebuilt[php] for php, (n, new) in found.items()):
-        return ()
-    return tuple(
-        record.history[n].cut_to([php for php, (m, _new) in found.items() if m == n])
-        for n in sorted({n for n, _new in found.values()})
+    found = {
+        php: newest[php][0]
+        for php, digest in rebuilt.items()
+        if php in newest and newest[php][1] == digest
+    }
+    entries = tuple(
+        record.history[n].cut_to([php for php, m in found.items() if m == n])
+        for n in sorted(set(found.values()))
     )
+    return entries, tuple(php for php in rebuilt if php not in found)
 
 
 def nothing_to_republish(
@@ -3544,6 +3558,43 @@ class Publisher:
         rebuilt = {a.php: a.digest for a in publish_plan.lines if a.php in identical and a.digest}
         return republished_earlier(self.record, rebuilt)
 
+    def _identical_origin(self, publish_plan: pp.PublishPlan) -> tuple[str, str]:
+        """Of a republish whose every rebuilt line is identical, some of them to the images
+        a recorded republish published (``republished_by``; a rerun of that republish alone
+        is ``_republished_earlier``'s): whose images each line's are, in words, and what
+        becomes of this run's reason (the one those republishes recorded, or not recorded)."""
+        identical = self.identical_lines(publish_plan)
+        rebuilt = {a.php: a.digest for a in publish_plan.lines if a.php in identical and a.digest}
+        entries, published = republished_by(self.record, rebuilt)
+        tag = self.release.tag
+        origin = [
+            f"PHP {', '.join(php for php, _o, _n in entry.changes)}'s are those the republish "
+            f"of {entry.date} ({entry.reason}) published"
+            for entry in entries
+        ]
+        if published and entries:
+            one = len(published) == 1
+            origin.append(
+                f"the {'base' if one else 'bases'} of PHP {', '.join(published)} did not "
+                f"change since {tag} was published"
+            )
+        elif published:
+            origin.append(f"their bases did not change since {tag} was published")
+        reason = self.options.republish_reason
+        same = [entry for entry in entries if entry.reason == reason]
+        recorded = (
+            f"this run's reason ({reason}) is the one the "
+            + (
+                f"republish of {same[0].date}"
+                if len(same) == 1
+                else "republishes of " + " and ".join(e.date for e in same)
+            )
+            + " recorded"
+            if same
+            else f"this run's reason ({reason}) is not recorded"
+        )
+        return "; ".join(origin), recorded
+
     def _identical_notice(
         self, identical: Sequence[str], publish_plan: pp.PublishPlan
     ) -> str | None:
@@ -3585,16 +3636,17 @@ class Publisher:
                     f"the rebuilt images of {self.release.tag} (PHP {lines}) are the ones "
                     f"{which} published, so no history entry is added: {'; '.join(said)}"
                 )
+            origin, reason = self._identical_origin(publish_plan)
             pins = (
-                f"no history entry is added (the reason is not recorded); the "
+                f"no history entry is added, and {reason}; the "
                 f"{'pin' if len(back) == 1 else 'pins'} that differed from the record "
                 f"{'was' if len(back) == 1 else 'were'} put back: {', '.join(back)}"
                 if back
-                else "no pin moves and no history entry is added: the reason is not recorded"
+                else f"no pin moves and no history entry is added: {reason}"
             )
             return (
                 f"nothing to republish: the rebuilt images of {self.release.tag} (PHP {lines}) "
-                f"are identical to the published ones (their bases did not change), so {pins}"
+                f"are identical to the published ones ({origin}), so {pins}"
             )
         return (
             f"PHP {lines}: the rebuilt images are identical to the published ones; their pins "

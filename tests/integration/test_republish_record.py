@@ -365,6 +365,54 @@ def _line_tags(world: _World, release: str) -> dict[str, list[str]]:
     return {line["php"]: line["tags"] for line in world.record(release)["lines"]}
 
 
+def test_a_rerun_of_a_republish_of_a_changed_and_an_unchanged_line_says_which_is_which(
+    tmp_path: Path, registry: Any, write_matrix: Callable[..., Path]
+) -> None:
+    """``republish --only 8.3,8.4`` after 8.4's base moved: 8.4 republished, 8.3 identical.
+    The same command again rebuilds both identical: not a rerun of that republish alone
+    (8.3 was never republished), so nothing is republished, and the warning says why in
+    true words: 8.4's images are those the republish published (its base did change, then),
+    8.3's base did not change since the release, and this run's reason is the one that
+    republish recorded (another reason is not recorded). The record stays byte for byte."""
+    world = _World(tmp_path, registry, write_matrix)
+    world.publish("v1.0.0", "8.3", "8.4")
+    published = tmp_path / "digests-1"  # the legs v1.0.0 was published from
+    moved = world.legs("v1.0.0", "8.4")  # the 8.4 base moved: new images
+    both = tmp_path / "digests-both"
+    both.mkdir()
+    for leg in (*published.glob("*8.3*"), *moved.iterdir()):
+        (both / leg.name).write_bytes(leg.read_bytes())
+    republish = ("publish", "v1.0.0", "--digests", str(both), "--no-smoke", "--only", "8.3,8.4")
+    first = world.run(*republish, "--reason", REASON)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert f"Republished v1.0.0, PHP 8.4 ({REASON})\n" in first.stdout, first.stdout
+    (entry,) = world.record("v1.0.0")["history"]
+    notes = [tmp_path / "release-notes" / f"v1.0.0.{ext}" for ext in ("json", "md")]
+    written = [path.read_bytes() for path in notes]
+    origin = (
+        "nothing to republish: the rebuilt images of v1.0.0 (PHP 8.3, 8.4) are identical to "
+        f"the published ones (PHP 8.4's are those the republish of {entry['date']} ({REASON}) "
+        "published; the base of PHP 8.3 did not change since v1.0.0 was published), so no "
+        "pin moves and no history entry is added: "
+    )
+    for reason, words in (
+        (
+            REASON,
+            f"this run's reason ({REASON}) is the one the republish of {entry['date']} recorded",
+        ),
+        ("CVE-2026-0001", "this run's reason (CVE-2026-0001) is not recorded"),
+    ):
+        again = world.run(*republish, "--reason", reason)
+        said = " ".join(again.stderr.split())
+        assert again.returncode == 0, again.stdout + said
+        assert origin + words in said, (reason, said)
+        assert "the reason is not recorded" not in said and "bases did not change" not in said
+        assert (
+            "Rebuilt v1.0.0: identical to the published images, nothing republished" in again.stdout
+        ), again.stdout
+        assert [path.read_bytes() for path in notes] == written, reason
+
+
 def test_a_republish_of_some_lines_keeps_the_floating_tags_the_others_hold(
     tmp_path: Path, registry: Any, second_registry: Any, write_matrix: Callable[..., Path]
 ) -> None:
