@@ -286,12 +286,13 @@ def build_command(
     today = cfg
     given = digest_file
     digest_file = check_digest_file(digest_file, f"{php}-{platform_text.replace('/', '-')}.json")
+    locations = options.locations_of(config_path)
     cfg, record = load_release(
         cfg,
         options.notes_dir_of(cfg, None),
         version,
         state.output,
-        locations=options.locations_of(config_path),
+        locations=locations,
     )
     platforms = cfg.line(php).platforms
     if Platform.parse(platform_text) not in platforms:  # before any tool or registry
@@ -318,9 +319,14 @@ def build_command(
         )
     check_tmpdir(state.env)
     check_cache(state.env)  # its locks, before anything starts
-    render.require_committed(cfg)  # before any tool or registry, as `release` does
+    render.require_committed(cfg, locations)  # before any tool or registry, as `release` does
     warn_stale_dockerfiles(
-        cfg, state.output, today=today, release=version, republish=rebuild and record is not None
+        cfg,
+        state.output,
+        today=today,
+        release=version,
+        republish=rebuild and record is not None,
+        locations=locations,
     )
     chosen = get_builder(state, builder)
     clients = state.clients.configured(cfg)
@@ -720,7 +726,7 @@ def _release(
         locations=locations,
     )
     if building is not None:
-        render.require_committed(building)
+        render.require_committed(building, locations)
     chosen = get_builder(state, builder)
     require_emulation_for(p for line in cfg.lines for p in line.platforms)
     with contextlib.ExitStack() as stack:

@@ -541,22 +541,29 @@ def leftovers(config: Config, found: Iterable[tuple[str, Path]]) -> tuple[Leftov
     return tuple(sorted(chosen, key=lambda item: php_line_order(item.php)))
 
 
-def read_committed(path: Path, config: Config | None = None) -> bytes | None:
+def read_committed(
+    path: Path, config: Config | None = None, locations: Locations | None = None
+) -> bytes | None:
     """The committed Dockerfile at ``path`` (at most ``MAX_DOCKERFILE_BYTES`` + 1 bytes),
     ``None`` if there is none; one that cannot be read is FileAccessError (exit 18), a
     directory or a pipe in its place tipped to be moved away and ``config``'s Dockerfiles
-    rendered again."""
+    rendered again (``render_command``, with the run's ``locations``)."""
     try:
         return read_bytes(
-            path, limit=MAX_DOCKERFILE_BYTES, what="Dockerfile", hint=rewrite_hint(config)
+            path,
+            limit=MAX_DOCKERFILE_BYTES,
+            what="Dockerfile",
+            hint=rewrite_hint(config, locations),
         )
     except FileNotFoundError:
         return None
 
 
-def rewrite_hint(config: Config | None) -> str:
+def rewrite_hint(config: Config | None, locations: Locations | None = None) -> str:
     """What to do about something else standing where a committed Dockerfile belongs."""
-    command = render_command(config) if config is not None else "publisher render"
+    command = (
+        render_command(config, locations=locations) if config is not None else "publisher render"
+    )
     return f"move it away, then run `{command}` and commit the result"
 
 
@@ -588,22 +595,28 @@ def check(config: Config) -> Check:
     return Check(tuple(current), tuple(differences), leftovers(config, dockerfiles_found(config)))
 
 
-def render_command(config: Config, *args: str) -> str:
+def render_command(config: Config, *args: str, locations: Locations | None = None) -> str:
     """The command that writes ``config``'s Dockerfiles: ``publisher render`` (with
-    ``args``, as ``--check``), with ``--config`` when the matrix is not ./matrix.yaml."""
-    return Locations(config=config.source).command("render", *args)
+    ``args``, as ``--check``), named as every command of a tip is (``Locations.command``)
+    with the run's ``locations``: --config when the matrix is not ./matrix.yaml however
+    written, as the run was given it. Without them (a run that has none, such as
+    ``render`` itself), --config names ``config.source`` unless it is ``matrix.yaml``."""
+    named = locations if locations is not None else Locations(config=config.source)
+    return named.command("render", *args)
 
 
-def require_committed(config: Config) -> None:
+def require_committed(config: Config, locations: Locations | None = None) -> None:
     """Refuse a build of ``config``'s lines when a committed Dockerfile is missing or
     cannot be read, before any base is resolved, anything built or pushed (every
     build leg would fail on it): ``committed_refusal``'s error, said so."""
-    refusal = committed_refusal(config, then="; nothing was built or pushed")
+    refusal = committed_refusal(config, then="; nothing was built or pushed", locations=locations)
     if refusal is not None:
         raise refusal
 
 
-def committed_refusal(config: Config, *, then: str = "") -> PublisherError | None:
+def committed_refusal(
+    config: Config, *, then: str = "", locations: Locations | None = None
+) -> PublisherError | None:
     """Why a build of ``config``'s lines cannot start, naming every Dockerfile at fault
     in one error: missing is MissingDockerfileError, larger than ``MAX_DOCKERFILE_BYTES``
     (not one render wrote, whose hash a build leg refuses) OversizedDockerfileError, both
@@ -611,7 +624,8 @@ def committed_refusal(config: Config, *, then: str = "") -> PublisherError | Non
     FileAccessError (exit 18, as ``render --check`` too), said beside the others when
     there are any; None when every one can be read. A Dockerfile that is there but not
     what the template renders is built as committed (a warning, see ``check``).
-    ``then``: what the message ends with."""
+    ``then``: what the message ends with; ``locations``: the run's, which the render
+    command the tip names carries (``render_command``)."""
     try:
         refuse_dockerfiles_not_a_directory(config)
     except ConfigError as exc:
@@ -622,7 +636,7 @@ def committed_refusal(config: Config, *, then: str = "") -> PublisherError | Non
     for line in config.lines:
         path = config.dockerfile_path(line.php)
         try:
-            committed = read_committed(path, config)
+            committed = read_committed(path, config, locations)
         except FileAccessError as exc:
             unreadable.append(exc)
             continue
@@ -648,7 +662,7 @@ def committed_refusal(config: Config, *, then: str = "") -> PublisherError | Non
         error = MissingDockerfileError if missing else OversizedDockerfileError
         return error(
             "; ".join(faults) + then,
-            hint=f"run `{render_command(config)}` to write "
+            hint=f"run `{render_command(config, locations=locations)}` to write "
             f"{'it' if count == 1 else 'them'} from {shown_path(config.source)} and "
             f"{template_shown(config)}, then commit the result (the builds use the "
             "committed files)",

@@ -104,29 +104,34 @@ def legs(config: Config) -> tuple[Leg, ...]:
     return tuple(Leg(line.php, p) for line in config.lines for p in line.platforms)
 
 
-def dockerfile_sha256(config: Config, php: str) -> str:
+def dockerfile_sha256(config: Config, php: str, locations: Locations | None = None) -> str:
     """The sha256 of the line's committed Dockerfile as it is now."""
-    return sha256_digest(dockerfile_bytes(config, php))
+    return sha256_digest(dockerfile_bytes(config, php, locations))
 
 
-def dockerfile_bytes(config: Config, php: str) -> bytes:
-    """The line's committed Dockerfile as it is now (a build reads it once: ``_build_and_push``)."""
+def dockerfile_bytes(config: Config, php: str, locations: Locations | None = None) -> bytes:
+    """The line's committed Dockerfile as it is now (a build reads it once: ``_build_and_push``);
+    ``locations``: the run's, which the render command its tips name carries."""
     path = config.dockerfile_path(php)
+    render = render_command(config, locations=locations)
     try:
         data = read_bytes(
-            path, limit=MAX_DOCKERFILE_BYTES, what="Dockerfile", hint=rewrite_hint(config)
+            path,
+            limit=MAX_DOCKERFILE_BYTES,
+            what="Dockerfile",
+            hint=rewrite_hint(config, locations),
         )
     except FileNotFoundError:  # removed since the run checked (require_committed)
         raise MissingDockerfileError(
             f"there is no committed Dockerfile for PHP {php} at {shown_path(path)}",
-            hint=f"run `{render_command(config)}` and commit the result",
+            hint=f"run `{render}` and commit the result",
         ) from None
     if len(data) > MAX_DOCKERFILE_BYTES:  # grown since the run checked (require_committed)
         raise OversizedDockerfileError(
             f"the committed Dockerfile for PHP {php} at {shown_path(path)} is larger than 1 MiB, "
             "so not "
             "one render wrote",
-            hint=f"run `{render_command(config)}` and commit the result",
+            hint=f"run `{render}` and commit the result",
         )
     return data
 
@@ -355,7 +360,7 @@ def refuse_reused_built_otherwise(
         )
         labelled = labelled_dockerfile(labels)
         try:
-            here: str | None = dockerfile_sha256(config, leg.php)
+            here: str | None = dockerfile_sha256(config, leg.php, locations)
         except MissingDockerfileError:  # (a publish's checkout) nothing to compare with
             here = None
         rendered = (
@@ -417,7 +422,7 @@ def refuse_reused_built_otherwise(
         hint=(
             "nothing was changed: publish the change as a new release (a new tag). To finish "
             f"or rerun {tag} as it was built, {back} (or push its tag again on the commit it "
-            f"was built from), run `{render_command(config)}`, then "
+            f"was built from), run `{render_command(config, locations=locations)}`, then "
             f"`{locations.command('release', tag)}`. Or replace its images on purpose with "
             f"`{locations.command('republish', tag, REASON)}`"
         ),
@@ -503,7 +508,13 @@ def mirror_tip(config: Config, line: Line, hint: str | None) -> str | None:
     )
 
 
-def refuse_stand_in(config: Config, found: Sequence[tuple[str, str, str]], *, left: str) -> None:
+def refuse_stand_in(
+    config: Config,
+    found: Sequence[tuple[str, str, str]],
+    *,
+    left: str,
+    locations: Locations | None = None,
+) -> None:
     """Refuse (exit 3) the images ``found`` say are STAND-INs (``stand_in_said``) when
     matrix.yaml does not say ``stand_in: true``: built FROM a stand-in base (a base
     mirror serving stand-ins), they would be published as a real release, their notes
@@ -528,13 +539,18 @@ def refuse_stand_in(config: Config, found: Sequence[tuple[str, str, str]], *, le
         source=config.source,
         field="stand_in",
         hint=f"for a release, {where}; to rehearse on stand-in bases, set `stand_in: true` "
-        f"in {shown_path(config.source)} and run `{render_command(config)}` (a stand-in "
+        f"in {shown_path(config.source)} and run `{render_command(config, locations=locations)}` (a stand-in "
         "rehearsal is labelled as one everywhere, and its notes are never published)",
     )
 
 
 def base_gone_hint(
-    exc: PublisherError, ref: Reference, config: Config, php: str, clients: ClientFactory
+    exc: PublisherError,
+    ref: Reference,
+    config: Config,
+    php: str,
+    clients: ClientFactory,
+    locations: Locations | None = None,
 ) -> str | None:
     """The tip for ``exc``, met by a new release (a build leg, its preflight) reading
     ``ref``, PHP ``php``'s base. When the registry lacks its tag of a line newer than
@@ -621,7 +637,8 @@ def base_gone_hint(
     )
     tip = (
         f"pin that base by digest: add {pin} to the line in {shown_path(config.source)}{unchecked}, "
-        f"then run `{render_command(config)}` and commit (the Dockerfile then names it too); "
+        f"then run `{render_command(config, locations=locations)}` and commit (the Dockerfile "
+        "then names it too); "
         f"or leave the line out: {only}"
     )
     if digest:
@@ -724,7 +741,7 @@ class BuildStage:
         check_not_newer(earlier_records)
         damaged = replaced_file(record_path, leg)  # no record (cut short): replaced, said
         repo = config.primary.repository
-        dockerfile = dockerfile_sha256(config, leg.php)
+        dockerfile = dockerfile_sha256(config, leg.php, self.options.locations)
         found = self.reused(
             leg,
             base=base,
@@ -787,13 +804,16 @@ class BuildStage:
             provenance=options.attestations,
             sbom=options.attestations,
         )
-        request = replace(request, dockerfile_sha256=dockerfile_sha256(self.config, leg.php))
         locations = options.locations
+        request = replace(
+            request, dockerfile_sha256=dockerfile_sha256(self.config, leg.php, locations)
+        )
         if not locations.rehearsal:
             return request
         again = locations.command(*locations.rehearsal)
         seen = f"`{again} --debug` rehearses again, showing each build's whole output"
-        return replace(request, rehearsal_tip=rehearsal_hint(render_command(self.config), seen))
+        render = render_command(self.config, locations=locations)
+        return replace(request, rehearsal_tip=rehearsal_hint(render, seen))
 
     def commands(
         self, bases: Mapping[str, Reference], work_dir: Path, reused: Collection[Leg] = ()
@@ -896,7 +916,7 @@ class BuildStage:
             release=self.release,
             leg=leg,
             base=base,
-            dockerfile=dockerfile_sha256(config, leg.php),
+            dockerfile=dockerfile_sha256(config, leg.php, self.options.locations),
             primary=self.primary,
             repository=config.primary.repository,
         )
@@ -936,7 +956,10 @@ class BuildStage:
             if how is not None:
                 found = [(leg.label, base_named(self.config, line, base), how)]
                 refuse_stand_in(
-                    self.config, found, left="the image was not pushed and no tag written"
+                    self.config,
+                    found,
+                    left="the image was not pushed and no tag written",
+                    locations=self.options.locations,
                 )
             pushed = primary.push_layout(result.layout, self.config.primary.repository.path)
             if pushed != result.digest:

@@ -216,7 +216,7 @@ def refuse_other_dockerfile(
     (its legs build the release's commit, the job runs at the default branch's); a
     checkout without the line's Dockerfile has nothing to compare with."""
     try:
-        here = dockerfile_sha256(config, php)
+        here = dockerfile_sha256(config, php, locations)
     except MissingDockerfileError:
         return
     built = sorted({r.dockerfile_sha256 for r in records} - {here})
@@ -1893,7 +1893,12 @@ class Publisher:
                 tuple(records),
                 tuple(images),
             )
-        refuse_stand_in(self.config, stand_ins, left="no index was pushed and no tag written")
+        refuse_stand_in(
+            self.config,
+            stand_ins,
+            left="no index was pushed and no tag written",
+            locations=self.options.locations,
+        )
         return indexes
 
     def held_elsewhere(self, digests: Sequence[str], *, blob: bool = False) -> dict[str, list[str]]:
@@ -3322,6 +3327,7 @@ class Publisher:
                     and (how := verify_rules.stand_in_said({}, version)) is not None
                 ],
                 left="no tag was written",
+                locations=self.options.locations,
             )
         with out.step("6/8 Write the pin tags, then move the floating tags"):
             try:

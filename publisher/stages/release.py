@@ -144,7 +144,7 @@ def _base_not_found(
             "(the workflow's `only` input)" + (f"; {exc.hint}" if exc.hint else "")
         )
     elif republish is None:
-        exc.hint = base_gone_hint(exc, ref, config, php, clients)
+        exc.hint = base_gone_hint(exc, ref, config, php, clients, locations)
     exc.hint = mirror_tip(config, line, exc.hint)
     return exc
 
@@ -164,6 +164,7 @@ def warn_stale_dockerfiles(
     today: Config | None = None,
     release: Release | None = None,
     republish: bool = False,
+    locations: Locations | None = None,
 ) -> None:
     """Warn when the committed Dockerfiles are not what matrix.yaml and the template render
     now (matrix.yaml edited, `publisher render` forgotten): the builds use the committed
@@ -176,7 +177,7 @@ def warn_stale_dockerfiles(
     are current, whatever the record says: a republish (``republish``) is told that it
     builds them, not the release's own Dockerfiles, which only a republish from the
     release's commit builds; a rerun of a release, which reuses its images, is told
-    nothing."""
+    nothing. ``locations``: the run's, which the render command named carries."""
     try:
         found = render.check(config)
         kept = () if found.ok or today is None else _lines_of(today, found)
@@ -185,13 +186,14 @@ def warn_stale_dockerfiles(
         output.warning(
             "the committed Dockerfiles could not be compared with what matrix.yaml and the "
             f"template render: {exc.message}; the builds use the committed files: "
-            f"`{render.render_command(config, '--check')}` says what to fix"
+            f"`{render.render_command(config, '--check', locations=locations)}` says what to fix"
         )
         return
     if not stale.ok:
         output.warning(
             stale.error(config, "").message + "; the builds use the committed files: run "
-            f"`{render.render_command(config)}` if matrix.yaml or the template changed since"
+            f"`{render.render_command(config, locations=locations)}` if matrix.yaml or the "
+            "template changed since"
         )
     elif not found.ok and republish and release is not None and today is not None:
         output.warning(_not_the_release_s_own(config, today, found, release))
@@ -294,8 +296,15 @@ def release(
     # the primary said which (a line it leaves out needs no Dockerfile).
     lines_from_pins = republish and record is None
     if not lines_from_pins:
-        render.require_committed(config)
-        warn_stale_dockerfiles(config, output, today=today, release=version, republish=republish)
+        render.require_committed(config, options.locations)
+        warn_stale_dockerfiles(
+            config,
+            output,
+            today=today,
+            release=version,
+            republish=republish,
+            locations=options.locations,
+        )
     # The notes are written last, after the tags moved: a size history that
     # cannot be read refuses the run now, before anything is built; so does an
     # earlier digest record a newer publisher wrote, which this run would replace, or a
@@ -347,8 +356,15 @@ def release(
             others=other_registries(config, registries) if not (record or done) else None,
         )
     if lines_from_pins:  # before anything is built or pushed, as for the others
-        render.require_committed(config)
-        warn_stale_dockerfiles(config, output, today=today, release=version, republish=republish)
+        render.require_committed(config, options.locations)
+        warn_stale_dockerfiles(
+            config,
+            output,
+            today=today,
+            release=version,
+            republish=republish,
+            locations=options.locations,
+        )
     # About the lines this run writes: a published release's recorded ones, not
     # today's matrix.yaml (whose disagreements load_release said once).
     # A published release keeps its default line: advice about it is the next release's.

@@ -231,3 +231,30 @@ def test_a_command_to_paste_names_each_path_as_its_bytes_in_the_output_s_encodin
     assert shell_command(argv, "latin-1").split()[3] == "$'/w/r\u00e9po\\xe2\\x80\\x94x/Dockerfile'"
     assert shell_word("x\u202ey") == "$'x\\xe2\\x80\\xaey'"
     assert shell_word("x\udcff\n'") == "$'x\\xff\\n\\''"
+
+
+def test_the_render_command_a_tip_names_follows_the_run_s_config_as_every_other_does() -> None:
+    """The exit-14 tip of a rerun after the extensions changed names `publisher render`,
+    then `publisher release vX.Y.Z`: both from the run's locations, so ./matrix.yaml given
+    by its whole path (PUBLISHER_CONFIG) is left out of both, and another matrix is named
+    in both as the run was given it. Without the run's locations (``render`` itself, a
+    preflight), the matrix file's own path is named unless it is matrix.yaml."""
+    from publisher.core.render import render_command
+    from tests.support.matrices import acme_config
+
+    config = dataclasses.replace(acme_config(), source="/work/m/matrix.yaml")
+    at_default = Locations()  # what locations_of makes of ./matrix.yaml however written
+    assert render_command(config, locations=at_default) == "publisher render"
+    assert at_default.command("release", "v1.3.0") == "publisher release v1.3.0"
+    given = Locations(config="m/matrix.yaml", notes_dir="notes", release="v1.3.0", only=("8.4",))
+    assert render_command(config, "--check", locations=given) == (
+        "publisher render --check --config m/matrix.yaml"
+    )
+    assert given.command("release", "v1.3.0") == (
+        "publisher release v1.3.0 --config m/matrix.yaml --notes-dir notes --only 8.4"
+    )
+    rehearsal = dataclasses.replace(given, rehearsal=("release", "v1.3.0"))
+    assert render_command(config, locations=rehearsal) == (
+        "publisher render --config m/matrix.yaml"
+    )
+    assert render_command(config) == "publisher render --config /work/m/matrix.yaml"
