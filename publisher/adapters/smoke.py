@@ -1032,6 +1032,7 @@ def smoke_tester(
     prefer: str | None = None,
     start_timeout: float = DEFAULT_START_TIMEOUT,
     rehearsal: bool = False,
+    locations: Locations | None = None,
 ) -> Callable[[Reference, str, str, tuple[str, ...]], smoke_rules.Passed]:
     """A checked smoke test for the publish stage: ``(ref, platform, php, extensions) ->
     Passed`` (the exact PHP version, and what was checked).
@@ -1040,8 +1041,11 @@ def smoke_tester(
     or ``buildx`` → docker), else buildah when installed and usable by this user, else
     docker when installed, else buildah (whose check says what is missing). Whether a
     registry is plain HTTP comes from ``config`` (loopback registries are). In a
-    ``rehearsal`` the images go with its throwaway registries, and a failure says so.
+    ``rehearsal`` the images go with its throwaway registries, and a failure says so,
+    naming the render command with the run's ``locations`` (``render.render_command``).
     """
+    from ..core.render import render_command
+
     engine = preferred_engine(runner, prefer)
     from .registry.credentials import credentials_for
 
@@ -1058,7 +1062,7 @@ def smoke_tester(
         stays_up=smoke_rules.stay_up(env),
         logins=logins,
         rehearsal=rehearsal,
-        render=Locations(config=config.source).command("render"),
+        render=render_command(config, locations=locations),
     )
     tester.check()
 

@@ -324,7 +324,7 @@ def preflight_command(state: State, config_path: str, only: options.Only, as_jso
             state.output.print_text(json.dumps(document, indent=2))
 
     try:
-        preflight(cfg, state.clients, checks)
+        preflight(cfg, state.clients, checks, options.locations_of(config_path))
     except PublisherError as exc:
         print_checks(exc)  # the failed check is the last one
         raise

@@ -27,7 +27,7 @@ from ..core.errors import (
     file_error,
     shown_path,
 )
-from ..core.locations import REASON
+from ..core.locations import REASON, Locations
 from ..core.platforms import Platform
 from ..core.version import parse_release
 from . import options
@@ -160,13 +160,21 @@ def get_builder(state: State, name: str | None) -> Builder:
 
 
 def get_smoke(
-    state: State, config: Config, builder_name: str | None, skip: bool, *, local: bool = False
+    state: State,
+    config: Config,
+    builder_name: str | None,
+    skip: bool,
+    *,
+    local: bool = False,
+    locations: Locations | None = None,
 ) -> SmokeTest | None:
     if skip:
         return None
     from ..adapters.smoke import smoke_tester
 
-    return smoke_tester(state.runner, config, prefer=builder_name, rehearsal=local)
+    return smoke_tester(
+        state.runner, config, prefer=builder_name, rehearsal=local, locations=locations
+    )
 
 
 @main.command("build")
@@ -573,7 +581,7 @@ def publish_command(
         stay_up(state.env)
     if not (dry_run or no_smoke):  # the smoke tests run every platform: before any copy
         require_emulation_for(p for line in cfg.lines for p in line.platforms)
-    smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke)
+    smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke, locations=locations)
     state.json_only(as_json)
     how = PublishOptions(
         notes_dir=notes,
@@ -749,7 +757,11 @@ def _release(
             cfg, _registries = stack.enter_context(
                 local_registries(cfg, state.output, runner=state.runner, env=state.env)
             )
-        smoke = None if dry_run else get_smoke(state, cfg, builder, no_smoke, local=local)
+        smoke = (
+            None
+            if dry_run
+            else get_smoke(state, cfg, builder, no_smoke, local=local, locations=locations)
+        )
         result = release(
             cfg,
             version,

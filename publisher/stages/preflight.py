@@ -31,6 +31,7 @@ from ..core.errors import (
     TagsNotListedError,
     shown_path,
 )
+from ..core.locations import Locations
 from ..core.manifest import Manifest
 from ..core.reference import Reference
 from ..resolve import is_loopback
@@ -113,11 +114,13 @@ def preflight(
     config: Config,
     clients: ClientFactory,
     checks: list[Check] | None = None,
+    locations: Locations | None = None,
 ) -> list[Check]:
     """Run every check in order; return what passed, or raise the first failure.
 
     ``checks`` (when given) receives each check as it passes and, on a failure,
     the failed one (``failed``: its exit code) before the error is raised.
+    ``locations``: the run's, which the commands its tips name carry.
     """
     passed: list[Check] = [] if checks is None else checks
     output = clients.output
@@ -156,7 +159,7 @@ def preflight(
                 raise platforms.error
             if isinstance(platforms, tuple):
                 client, exc = platforms
-                raise _as_base(exc, client, line, ref, config, clients) from None
+                raise _as_base(exc, client, line, ref, config, clients, locations) from None
             wanted = [p.value for p in line.platforms]
             absent = [p for p in wanted if p not in platforms]
             if absent:
@@ -245,6 +248,7 @@ def _as_base(
     ref: Reference,
     config: Config,
     clients: ClientFactory,
+    locations: Locations | None = None,
 ) -> PublisherError:
     """``exc`` (met reading ``ref``, the base of ``line``) named as that base: through the
     mirror it is the mirror's copy of the line's base, whichever registry's client read it
@@ -257,5 +261,7 @@ def _as_base(
     renamed = copy.copy(exc)
     renamed.message = f"{base_named(config, line, ref)}: {message}"
     renamed.args = (renamed.message,)
-    renamed.hint = mirror_tip(config, line, base_gone_hint(exc, ref, config, line.php, clients))
+    renamed.hint = mirror_tip(
+        config, line, base_gone_hint(exc, ref, config, line.php, clients, locations)
+    )
     return renamed

@@ -96,7 +96,8 @@ def test_a_new_release_preflight_and_leg_say_which_base_digest_to_pin(world: Wor
         tip = said.split("tip: ", 1)[1]
         assert f"pin that base by digest: add `base_digest: {last}`" in tip, f"{name}: {tip}"
         assert f"{LABEL} of {world.hub.host}/acme/php-fpm:php-8.1" in tip, tip
-        assert f"`publisher render --config {stack.matrix}` and commit" in tip, tip
+        # ./matrix.yaml (given by its whole path) is left out, as of every command a tip names
+        assert "`publisher render` and commit" in tip, tip
         assert "`--only 8.4`, or PUBLISHER_LINES=8.4" in tip, tip
         assert "buildah build" not in said and "Traceback" not in said, said
     assert not digest_file.exists()

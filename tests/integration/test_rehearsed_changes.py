@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -84,9 +83,9 @@ def test_every_image_that_fails_is_named_with_its_php_line(tmp_path: Path) -> No
     # the throwaway registries are gone: the tip does not send anyone to pull from them
     assert "try it yourself" not in result.stderr
     assert "  tip: the rehearsal's throwaway registries stop with it" in result.stderr
-    # the Dockerfiles of the matrix rehearsed, not those of ./matrix.yaml
-    render = f"publisher render --config {shlex.quote(str(tmp_path / 'matrix.yaml'))}"
-    assert f"run `{render}`, and rehearse again" in " ".join(result.stderr.split())
+    # the Dockerfiles of the matrix rehearsed, named as the run was given it: here
+    # ./matrix.yaml (by its whole path), left out as of every command a tip names
+    assert "run `publisher render`, and rehearse again" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
     assert not (tmp_path / ".publisher" / "local" / "release-notes" / "v1.0.0.json").exists()
 
