@@ -46,11 +46,13 @@ from rich.table import Table
 from ..core.config import utf8_problem
 from ..core.errors import (
     CUT,
+    QUOTE,
     ConfigError,
     FileAccessError,
     OutputClosed,
     PublisherError,
     UsageError,
+    clip,
     full_file_system,
     message_text,
     printable,
@@ -332,7 +334,8 @@ class Output:
         """``message`` as a ``kind`` annotation in Actions, else ``kind: message`` on stderr."""
         said = message_text(self.redact(message))
         if self.github:
-            self._write(self._err, f"::{kind}::{_escape_data(said)}\n", redact=False, verbatim=True)
+            shown = _escape_data(annotation_message(said))
+            self._write(self._err, f"::{kind}::{shown}\n", redact=False, verbatim=True)
         else:
             self._write(self._err, f"{kind}: {said}\n", redact=False)
 
@@ -365,13 +368,13 @@ class Output:
                 if exc.column is not None:
                     props += f",col={exc.column}"
         props += ("," if props else " ") + f"title={_escape_prop(self.redact(exc.label))}"
-        annotation = exc.message + (f"\ntip: {exc.hint}" if exc.hint else "")
+        hint = message_text(self.redact(exc.hint)) if exc.hint else None
+        annotation = annotation_message(message_text(self.redact(exc.message)), hint)
         # Not inert, and need not be (a command's output quoted, with its ``::`` and ``##[``):
         # CR and LF escaped, the runner reads one line (it ends lines there alone), and a
         # line that parses as a ``::`` command is that command only: it looks for ``##[``
         # only in a line that is none (tests/integration/test_builders.py relays one).
-        said = _escape_data(message_text(self.redact(annotation)))
-        return f"::error{props}::{said}\n"
+        return f"::error{props}::{_escape_data(annotation)}\n"
 
     @contextlib.contextmanager
     def step(self, title: str) -> Iterator[None]:
@@ -629,14 +632,98 @@ def markdown_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[s
 
 def failure_markdown(exc: PublisherError, redact: Callable[[str], str]) -> str:
     """A failed run's last words in the step summary: its error, exit code and tip, each
-    redacted and written as text (``markdown_text``): a registry's message can hold any
-    Markdown."""
+    redacted and quoted, each line of them on a line of its own as the log shows it
+    (``markdown_lines``)."""
     said = [exc.message] + ([f"tip: {exc.hint}"] if exc.hint else [])
     quoted = "\n>\n".join(
-        "\n".join(f"> {line}" for line in markdown_text(redact(part)).splitlines()) for part in said
+        "\n".join(f"> {line}" if line else ">" for line in markdown_lines(redact(part)).split("\n"))
+        for part in said
     )
     label = markdown_text(exc.label)
     return f"**Failed: {label} (exit {exc.exit_code})**\n\n{quoted}"
+
+
+#: A line of a message that is an item of a list: ``  - defect``, ``1. open ...``.
+_LIST_ITEM = re.compile(r"[ \t]*(?:[-*]|\d{1,9}[.)])[ \t]")
+
+
+def markdown_lines(text: str) -> str:
+    """A message (redacted) as Markdown, as the log shows it: its words written as text
+    (``markdown_text``: a registry's message can hold any Markdown), each line on a line of
+    its own (a hard break: Markdown joins lines), a list (``  - defect``, numbered steps)
+    a list, a blank line after it; and each run of lines a program printed (``QUOTE``d:
+    a build's last output) in a code block as it printed them, unescaped, in a fence of
+    more backticks than any run of them in it."""
+    lines = text.split("\n")
+    out: list[str] = []
+    at = 0
+    while at < len(lines):
+        if lines[at].startswith(QUOTE):
+            end = at
+            while end < len(lines) and lines[end].startswith(QUOTE):
+                end += 1
+            block = [line[len(QUOTE) :] for line in lines[at:end]]
+            longest = max((len(run) for run in re.findall(r"`+", "\n".join(block))), default=0)
+            fence = "`" * max(3, longest + 1)
+            out += [fence, *block, fence]
+            at = end
+            continue
+        line = markdown_text(lines[at])
+        following = lines[at + 1] if at + 1 < len(lines) else ""
+        if line.strip() and following.strip() and not following.startswith(QUOTE):
+            if _LIST_ITEM.match(lines[at]) and not _LIST_ITEM.match(following):
+                line += "\n"  # a blank line: the line after a list is not its item's text
+            elif not _LIST_ITEM.match(following):
+                line += "\\"  # a hard break (a list item starts a line of its own)
+        out.append(line)
+        at += 1
+    return "\n".join(out)
+
+
+#: The most an annotation's message holds on GitHub (the runner's _maxIssueMessageLength,
+#: in UTF-16 code units, counted once its escapes are read): the rest is cut off.
+ANNOTATION_LIMIT = 4096
+#: Where ``annotation_message`` cut a message, after it, before the tip.
+ANNOTATION_CUT = (
+    f"(cut at {CUT} to fit an annotation: the step's log and summary hold the whole message)"
+)
+
+
+def annotation_message(message: str, hint: str | None = None, limit: int = ANNOTATION_LIMIT) -> str:
+    """The text of an annotation: ``message``, then ``tip: hint``, within ``limit`` (GitHub
+    keeps the first 4096 characters and drops the rest, which held the tip and the end of
+    a build's output: its ``ERROR:`` line). Longer, the message is cut in its middle
+    (``clip``): its first line and as many of its last lines as fit are kept, then a line
+    saying so (``ANNOTATION_CUT``), then the whole tip. Redacted already: a cut secret is
+    no longer found."""
+    tip = f"\ntip: {hint}" if hint else ""
+    if _utf16(message + tip) <= limit:
+        return message + tip
+    note = f"\n{ANNOTATION_CUT}"
+    tip = clip(tip, limit // 2)  # never so long: the tip's end is cut then
+    room = limit - len(note) - len(tip)
+    while True:  # fewer characters while some count twice in UTF-16 (an emoji)
+        head = min(len(message.split("\n", 1)[0]), room // 2)
+        text = clip(message, room, end=_last_lines(message, room - head - len(CUT))) + note + tip
+        over = _utf16(text) - limit
+        if over <= 0:
+            return text
+        room -= over
+
+
+def _last_lines(text: str, room: int) -> int:
+    """How many characters of ``text``'s end make its last lines that fit in ``room``
+    (from a line's start, the line break before it kept); ``room`` when its last line alone
+    is longer."""
+    start = len(text)
+    while (found := text.rfind("\n", 0, start)) >= 0 and len(text) - found <= room:
+        start = found
+    return len(text) - start if start < len(text) else room
+
+
+def _utf16(text: str) -> int:
+    """``text``'s length as GitHub's runner counts it (UTF-16 code units)."""
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
 
 
 def _url_passwords(url: str) -> list[str]:

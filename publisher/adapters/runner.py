@@ -75,6 +75,7 @@ from ..core.errors import (
     out_of_files,
     out_of_room,
     out_of_tasks,
+    quoted,
     shown_path,
 )
 from ..core.locations import shell_word
@@ -637,7 +638,7 @@ def command_failed(
     shown = tail(redact(result.output))  # redacted whole: a secret cut in two is not found
     message = f"`{label}` failed with exit status {result.returncode}"
     if shown:
-        message += "; its last output:\n" + _indent(shown)
+        message += "; its last output:\n" + quoted(shown)
     return CommandError(
         message,
         output=redact(result.output),
@@ -863,10 +864,6 @@ def _lost_track(label: str, exc: LostTrack) -> CommandError:
         "a resource limit can too); rerun publisher without that, or run the command "
         "shown above by hand",
     )
-
-
-def _indent(text: str) -> str:
-    return "\n".join(f"    {line}" for line in text.splitlines())
 
 
 def _decode(data: bytes | str | None) -> str:

@@ -124,12 +124,29 @@ def shown_field(path: str) -> str:
 CUT = "…"
 
 
-def clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int, *, end: int = 0) -> str:
     """``text`` (a registry's answer, a tool's words) cut to at most ``limit`` characters,
-    its end then ``…``, the one way a message cuts a value another wrote short. Redact it
-    first where that can be done: a secret cut in two is no longer one, and the redaction
-    finds its start only before this mark."""
-    return text if len(text) <= limit else text[: limit - len(CUT)] + CUT
+    its end then ``…``, the one way a message cuts a value another wrote short; with
+    ``end``, its last ``end`` characters kept after the ``…`` (the cut in the middle, where
+    the end is what matters: a build's last lines). Redact it first where that can be
+    done: a secret cut in two is no longer one, and the redaction finds its start only
+    before this mark."""
+    if len(text) <= limit:
+        return text
+    end = max(0, min(end, limit - len(CUT)))
+    return text[: limit - len(CUT) - end] + CUT + (text[len(text) - end :] if end else "")
+
+
+#: How a message quotes what a program printed (``quoted``): each line indented by these
+#: four spaces, under the line naming the program. The step summary shows such lines as
+#: the program wrote them, in a code block (``output.failure_markdown``); no other text
+#: of a message is indented so far.
+QUOTE = "    "
+
+
+def quoted(text: str) -> str:
+    """``text``, a program's output, as a message quotes it: each line after ``QUOTE``."""
+    return "\n".join(f"{QUOTE}{line}" for line in text.splitlines())
 
 
 def shown_path(path: str | bytes | os.PathLike[str]) -> str:

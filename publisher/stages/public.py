@@ -134,7 +134,10 @@ class PublicCheck:
 def fix_steps(config: Config, registry: Registry, rerun: str) -> str:
     """The one-time steps that make ``registry``'s repository readable by anyone;
     ``rerun``: the command that checks again (``publisher check-public vX.Y.Z``, which
-    takes its release, or ``publisher audit``)."""
+    takes its release, or ``publisher audit``). Steps on lines of their own are numbered,
+    not indented (the caller indents them with the text they follow): an indented line of
+    a message is a program's output (``errors.QUOTE``), and the step summary shows
+    numbered lines as a list."""
     path = registry.repository.path
     owner, _, package = path.partition("/")
     host = registry.host
@@ -142,14 +145,14 @@ def fix_steps(config: Config, registry: Registry, rerun: str) -> str:
         source = config.source_url or f"https://github.com/{owner}/<repository>"
         return (
             f"GHCR creates packages private. Once, as an owner of {owner}:\n"
-            f"    1. open https://github.com/{owner}?tab=packages, package {package!r}, "
+            f"1. open https://github.com/{owner}?tab=packages, package {package!r}, "
             "'Package settings';\n"
-            "    2. 'Danger Zone' > 'Change visibility' > Public (an organisation must allow "
+            "2. 'Danger Zone' > 'Change visibility' > Public (an organisation must allow "
             "public packages: Organisation settings > Packages);\n"
-            f"    3. 'Manage Actions access' > add the repository {source} with the Write role "
+            f"3. 'Manage Actions access' > add the repository {source} with the Write role "
             "(or link the package to it: the image's org.opencontainers.image.source label "
             "does this on the next push), so that the workflow's GITHUB_TOKEN can still push;\n"
-            f"    4. rerun `{rerun}` (or the failed job)."
+            f"4. rerun `{rerun}` (or the failed job)."
         )
     if host in ("docker.io", "registry-1.docker.io", "index.docker.io"):
         return (
@@ -323,7 +326,9 @@ def _read_error(
     if not failed:  # every pin that failed is missing from a registry anyone may read
         hint = absent
     else:
-        steps = "\n".join(f"  {r.name}: {fix_steps(config, r, rerun)}" for r in failed)
+        steps = "\n".join(
+            f"  {r.name}: " + fix_steps(config, r, rerun).replace("\n", "\n  ") for r in failed
+        )
         hint = (
             "consumers pull without credentials, so they cannot use this release until "
             f"it is readable anonymously. One-time steps:\n{steps}"

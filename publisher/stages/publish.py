@@ -125,6 +125,15 @@ from .verify import check_index, inspect_index
 #: Where ``release`` keeps the digest records of a run until it succeeds.
 PENDING_DIR = ".pending"
 
+#: What a run that stops before its pin step (stage 6) left, as every tip of one says it:
+#: the indexes it pushed are on the registries by digest only.
+NO_TAG_WRITTEN = "no tag was written"
+#: Beside it where the plan's table of tag moves was shown (the step summary holds it,
+#: out of its step's group): none of them happened.
+PLAN_NOT_MADE = (
+    "none of the plan's tag moves was made: the indexes are on the registries by digest only"
+)
+
 #: The PHP version recorded when smoke tests were skipped.
 NOT_TESTED = "not smoke-tested"
 
@@ -605,7 +614,7 @@ def refuse_lines_left_out(
     record: notes_mod.ReleaseFacts | None,
     tags_present: Mapping[str, Collection[str]],
     *,
-    said: str = "no tag was written",
+    said: str = NO_TAG_WRITTEN,
     locations: Locations = DEFAULT_LOCATIONS,
 ) -> None:
     """Refuse (exit 2, before any tag is written; ``said`` says so) to finish a release without a record
@@ -658,7 +667,7 @@ def refuse_lines_added(
     record: notes_mod.ReleaseFacts | None,
     primary_tags: Collection[str],
     *,
-    said: str = "no tag was written",
+    said: str = NO_TAG_WRITTEN,
     locations: Locations = DEFAULT_LOCATIONS,
     output: Output | None = None,
 ) -> None:
@@ -1057,7 +1066,7 @@ def nothing_to_republish(
     notes_dir: Path,
     locations: Locations = DEFAULT_LOCATIONS,
     *,
-    said: str = "no tag was written",
+    said: str = NO_TAG_WRITTEN,
     elsewhere: Mapping[str, Collection[str]] | None = None,
 ) -> UsageError:
     """The refusal of a republish of a release with no record and no pin on the primary;
@@ -1108,7 +1117,7 @@ def refuse_republish_of_dropped_lines(
     primary: RegistryClient,
     notes_dir: Path,
     *,
-    said: str = "no tag was written",
+    said: str = NO_TAG_WRITTEN,
 ) -> None:
     """Refuse (exit 2; ``said`` says what the run did not do) a republish of a release
     without a record whose pins on the primary hold a line matrix.yaml no longer has at
@@ -1151,7 +1160,7 @@ def republish_config(
     locations: Locations = DEFAULT_LOCATIONS,
     *,
     primary: RegistryClient,
-    said: str = "no tag was written",
+    said: str = NO_TAG_WRITTEN,
     others: Mapping[str, tuple[RegistryClient, str]] | None = None,
 ) -> Config:
     """The lines a republish rebuilds, refusing a release that was never published.
@@ -1220,7 +1229,7 @@ def described_from_pin(
         raise VerificationError(
             [f"{registry.name}: {pin} ({digest}): {said}" for said in problems]
             or [f"{registry.name}: {pin} ({digest}) lists no platform image"],
-            hint=f"no tag was written: {release.tag} has no record here, so its record "
+            hint=f"{NO_TAG_WRITTEN}: {release.tag} has no record here, so its record "
             f"would keep PHP {php} as its pin holds it; republish PHP {php} too (add it to "
             "--only), or merge the release's notes and rerun",
         )
@@ -1272,18 +1281,48 @@ class PublishOptions:
     locations: Locations = DEFAULT_LOCATIONS
 
 
-def pins_left_hint(hint: str | None) -> str:
-    """What a run that failed while writing its pins adds to the error's hint: the pins it
-    wrote (each listed as written; a refused one never stops those beside it), that no
+def pins_left_hint(hint: str | None, wrote: str) -> str:
+    """What a run that failed while writing its pins adds to the error's hint: ``wrote``
+    (``pins_said``: the pins it wrote, per registry, and those it did not), that no
     floating tag moved onto them (a release with only some of its pins counts nowhere),
-    and that a rerun writes the rest. Not for a rehearsal: its throwaway registries stop
-    with it, and its rerun rehearses again on new ones."""
+    and that a rerun writes the rest. The tip names the pins itself: the log lists the
+    tags written inside its step's group, and neither the annotation nor the step
+    summary (whose plan lists every pin as to be written) shows them. Not for a
+    rehearsal: its throwaway registries stop with it, and its rerun rehearses again on
+    new ones."""
     said = (
-        "this run stopped while writing its pins (each pin it wrote, if any, is listed above): no "
-        "floating tag moved onto them and its record is not written; once the cause is "
-        "fixed, a rerun of the same command writes the rest, then the floating tags"
+        f"this run stopped while writing its pins: {wrote}; no floating tag moved and its "
+        "record is not written; once the cause is fixed, a rerun of the same command "
+        "writes the rest, then the floating tags"
     )
     return f"{hint}; {said}" if hint else said
+
+
+def pins_said(
+    written: Sequence[pp.TagMove], planned: Sequence[pp.TagMove], registries: Sequence[str]
+) -> str:
+    """The pins of ``planned`` a run wrote (``written``, a refused one never stopping those
+    beside it) and those it did not, per registry (in matrix order, ``registries``), in
+    words: ``it wrote v1.0.0-php-8.4, v1.0.0 on hub and none on ghcr (not
+    v1.0.0-php-8.4, v1.0.0 on ghcr)``."""
+    done = set(written)
+    pending = [m for m in planned if m.changes and m.new is not None]
+    left = [m for m in pending if m not in done]
+    return f"it wrote {pins_words(written, pending, registries)}" + (
+        f" (not {pins_words(left, left, registries)})" if left else ""
+    )
+
+
+def pins_words(
+    moves: Sequence[pp.TagMove], among: Sequence[pp.TagMove], registries: Sequence[str]
+) -> str:
+    """The tags of ``moves`` per registry of ``among`` (in matrix order), in words:
+    ``v1.0.0-php-8.4, v1.0.0 on hub and none on ghcr``."""
+    names = planning.in_matrix_order({m.registry for m in among}, registries)
+    return " and ".join(
+        f"{', '.join(m.tag for m in moves if m.registry == name) or 'none'} on {name}"
+        for name in names
+    )
 
 
 @dataclass(eq=False)
@@ -1334,7 +1373,7 @@ class Publisher:
     _listed: dict[str, list[str]] = field(init=False, default_factory=dict)
     #: what was said of each registry that does not list tags (said once)
     _unlisted: set[str] = field(init=False, default_factory=set)
-    #: the pins this run wrote (moved), once it wrote them
+    #: the pins this run wrote (moved), each once its write was confirmed
     pins_written: list[pp.TagMove] = field(init=False, default_factory=list)
     #: the floating tags this run moved, in the order it moved them, each once its write
     #: was confirmed (also in a group of writes that failed or was interrupted)
@@ -1630,7 +1669,7 @@ class Publisher:
                     f"after this run the registries would hold different pins of {p.release}: {a}"
                     for a in apart
                 ],
-                hint="no tag was written. A registry added to the matrix later holds only what "
+                hint=f"{NO_TAG_WRITTEN}. A registry added to the matrix later holds only what "
                 f"was written there since: run `{self.options.locations.command('audit', '--repair')}` "
                 "(it copies every recorded release there), or this run without --only; then rerun",
             )
@@ -2117,7 +2156,7 @@ class Publisher:
             others = [r.name for r in self.config.secondaries]
             copied = f", and nothing was copied to {' and '.join(others)}" if others else ""
             raise VerificationError(
-                defects, hint=f"no tag was written{copied}; fix the cause and rerun"
+                defects, hint=f"{NO_TAG_WRITTEN}{copied}; fix the cause and rerun"
             )
 
     def copy(self, planned: PlannedRun) -> None:
@@ -2193,7 +2232,7 @@ class Publisher:
         return self.not_on_primary(
             "the blobs the copies need: " + "; ".join(named),
             exc,
-            pp.lost_blob_hint(self.release.tag, "no tag was written", self.options.locations),
+            pp.lost_blob_hint(self.release.tag, NO_TAG_WRITTEN, self.options.locations),
         )
 
     def _copied(
@@ -2260,9 +2299,9 @@ class Publisher:
                 lost = lost or found.facts.missing_blobs > 0
         if defects:
             hint = (
-                pp.lost_blob_hint(self.release.tag, "no tag was written", self.options.locations)
+                pp.lost_blob_hint(self.release.tag, NO_TAG_WRITTEN, self.options.locations)
                 if lost
-                else "no tag was written; fix the cause and rerun"
+                else f"{NO_TAG_WRITTEN}; fix the cause and rerun"
             )
             raise VerificationError(defects, hint=hint)
         rows = [
@@ -2313,13 +2352,18 @@ class Publisher:
         ]
         if failed:
             said = [f"PHP {php}: {exc.message}" for php, exc in failed]
-            raise SmokeTestError.of_all(
+            error = SmokeTestError.of_all(
                 said[0]
                 if len(said) == 1
                 else f"{len(said)} of {len(work)} platform images failed:\n"
                 + "\n".join(f"  - {line}" for line in said),
                 [exc for _php, exc in failed],
             )
+            # first, as the plan's tag moves (in the step summary, out of their group)
+            # would read as made
+            left = f"{NO_TAG_WRITTEN} ({PLAN_NOT_MADE})"
+            error.hint = f"{left}; {error.hint}" if error.hint else left
+            raise error
         found: dict[str, dict[str, str]] = {}
         for (index, platform, _ref), version in zip(work, results, strict=True):
             if isinstance(version, str):  # every one is, once none failed
@@ -2453,6 +2497,7 @@ class Publisher:
                 errors = try_each(one, group)
             finally:  # also when the main thread is interrupted while the group runs
                 self.floating_written += [m for m in group if m in written and m.kind == "floating"]
+                self.pins_written += [m for m in group if m in written and m.kind == "pin"]
                 for move in group:
                     if move in written:
                         name = self.registry(move.registry).repository.name
@@ -3275,7 +3320,7 @@ class Publisher:
             raise VerificationError(
                 [f"the registries hold different content: {d}" for d in disagree]
                 + list(apart.defects if (apart := self.halfway_pins(halfway)) else ()),
-                hint=halfway_republish_hint(halfway, "no tag was written", self.options.locations),
+                hint=halfway_republish_hint(halfway, NO_TAG_WRITTEN, self.options.locations),
             )
         at = self.options.locations
         if disagree:
@@ -3288,7 +3333,7 @@ class Publisher:
             )
             raise VerificationError(
                 [f"the registries hold different releases: {d}" for d in disagree],
-                hint=f"no tag was written.{compared} A release whose pins only some registries "
+                hint=f"{NO_TAG_WRITTEN}.{compared} A release whose pins only some registries "
                 "hold did not finish: finish it with `publisher release` of that release "
                 f"(`{at.command('audit')}` names it). A registry added to the matrix, or a pin "
                 f"moved by hand: run `{at.command('audit', '--repair')}`. Then rerun",
@@ -3326,19 +3371,28 @@ class Publisher:
                     if php in indexes
                     and (how := verify_rules.stand_in_said({}, version)) is not None
                 ],
-                left="no tag was written",
+                left=NO_TAG_WRITTEN,
                 locations=self.options.locations,
             )
         with out.step("6/8 Write the pin tags, then move the floating tags"):
+            registries = [r.name for r in self.config.registries]
             try:
                 self.write_pins(publish_plan.pin_moves, primary_first=True)
-            except (StoppedError, ReleaseConflictError):
-                raise  # an interruption, or another run's pins: its own tip says what was left
+            except ReleaseConflictError:
+                raise  # another run's pins: its own tip says what was left
+            except (StoppedError, Interrupted):
+                if not self.options.rehearsal:  # the interruption says which pins it wrote
+                    wrote = pins_said(self.pins_written, publish_plan.pin_moves, registries)
+                    stop.leave(
+                        f"while writing its pins {wrote}, as far as it knows (a write under "
+                        "way as it stopped may land yet); no floating tag moved onto them"
+                    )
+                raise
             except PublisherError as exc:
                 if not self.options.rehearsal:  # (whose rerun starts on new registries)
-                    exc.hint = pins_left_hint(exc.hint)
+                    wrote = pins_said(self.pins_written, publish_plan.pin_moves, registries)
+                    exc.hint = pins_left_hint(exc.hint, wrote)
                 raise
-            self.pins_written = [m for m in publish_plan.pin_moves if m.changes]
             self._held = {m.tag: m.new for m in publish_plan.pin_moves if m.new is not None}
             pins_moved = [m for m in publish_plan.pin_moves if m.changes]
             floating_moved = self.move_floating()

@@ -325,6 +325,14 @@ def test_a_refused_pin_says_a_rerun_writes_the_rest_but_in_a_rehearsal(
     hint = caught.value.hint or ""
     assert ("this run stopped while writing its pins" in hint) is not rehearsal, hint
     assert ("a rerun of the same command writes the rest" in hint) is not rehearsal, hint
+    # the pins it wrote and those it did not, named in the tip itself (the log, the
+    # annotation and the step summary all show it; above it in the summary is the plan)
+    wrote = (
+        "it wrote v1.0.0-php-8.4, v1.0.0 on hub and none on mirror "
+        "(not v1.0.0-php-8.4, v1.0.0 on mirror)"
+    )
+    assert (wrote in hint) is not rehearsal, hint
+    assert "listed above" not in hint, hint
 
 
 def test_every_pin_refused_in_a_group_is_named_not_only_the_first(

@@ -262,6 +262,60 @@ def test_other_errors_are_annotations_without_file(tmp_path: Path) -> None:
     )
 
 
+def unescaped(data: str) -> str:
+    """An annotation's data as the runner reads it (its escapes undone)."""
+    return data.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+
+
+def test_a_long_error_keeps_its_head_last_lines_and_tip_within_github_s_annotation_limit(
+    tmp_path: Path,
+) -> None:
+    """GitHub keeps the first 4096 characters of an annotation: a failed build's last 40
+    lines (up to 6000 characters) and its tip were cut at their end, dropping the tip and
+    the ``ERROR:`` line. The annotation keeps its first line, its last lines whole and its
+    whole tip, cut in the middle (``…``) and saying so; the log says it all."""
+    from publisher.adapters.runner import Completed, command_failed
+
+    build = "\n".join(f"#6 0.{n:03d} RUN {'x' * 140} step {n}" for n in range(38))
+    build += "\n#7 ERROR: process did not complete successfully: exit code: 1"
+    run = make(tmp_path)
+    failed = Completed(("docker", "buildx", "build", "."), 1, stderr=build)
+    error = command_failed(failed, "buildx build (PHP 8.4, linux/amd64)")
+    run.out.error(error)
+    ((name, data),) = workflow_commands(run.stderr.getvalue())
+    said = unescaped(data)
+    assert name == "error" and len(said) <= 4096, len(said)
+    assert said.startswith("`buildx build (PHP 8.4, linux/amd64)` failed with exit status 1")
+    assert said.endswith(f"\ntip: {error.hint}"), said[-500:]
+    assert "\n    #7 ERROR: process did not complete successfully: exit code: 1\n(cut at …" in said
+    kept = said[: said.index("\n(cut at …")]
+    head, _, tail = kept.rpartition("…")
+    assert build.endswith(tail.replace("\n    ", "\n").lstrip("\n")), tail  # whole lines
+    assert tail.startswith("\n    #6 "), tail
+    assert error.message.startswith(head)
+    assert f"error: command failed: {error.message}\n" in run.stderr.getvalue()  # the log: whole
+    assert "step 2\n" in error.message and "step 2\n" not in said
+    # short, as it was; a tip past half the room is cut at its end; a character UTF-16
+    # writes as two counts twice
+    from publisher.adapters.output import annotation_message
+
+    assert annotation_message("short", "tip") == "short\ntip: tip"
+    long_tip = annotation_message("m" * 5000, "t" * 3000)
+    assert len(long_tip) <= 4096 and long_tip.endswith("t…"), long_tip[-20:]
+    wide = annotation_message("\U0001f600" * 3000, "rerun")
+    assert 4000 < len(wide.encode("utf-16-le")) // 2 <= 4096
+    assert wide.endswith("\ntip: rerun")
+
+
+def test_a_long_warning_keeps_its_end_within_github_s_annotation_limit(tmp_path: Path) -> None:
+    """A leg's failure said as a warning (its build's output in it) is cut as an error is."""
+    run = make(tmp_path)
+    run.out.warning("PHP 8.4: command failed: " + "y" * 5000 + "\nERROR: the end")
+    ((_, data),) = workflow_commands(run.stderr.getvalue())
+    said = unescaped(data)
+    assert len(said) <= 4096 and "\nERROR: the end\n(cut at …" in said, said[-200:]
+
+
 def test_warning_is_an_annotation(tmp_path: Path) -> None:
     run = make(tmp_path)
     run.out.warning("size grew 12%\nover the 10% threshold")
@@ -441,6 +495,87 @@ def test_untrusted_text_in_the_step_summary_is_shown_as_text(tmp_path: Path) -> 
     assert "tip: run `docker login hub`" in html, html
     assert "&lt;img src=&quot;http://evil.example/x.png&quot;&gt;" in html, html
     assert "**urgent**" in html and "&amp;lt;b&amp;gt;" in html, html
+
+
+def rendered(markdown: str) -> str:
+    """``markdown`` as GitHub renders a step summary (CommonMark, tables, strikethrough)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(markdown)
+
+
+#: The end of a failed buildx build, as ``tail`` keeps it: ``#N`` lines, a blank line,
+#: Markdown marks, a run of three backticks and an unclosed HTML comment.
+BUILD_OUTPUT = (
+    "#5 0.182 xmlreader\n"
+    "#5 0.182 xmlwriter\n"
+    "\n"
+    "#7 [4/4] RUN set -eux; apk add pkg-3-dev && echo 'ERROR: unable to select' && exit 1\n"
+    "  54 | >>> RUN printf '[www]\\nping.path = /ping' access.suppress_path[] *x* ```y``` <!--\n"
+    '#7 ERROR: process "/bin/sh -eo pipefail -c apk add" did not complete successfully: '
+    "exit code: 1"
+)
+
+
+def test_a_program_s_output_in_an_error_is_shown_in_the_step_summary_as_it_printed_it(
+    tmp_path: Path,
+) -> None:
+    """A failed build's last output, quoted in its error, is a code block of the summary
+    holding exactly what the build printed (its lines apart, no escaping backslash, its
+    ``` run unable to end the block), with the words around it written as text. It was
+    a quote whose lines ran together up to the first blank line, then an indented code
+    block showing ``\\#7 \\[4/4\\]`` and ``\\&\\&``, which a copied command carried."""
+    import html
+
+    from publisher.adapters.runner import Completed, command_failed
+
+    run = make(tmp_path)
+    failed = Completed(("docker", "buildx", "build", "."), 1, stderr=BUILD_OUTPUT)
+    run.out.error(command_failed(failed, "buildx build (PHP 8.4, linux/amd64)"))
+    shown = rendered(run.summary.read_text(encoding="utf-8"))
+    assert shown.count("<pre><code>") == 1, shown
+    code = shown[shown.index("<pre><code>") + len("<pre><code>") : shown.index("</code></pre>")]
+    assert html.unescape(code) == BUILD_OUTPUT + "\n", shown
+    assert "<p>`buildx build (PHP 8.4, linux/amd64)` failed with exit status 1" in shown, shown
+    assert "<p>tip: rerun the command shown above" in shown, shown
+
+
+def test_numbered_steps_and_lines_of_a_tip_are_shown_as_the_log_shows_them(
+    tmp_path: Path,
+) -> None:
+    """check-public's one-time GHCR steps are a numbered list of the summary, and each
+    line of a tip a line of its own: they ran together in one paragraph (Markdown joins
+    lines), the steps indented as a program's output is."""
+    from publisher.core import config
+    from publisher.core.errors import AuthError
+    from publisher.core.version import parse_release
+    from publisher.stages.public import check_public, public_error
+
+    cfg = config.loads(
+        "namespace: acme\nimage: php-fpm\nregistries:\n"
+        '  - {name: ghcr, repository: "ghcr.io/{namespace}/{image}", primary: true}\n'
+        '  - {name: quay, repository: "quay.io/{namespace}/{image}"}\n'
+        'platforms: [linux/amd64]\ndefault_line: "8.4"\nlines: [{php: "8.4"}]\n'
+    )
+
+    class Refusing:
+        def resolve(self, ref: object, *, expected: str | None = None) -> str:
+            raise AuthError("401 unauthorized")
+
+    run = make(tmp_path)
+    version = parse_release("v1.0.0")
+    result = check_public(cfg, version, anonymous=lambda r: Refusing(), output=run.out)  # type: ignore[arg-type,return-value]
+    error = public_error(cfg, version, result)
+    assert error is not None and error.hint is not None
+    run.out.error(error)
+    shown = rendered(run.summary.read_text(encoding="utf-8"))
+    assert "<pre>" not in shown, shown
+    steps = shown[shown.index("<ol>") : shown.index("</ol>")]
+    assert steps.count("<li>") == 4, shown
+    assert "<li>open https://github.com/acme?tab=packages" in steps, shown
+    assert "<li>rerun `publisher check-public v1.0.0` (or the failed job).</li>" in steps, shown
+    assert "One-time steps:<br />\nghcr: GHCR creates packages private." in shown, shown
+    assert "<p>quay: Make the repository acme/php-fpm on quay.io readable" in shown, shown
 
 
 def test_summary_appends(tmp_path: Path) -> None:

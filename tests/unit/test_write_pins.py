@@ -12,7 +12,7 @@ from publisher.adapters.output import Output
 from publisher.core import publish_plan as pp
 from publisher.core.errors import PublisherError, RegistryError, StoppedError
 from publisher.core.version import parse_release
-from publisher.stages.publish import Publisher, PublishOptions
+from publisher.stages.publish import Publisher, PublishOptions, pins_left_hint, pins_said
 from tests.support.matrices import acme_config
 
 DIGEST = "sha256:" + "a" * 64
@@ -79,3 +79,31 @@ def test_an_interruption_is_raised_before_a_refusal_earlier_in_the_plan(tmp_path
     with pytest.raises(StoppedError):
         stage.write_pins(pins("v1.0.0-php-8.3", "v1.0.0-php-8.4"))
     assert "also not written: 8.3 refused" in err.getvalue()
+
+
+def test_the_pins_written_before_a_refusal_are_kept_and_said_per_registry(
+    tmp_path: Path,
+) -> None:
+    """A refused pin stops the pin step: the pins written before it (and beside it) are
+    known by name, and the tip names them per registry with those not written; it said
+    "each pin it wrote, if any, is listed above", and above it, in the step summary, was
+    the plan listing every pin as created."""
+    client = TagClient({"v1.0.0-php-8.4": RegistryError("8.4 refused")})
+    stage, _, _ = publisher(tmp_path, client)
+    planned = [*pins("v1.0.0-php-8.3", "v1.0.0-php-8.4", "v1.0.0")]
+    planned.append(pp.TagMove("ghcr", "v1.0.0-php-8.3", None, DIGEST, "pin"))
+    with pytest.raises(RegistryError):
+        stage.write_pins(planned[:2])
+    assert [m.tag for m in stage.pins_written] == ["v1.0.0-php-8.3"]
+    said = pins_said(stage.pins_written, planned, ["hub", "ghcr"])
+    assert said == (
+        "it wrote v1.0.0-php-8.3 on hub and none on ghcr "
+        "(not v1.0.0-php-8.4, v1.0.0 on hub and v1.0.0-php-8.3 on ghcr)"
+    )
+    hint = pins_left_hint("check the registry", said)
+    assert hint.startswith("check the registry; this run stopped while writing its pins: " + said)
+    assert "listed above" not in hint
+    everything = pins_said(planned, planned, ["hub", "ghcr"])
+    assert everything == (
+        "it wrote v1.0.0-php-8.3, v1.0.0-php-8.4, v1.0.0 on hub and v1.0.0-php-8.3 on ghcr"
+    )
