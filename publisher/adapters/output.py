@@ -450,6 +450,13 @@ class Output:
         with self._writing(self._stream):
             self._console.print(table)
 
+    def verdict(self, message: str) -> None:
+        """The command's outcome in a line (``verified: ...``): ``info``, and in Actions a
+        line of the step summary too (written as text), so that a step that passed says so
+        on the run's page as one that failed does."""
+        self.info(message)
+        self.summary(markdown_text(self.redact(message)))
+
     def summary(self, markdown: str) -> None:
         """Append to ``$GITHUB_STEP_SUMMARY`` (only in Actions). ``markdown`` is Markdown
         publisher wrote: each text in it that is not publisher's own (a registry's message,
@@ -628,6 +635,13 @@ def markdown_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[s
     lines += ["|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def markdown_list(title: str, items: Sequence[str]) -> str:
+    """A list of the step summary under its heading, its title and items written as text
+    (``markdown_text``; each redacted first)."""
+    listed = "".join(f"- {markdown_text(item)}\n" for item in items)
+    return f"### {markdown_text(title)}\n\n{listed}"
 
 
 def failure_markdown(exc: PublisherError, redact: Callable[[str], str]) -> str:

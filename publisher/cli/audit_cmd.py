@@ -106,6 +106,7 @@ def audit_command(
       publisher audit --repair
       publisher audit --notes-dir release-notes --json
     """
+    from ..adapters.output import markdown_list
     from ..stages.audit import advice, audit
 
     if repair:
@@ -147,11 +148,13 @@ def audit_command(
         print_report(state, report.to_dict(), failure)
     for line in report.repaired:
         output.info(f"repaired: {line}")
+    if report.repaired:  # tags moved: the run's page says which, whatever else it found
+        output.summary(markdown_list("Repaired", [output.redact(r) for r in report.repaired]))
     if failure is not None:
         raise failure
     if not report.releases:  # a warning said so: nothing is recorded yet
         return
-    output.info(
+    output.verdict(
         f"audit: {counted(len(report.releases), 'release')} "
         f"{'matches its record' if len(report.releases) == 1 else 'match their records'} "
         "on every registry"

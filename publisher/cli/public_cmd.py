@@ -77,7 +77,7 @@ def check_public_command(
             print_report(state, result.to_dict(cfg), failure)
         if failure is not None:
             raise failure
-    state.output.info(
+    state.output.verdict(
         f"{counted(len(result.reads), 'pin')} readable without credentials on "
         f"{counted(len(cfg.registries), 'registry', 'registries')}"
     )

@@ -216,7 +216,7 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     8 requests in flight on each.
     --json prints {"ok", "release", "lines", "defects", "unreachable",
     "rate_limited", "refused"}; a failed check adds "error"; in GitHub Actions the table still
-    goes to the step summary.
+    goes to the step summary, then the verdict line (or the failure).
 
     Registry retries are bounded by PUBLISHER_RETRY_ATTEMPTS (5),
     PUBLISHER_RETRY_MAX_DELAY (20 s) and PUBLISHER_RETRY_TOTAL_TIMEOUT (120 s);

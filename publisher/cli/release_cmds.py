@@ -980,7 +980,7 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
       publisher republish-check
       publisher republish-check --notes-dir release-notes
     """
-    from ..adapters.output import markdown_text
+    from ..adapters.output import markdown_list
     from ..stages.republish_check import check_bases, gone_hint
 
     state.output.quiet = True  # stdout is the key=value lines; workflow commands go to stderr
@@ -1032,13 +1032,17 @@ def republish_check_command(state: State, config_path: str, notes_dir: Path | No
             verdict = "not checked: it was published to another repository than matrix.yaml names"
         if result.gone:
             verdict += f"; base of PHP {', '.join(result.gone)} gone, not rebuilt"
-        said = markdown_text(state.output.redact(f"{result.release}: {verdict}"))
+        redact = state.output.redact
         state.output.summary(
-            f"### Base images of {said}\n\n"
-            + "".join(f"- {markdown_text(state.output.redact(line))}\n" for line in result.details)
+            markdown_list(
+                redact(f"Base images of {result.release}: {verdict}"),
+                [redact(line) for line in result.details],
+            )
         )
     if result.ending:  # the notices in their words: the run's summary, not only its annotations
         state.output.summary(
-            "### Lines near the end of their security support\n\n"
-            + "".join(f"- {markdown_text(state.output.redact(text))}\n" for text in result.ending)
+            markdown_list(
+                "Lines near the end of their security support",
+                [state.output.redact(text) for text in result.ending],
+            )
         )

@@ -628,7 +628,7 @@ def show_report(report: Report, config: Config, output: Output) -> None:
         report_rows(report, [r.name for r in config.registries]),
     )
     if report.ok:
-        output.info(f"verified: release {report.release} is complete and consistent everywhere")
+        output.verdict(f"verified: release {report.release} is complete and consistent everywhere")
 
 
 def defects_hint(report: Report) -> str:

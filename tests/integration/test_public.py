@@ -119,9 +119,16 @@ def test_open_registries_pass(
     matrix = two_registries(
         write_matrix, tmp_path, repo, registry.host, ("ghcr", second_registry.host)
     )
-    result = run(matrix, environment)
+    summary = tmp_path / "summary.md"
+    summary.write_text("", encoding="utf-8")
+    actions = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    result = run(matrix, {**environment, **actions})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "6 pins readable without credentials on 2 registries" in result.stdout + result.stderr
+    # the step summary says the check passed (it was empty)
+    assert summary.read_text(encoding="utf-8") == (
+        "6 pins readable without credentials on 2 registries\n\n"
+    )
 
 
 def test_a_registry_that_refuses_anonymous_reads_fails_with_the_steps(

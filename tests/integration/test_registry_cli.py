@@ -1027,6 +1027,10 @@ def test_verify_json_in_actions_writes_the_step_summary_as_verify_does(
     assert "### Release v1.0.0: index digests and compressed sizes" in summaries[0]
     assert d84 in summaries[0]
     assert summaries[0] == summaries[1]
+    # its verdict after the table, as on stdout (the summary held the table alone)
+    assert summaries[0].endswith(
+        "\n\nverified: release v1.0.0 is complete and consistent everywhere\n\n"
+    ), summaries[0]
 
 
 def _seed_defect(kind: str, rel: Release) -> None:

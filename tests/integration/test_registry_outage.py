@@ -564,9 +564,18 @@ def test_a_repair_goes_registry_by_registry_in_matrix_order(
 
     for front in (quay, ghcr):
         front.clear()
+    summary = tmp_path / "summary.md"
+    summary.write_text("", encoding="utf-8")
+    world.env = {**world.env, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
     again = world.run("audit", "--repair", matrix=matrix)
     assert again.returncode == 0, again.stdout + again.stderr
     said = [line for line in again.stdout.splitlines() if "repaired" in line]
     assert said == [  # each repair said once
         f"repaired: {name}: v1.0.0-php-8.3 -> {digests['8.3']}" for name in ("quay", "ghcr")
     ], again.stdout
+    # the step summary lists the tags it moved, then its verdict (it held nothing)
+    assert summary.read_text(encoding="utf-8") == (
+        "### Repaired\n\n"
+        + "".join(f"- {n}: v1.0.0-php-8.3 -> {digests['8.3']}\n" for n in ("quay", "ghcr"))
+        + "\naudit: 1 release matches its record on every registry\n\n"
+    ), summary.read_text(encoding="utf-8")
