@@ -248,6 +248,56 @@ def test_a_run_stopped_while_the_floating_tags_move_says_where_the_registries_di
         assert trial.finish(reference) == []
 
 
+def test_a_run_stopped_while_it_writes_its_pins_names_those_it_wrote(
+    sweep: Sweep, reference: Reference
+) -> None:
+    """A cancelled GitHub Actions job (SIGINT) while every pin's write to ghcr is held and
+    hub's are written: the interruption's message (stderr, the ``::error`` annotation, the
+    step summary, where the plan above lists every pin as to be written) names the pins
+    the run wrote, per registry, and those it did not; the rerun finishes the release."""
+    with sweep.trial() as trial:
+        trial.in_ci()
+        hub, ghcr = (trial.proxies[name] for name in REGISTRIES)
+        held = Fault(
+            "stall",
+            methods=("PUT",),
+            path=r"/manifests/v2\.0\.0(-php-[0-9.]+)?$",
+            times=None,
+            stall_seconds=120,
+        )
+        ghcr.add(held)
+        log = trial.root / "stopped-SIGINT.log"
+        process = trial.start(*trial.under_test(), log=log)
+        try:
+            deadline = time.monotonic() + 120
+            while process.poll() is None and time.monotonic() < deadline:
+                if held.fired and all(w in writes(hub) for w in PINS):
+                    break
+                time.sleep(0.01)
+            assert process.poll() is None, log.read_text()
+            time.sleep(1)  # hub's answers read by the run
+            os.kill(process.pid, signal.SIGINT)
+            code = process.wait(timeout=60)
+        finally:
+            kill_group(process)
+            ghcr.release()
+        said = log.read_text()
+        assert code == 130, said
+        pins = [kind.split()[-1] for kind in PINS]
+        wrote = f"it wrote {', '.join(pins)} on hub and none on ghcr (not "
+        line = next((x for x in said.splitlines() if wrote in x), "")
+        assert "while writing its pins" in line and "as far as it knows" in line, said
+        left = line[line.index(wrote) + len(wrote) : line.index(" on ghcr)")]
+        assert sorted(left.split(", ")) == sorted(pins), line
+        annotation = [x for x in said.splitlines() if x.startswith("::error")]
+        assert len(annotation) == 1 and wrote in annotation[0], said
+        summary = (trial.root / "ci" / "summary").read_text()
+        assert wrote in summary, summary
+        ghcr.faults.clear()
+        assert trial.invariants(reference) == []
+        assert trial.finish(reference) == []
+
+
 @pytest.fixture(scope="module")
 def spooling_sweep(
     sweep: Sweep, tmp_path_factory: pytest.TempPathFactory
