@@ -196,6 +196,10 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     A release never published (no pin on any registry that answers, no record)
     is one defect saying so, with the command that publishes it: its floating
     tags carry an earlier release, and are not judged.
+    A release without a record whose primary holds vX.Y.Z and the pins of
+    fewer lines than matrix.yaml's (a run narrowed with --only) is checked on
+    those lines alone: the others are said not checked, with the narrowed
+    rerun that writes its record.
     A registry that cannot be reached, or that rate-limits the reads through the
     retries, is listed as a defect and the others are still checked (--json
     prints the report all the same): exit 7 when nothing else is wrong (6 when
@@ -244,8 +248,14 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     lines = [*cfg.line_names, *matrix.line_names]
     wanted = planning.scheme_tags([*sorted(recorded), version.tag], lines)
     existing, unchecked = existing_tags(cfg, clients, wanted, state.output)
-    plan = planning.plan(cfg, version, existing, recorded)
     on_primary = existing.get(cfg.primary.name)
+    started = (
+        None
+        if record is not None or on_primary is None
+        else planning.started_with(version.tag, on_primary, matrix.line_names)
+    )
+    cfg = planning.as_started(cfg, started)
+    plan = planning.plan(cfg, version, existing, recorded)
     report = verify_release(
         cfg,
         plan,
@@ -254,9 +264,7 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
         record=record,
         unchecked=unchecked,
         locations=options.locations_of(scope.config_path, scope.notes_dir),
-        started=None
-        if record is not None or on_primary is None
-        else planning.started_with(version.tag, on_primary, matrix.line_names),
+        started=started,
     )
     failure = defects_error(report)
     if as_json:

@@ -141,6 +141,18 @@ def started_with(
     return Started(release, lines, release in tags, wanted)
 
 
+def as_started(config: Config, started: Started | None) -> Config:
+    """``config`` (a check's: verify's lines) without the lines the run that published a
+    release without a record was not given: when the primary holds ``vX.Y.Z``
+    (``started.whole``), that run was narrowed to ``started.lines``, so the others are
+    expected absent, as the rerun its tip names (``rerun_release``) leaves them; as it is
+    otherwise, or when it keeps none of them (a check of a line that run left out)."""
+    if started is None or not started.whole:
+        return config
+    kept = tuple(php for php in config.line_names if php in started.lines)
+    return config.select(kept) if kept else config
+
+
 def rerun_release(
     release: str,
     locations: Locations = DEFAULT_LOCATIONS,

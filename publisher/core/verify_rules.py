@@ -635,6 +635,16 @@ class Report:
         return not self.defects
 
     @property
+    def left_out(self) -> tuple[str, ...]:
+        """The lines a rerun without --only would add to a release without a record whose
+        run was narrowed (``started.whole``: ``plan.as_started``), not checked: expected
+        absent, as the rerun its tip names leaves them."""
+        if self.started is None or not self.started.whole:
+            return ()
+        checked = {line.php for line in self.lines}
+        return tuple(php for php in self.started.added if php not in checked)
+
+    @property
     def unanswered(self) -> dict[str, str]:
         """Every registry not checked (unreachable or rate-limited) -> what it said."""
         return {**self.unreachable, **self.rate_limited}

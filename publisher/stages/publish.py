@@ -636,12 +636,31 @@ def refuse_lines_left_out(
     held = "; ".join(
         f"{planning.pin_tag(release, php)} on {', '.join(where[php])}" for php in left_out
     )
-    configured = set(config.all_lines or config.line_names)
+    configured = config.all_lines or config.line_names
     dropped = [php for php in left_out if php not in configured]
     unselected = [php for php in left_out if php in configured]
     ways = []
     if dropped:
         ways.append(f"restore PHP {', '.join(dropped)} in matrix.yaml")
+    # the primary holds vX.Y.Z: the run that wrote these pins was given exactly their lines
+    # (``plan.started_with``), and ``refuse_lines_added`` refuses a rerun given more
+    started = planning.started_with(
+        release.tag, tags_present.get(config.primary.name, ()), configured
+    )
+    if started is not None and started.whole:
+        extra = [php for php in config.line_names if php not in started.lines]
+        ways += [f"select PHP {', '.join(unselected)} too"] if unselected else []
+        ways += [f"leave PHP {', '.join(extra)} out"] if extra else []
+        narrowed = f"PHP {', '.join(started.lines)}"
+        raise UsageError(
+            left_out_message(release, left_out, held, said),
+            hint=f"a release keeps the lines it was started with: {' and '.join(ways)} (the "
+            f"primary holds {release.tag} and the pins of {narrowed} only: the run that "
+            f"published it was narrowed to them) to finish {release.tag} with "
+            f"`{locations.command('release', release.tag, *started.only)}`; or, if "
+            f"{release.tag} is to have this run's lines, delete its pins from every registry "
+            "by hand first, then rerun",
+        )
     if unselected:
         lines = sorted({*config.line_names, *unselected}, key=php_line_order)
         ways.append(
@@ -651,13 +670,21 @@ def refuse_lines_left_out(
     # the rerun takes the lines it was started with, not this run's --only
     rerun = ("--only", ",".join(sorted({*config.line_names, *left_out}, key=php_line_order)))
     raise UsageError(
-        f"{release.tag} was started with PHP {', '.join(left_out)} ({held}), which this run "
-        "leaves out: a release keeps its lines, and one whose registries hold different "
-        f"pins of it is followed by no floating tag; {said}",
+        left_out_message(release, left_out, held, said),
         hint=f"a release keeps the lines it was started with: {' and '.join(ways)} to finish "
         f"{release.tag} with `{locations.command('release', release.tag, *(rerun if locations.only else ()))}`; or delete those "
         "pins from the "
         "registries by hand, then rerun",
+    )
+
+
+def left_out_message(release: Release, left_out: Sequence[str], held: str, said: str) -> str:
+    """What ``refuse_lines_left_out`` refuses: lines an earlier run pinned (``held``: which
+    pins, on which registries) that this run leaves out."""
+    return (
+        f"{release.tag} was started with PHP {', '.join(left_out)} ({held}), which this run "
+        "leaves out: a release keeps its lines, and one whose registries hold different "
+        f"pins of it is followed by no floating tag; {said}"
     )
 
 
@@ -700,7 +727,8 @@ def refuse_lines_added(
         f"{release.tag} and the pins of {held} only, and no record of it is here): this run "
         f"would add {added} to it, and a published release keeps its lines; {said}",
         hint=f"finish {release.tag} as it was run: `{narrowed}`; publish {added} in a later "
-        f"release; or, if {release.tag} is to have them, delete its pins from every registry "
+        f"release; or, if {release.tag} is to have "
+        f"{'them' if len(started.added) > 1 else 'it'}, delete its pins from every registry "
         "by hand first, then rerun",
     )
 

@@ -627,6 +627,14 @@ def show_report(report: Report, config: Config, output: Output) -> None:
         ("PHP", "registry", "index digest", "tags", "size per platform", "budget"),
         report_rows(report, [r.name for r in config.registries]),
     )
+    if report.left_out and report.started is not None:
+        lines = report.left_out
+        output.warning(
+            f"PHP {', '.join(lines)} {'is' if len(lines) == 1 else 'are'} not checked: the run "
+            f"that published {report.release} was narrowed to PHP "
+            f"{', '.join(report.started.lines)}, and no record of it is here; to write its "
+            f"record, {rerun_release(report.release, report.locations, report.started)}"
+        )
     if report.ok:
         output.verdict(f"verified: release {report.release} is complete and consistent everywhere")
 

@@ -788,9 +788,10 @@ def test_a_narrowed_release_stopped_before_its_record_is_rerun_with_its_only(
 ) -> None:
     """v1.1.0 released with ``--only 8.4``, its record gone (the run stopped before writing
     it): the primary holds v1.1.0 and its 8.4 pin only. audit (its ``unrecorded`` and
-    ``ahead`` findings) and verify name its rerun with ``--only 8.4``; the plain rerun and
-    its dry run, which would add PHP 8.3 to v1.1.0 for good, are refused (exit 2) before
-    any build, naming the narrowed command, which finishes it with its lines alone."""
+    ``ahead`` findings) and verify name its rerun with ``--only 8.4``, verify checking 8.4
+    alone (8.3 is expected absent, no defect); the plain rerun and its dry run, which would
+    add PHP 8.3 to v1.1.0 for good, are refused (exit 2) before any build, naming the
+    narrowed command, as is a run leaving 8.4 out, which finishes it with its lines alone."""
     stack = world.stack
     env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
     repo = world.own_repo("acme/narrowed-unrecorded")
@@ -822,10 +823,22 @@ def test_a_narrowed_release_stopped_before_its_record_is_rerun_with_its_only(
             assert f"`{narrowed}`" in said, said
             assert "without --only the rerun would add PHP 8.3 to it for good" in said, said
             assert "`publisher release v1.1.0`" not in said, said
+    # verify checks the lines that run was given: PHP 8.3 is expected absent, no defect
     verify = s.run("verify", "v1.1.0", *notes)
     said = " ".join(verify.stderr.split())
-    assert verify.returncode == 12, verify.stdout + said
+    assert verify.returncode == 0, verify.stdout + said
+    assert "PHP 8.3 is not checked: the run that published v1.1.0 was narrowed to PHP 8.4" in (
+        said
+    ), said
     assert f"`{narrowed}`" in said and "`publisher release v1.1.0`" not in said, said
+    assert "tag 'v1.1.0-php-8.3' is missing" not in verify.stdout + said
+    # a run leaving out the line it was published with is told that line, exactly
+    left = s.run("release", "v1.1.0", "--only", "8.3", "--dry-run", *notes)
+    said = " ".join(left.stderr.split())
+    assert left.returncode == 2, left.stdout + said
+    assert "select PHP 8.4 too and leave PHP 8.3 out" in said, said
+    assert f"to finish v1.1.0 with `{narrowed}`" in said, said
+    assert "leave --only out" not in said, said
     before = [skopeo_tag_map(world.skopeo, h, repo) for h in (stack.primary, stack.secondary)]
     for extra in (["--dry-run"], ["--no-smoke"]):
         refused = s.run("release", "v1.1.0", *notes, *extra)

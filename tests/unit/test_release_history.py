@@ -515,6 +515,54 @@ def test_lines_an_earlier_run_pinned_are_named_with_what_to_do() -> None:
     refuse_lines_left_out(cfg, parse_release("v2.0.0"), None, {"hub": ["v2.0.0-php-8.4"]})
 
 
+def test_lines_left_out_of_a_narrowed_published_release_are_named_as_it_was_run() -> None:
+    """v2.0.0 (no record) was run with ``--only 8.3,8.4``: the primary holds v2.0.0 and the
+    pins of 8.3 and 8.4. A run given 8.2 and 8.4 leaves 8.3 out; its tip names the lines
+    the release was run with, exactly (``--only 8.3,8.4``), never "leave --only out" nor
+    the lines this run added, which ``refuse_lines_added`` would refuse next."""
+    cfg = Matrix(["8.2", "8.3", "8.4"], "8.4", ["hub", "ghcr"])
+    release = parse_release("v2.0.0")
+    held = ["v2.0.0-php-8.3", "v2.0.0-php-8.4", "v2.0.0"]
+    for only, ways in (
+        (["8.2", "8.4"], "select PHP 8.3 too and leave PHP 8.2 out"),
+        (["8.4"], "select PHP 8.3 too"),
+    ):
+        with pytest.raises(UsageError) as caught:
+            refuse_lines_left_out(cfg.config(only), release, None, {"hub": held, "ghcr": []})
+        hint = caught.value.hint
+        assert hint == (
+            f"a release keeps the lines it was started with: {ways} (the primary holds v2.0.0 "
+            "and the pins of PHP 8.3, 8.4 only: the run that published it was narrowed to "
+            "them) to finish v2.0.0 with `publisher release v2.0.0 --only 8.3,8.4`; or, if "
+            "v2.0.0 is to have this run's lines, delete its pins from every registry by hand "
+            "first, then rerun"
+        ), hint
+        # the command that tip names is not refused
+        named = cfg.config(["8.3", "8.4"])
+        refuse_lines_left_out(named, release, None, {"hub": held, "ghcr": []})
+        refuse_lines_added(named, release, None, held)
+    # one line added: "it", not "them"
+    with pytest.raises(UsageError) as caught:
+        refuse_lines_added(cfg.config(["8.2", "8.3", "8.4"]), release, None, held)
+    assert "if v2.0.0 is to have it, delete" in caught.value.hint, caught.value.hint
+
+
+def test_a_check_of_a_narrowed_release_without_a_record_leaves_out_lines_it_was_not_given() -> None:
+    """verify of v2.0.0 (no record), whose primary holds v2.0.0 and the 8.4 pin only: its
+    run was narrowed to 8.4, so 8.2 and 8.3 are expected absent (the rerun its tip names,
+    ``--only 8.4``, leaves them), not missing; when it stopped while writing its pins
+    (no v2.0.0) it is not known, and every line is checked."""
+    cfg = Matrix(["8.2", "8.3", "8.4"], "8.4", ["hub", "ghcr"]).config()
+    whole = planning.started_with("v2.0.0", ["v2.0.0-php-8.4", "v2.0.0"], cfg.line_names)
+    assert planning.as_started(cfg, whole).line_names == ("8.4",)
+    stopped = planning.started_with("v2.0.0", ["v2.0.0-php-8.4"], cfg.line_names)
+    assert planning.as_started(cfg, stopped).line_names == ("8.2", "8.3", "8.4")
+    assert planning.as_started(cfg, None).line_names == ("8.2", "8.3", "8.4")
+    # verify --only 8.2, a line that run left out: checked as asked (its defects say so)
+    only = Matrix(["8.2", "8.3", "8.4"], "8.4", ["hub", "ghcr"]).config(["8.2"])
+    assert planning.as_started(only, whole).line_names == ("8.2",)
+
+
 def test_lines_a_rerun_would_add_to_a_narrowed_release_are_refused_or_warned_of() -> None:
     """v2.0.0 (no record) was run with ``--only 8.4``: the primary holds its vX.Y.Z and the
     8.4 pin only, so a rerun given every line would add PHP 8.2 to it for good; refused
@@ -535,7 +583,7 @@ def test_lines_a_rerun_would_add_to_a_narrowed_release_are_refused_or_warned_of(
     )
     assert error.hint == (
         "finish v2.0.0 as it was run: `publisher release v2.0.0 --only 8.4`; publish PHP 8.2 "
-        "in a later release; or, if v2.0.0 is to have them, delete its pins from every "
+        "in a later release; or, if v2.0.0 is to have it, delete its pins from every "
         "registry by hand first, then rerun"
     )
     started = planning.started_with("v2.0.0", whole, cfg.line_names)
