@@ -48,6 +48,7 @@ import contextlib
 import errno
 import os
 import resource
+import shlex
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Final
@@ -871,6 +872,14 @@ def file_error(exc: OSError, what: str) -> FileAccessError:
         hint = "the file system is mounted read-only: pass a directory on a writable one"
     elif exc.errno == errno.ELOOP:
         hint = SYMLINK_LOOP_HINT
+    elif exc.errno == errno.EPERM and named and os.geteuid() == 0:
+        # permissions do not stop root: an attribute does (``chattr +i``, ``+a``)
+        hint = (
+            f"root may not change it either, so it is likely immutable or append-only "
+            f"(`lsattr -d {shlex.quote(str(named))}` shows an `i` or `a`, which `chattr -i` "
+            "or `chattr -a` clears), or the file system refuses the change: clear the "
+            "attribute, or pass another path"
+        )
     elif exc.errno in (errno.EACCES, errno.EPERM):
         hint = "this user may not use it: check the permissions and owner of the path and "
         hint += "of the directories above it, or pass another path"

@@ -180,8 +180,10 @@ class PartlyWritten(OSError):
 def _keep_aside(target: Path) -> str:
     """A second name for ``target``'s old file beside it, ``.NAME.XXXXXXXX.tmp`` (as a
     staged file: a killed run's is removed by ``remove_unfinished_writes``): a hard link,
-    or where the file system (or ``protected_hardlinks``) refuses one, a copy."""
-    for _ in range(100):
+    or where the file system (or ``protected_hardlinks``) refuses one, a copy. Of another
+    user's file in a sticky directory a copy too: a link would be that user's file, which
+    this user could not remove afterwards, while the copy is this user's."""
+    for _ in range(100 if _may_remove_a_link(target) else 0):
         name = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
         try:
             os.link(target, name, follow_symlinks=False)
@@ -205,6 +207,18 @@ def _keep_aside(target: Path) -> str:
             os.unlink(copy)
         raise
     return copy
+
+
+def _may_remove_a_link(target: Path) -> bool:
+    """Whether this user may remove a second name of ``target``'s file beside it: in a
+    sticky directory (``/tmp``'s 1777) only the file's owner, the directory's or root may."""
+    user = os.geteuid()
+    try:
+        file, folder = target.lstat(), target.parent.stat()
+    except OSError:
+        return True  # (the link itself then says what is wrong)
+    sticky = bool(folder.st_mode & stat.S_ISVTX)
+    return not sticky or user in (0, file.st_uid, folder.st_uid)
 
 
 def _undo(done: list[Path], aside: Mapping[Path, str]) -> list[tuple[Path, str]]:

@@ -605,3 +605,47 @@ def test_a_file_system_without_free_inodes_is_said_so_not_full(
     monkeypatch.setattr(errors_module.os, "statvfs", lambda path: uncounted)
     hint = file_error(full, "use a file or directory").hint
     assert hint is not None and hint.startswith("the file system (or the user's quota) is full")
+
+
+def test_an_old_file_another_user_owns_in_a_sticky_directory_is_kept_aside_as_a_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a sticky directory (1777) only a file's owner (or the directory's, or root) may
+    remove it: a hard link to another user's file would be a second name this user could
+    not remove afterwards, so the old file is kept aside as a copy, which is this user's.
+    Elsewhere, or a file of this user's, a hard link (the same file)."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    target = notes / "size-history.json"
+    target.write_text("old\n")
+    notes.chmod(0o1777)
+    mine = os.geteuid()
+    monkeypatch.setattr(os, "geteuid", lambda: mine + 4242)  # another user runs it
+    aside = Path(fileio._keep_aside(target))
+    assert aside.read_text() == "old\n" and not aside.samefile(target)
+    assert aside.name.startswith(".size-history.json.") and aside.suffix == ".tmp"
+    aside.unlink()
+    notes.chmod(0o755)  # not sticky: the link is removed by whoever may write the directory
+    linked = Path(fileio._keep_aside(target))
+    assert linked.samefile(target)
+    linked.unlink()
+    notes.chmod(0o1777)
+    monkeypatch.setattr(os, "geteuid", lambda: mine)  # the file is this user's
+    linked = Path(fileio._keep_aside(target))
+    assert linked.samefile(target)
+
+
+def test_an_operation_root_is_not_permitted_tips_the_immutable_attribute(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Root is not stopped by permissions: its EPERM on a file is an attribute
+    (`chattr +i`, `+a`), which `lsattr` shows, not the permissions and owner."""
+    denied = OSError(errno.EPERM, "Operation not permitted", "/n/size-history.json")
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    hint = file_error(denied, "write the notes").hint
+    assert hint is not None and "lsattr -d /n/size-history.json" in hint, hint
+    assert "immutable" in hint and "permissions and owner" not in hint, hint
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    hint = file_error(denied, "write the notes").hint
+    assert hint is not None and "check the permissions and owner" in hint, hint
+    assert "lsattr" not in hint, hint
