@@ -175,7 +175,7 @@ class Finding:
                 f"{self.release} has pins here ({self.detail}) but no record here: a release "
                 "started and never finished, or one whose record is elsewhere; "
                 f"{planning.rerun_release(str(self.release), locations, self.started)} to "
-                "finish it"
+                f"finish it; {planning.wait_for_run(str(self.release))}"
             )
         elif self.kind == AHEAD:
             text = (
@@ -185,8 +185,8 @@ class Finding:
                 f"with {self.detail}.md and {self.detail}.env, into the notes directory this "
                 f"audit reads), or it stopped before writing it: "
                 f"{planning.rerun_release(self.detail, locations, self.started)}, which "
-                "finishes it either way; a repair does not move "
-                f"{self.tag} back"
+                f"finishes it either way; {planning.wait_for_run(self.detail)}; a repair "
+                f"does not move {self.tag} back"
             )
         elif self.kind == DISAGREE:
             text = f"the registries disagree on {self.tag}: {self.detail}"

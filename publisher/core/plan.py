@@ -183,6 +183,17 @@ def rerun_release(
     )
 
 
+def wait_for_run(release: str) -> str:
+    """Said beside the advice to run ``release`` where what is seen may be a run of it
+    still under way (nothing published yet, its pins written part of the way, its record
+    not written yet), as verify's tip and audit's findings say it: a second run of it
+    started meanwhile, of other builds, is refused, or refuses the first."""
+    return (
+        f"if a run of {release} is in progress (the workflow, another maintainer), wait "
+        "for it to end first"
+    )
+
+
 def placed_by_hand(
     release: str,
     registry: str,

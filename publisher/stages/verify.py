@@ -51,7 +51,14 @@ from ..core.errors import (
 from ..core.locations import DEFAULT as DEFAULT_LOCATIONS
 from ..core.locations import REASON, Locations
 from ..core.notes import ReleaseFacts
-from ..core.plan import Plan, Started, in_matrix_order, is_floating_tag, rerun_release
+from ..core.plan import (
+    Plan,
+    Started,
+    in_matrix_order,
+    is_floating_tag,
+    rerun_release,
+    wait_for_run,
+)
 from ..core.publish_plan import audit_repairs_image, config_for_record
 from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
@@ -662,7 +669,7 @@ def defects_hint(report: Report) -> str:
             f"no tag of {release} is on any registry that answered, and no record of it is "
             f"here: it was never published (is the tag mistyped? `git tag --list` and the "
             f"release notes directory name the releases); `{at.command('release', release)}` "
-            "publishes it"
+            f"publishes it; {wait_for_run(release)}"
         )
     if any(d.kind == "record-contradicted" for d in report.defects):
         # neither a rerun nor a repair may act on a record the registry contradicts
@@ -718,10 +725,16 @@ def defects_hint(report: Report) -> str:
         if report.recorded
         else ""
     )
+    # no record yet: a run of the release may be writing its tags now
+    wait = "" if report.recorded else f"; {wait_for_run(release)}"
     if not too_big:
-        return f"{rerun}; {scripts}"
+        return f"{rerun}{wait}; {scripts}"
     others = [d for d in report.defects if d.kind not in ("over-budget", *rules.NOT_JUDGED_KINDS)]
-    return f"{grown}; {rerun} for the other defects; {scripts}" if others else f"{grown}; {scripts}"
+    return (
+        f"{grown}; {rerun} for the other defects{wait}; {scripts}"
+        if others
+        else f"{grown}; {scripts}"
+    )
 
 
 def _pins_tip(report: Report) -> str | None:

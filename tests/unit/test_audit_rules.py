@@ -67,6 +67,11 @@ def test_a_release_without_a_record_is_reported_and_never_moves_a_floating_tag()
     expected, notices = rules.expected_tags(records, actual, "hub")
     assert [(n.kind, n.release) for n in notices] == [(rules.UNRECORDED, "v2.0.0")]
     assert "rerun the release (`publisher release v2.0.0`) to finish it" in notices[0].message
+    # unless a run of it is writing its tags now: a second run at once would race it
+    assert (
+        "to finish it; if a run of v2.0.0 is in progress (the workflow, another maintainer), "
+        "wait for it to end first" in notices[0].message
+    )
     assert expected["latest"].digest == digest("v1.0.0/8.4")
     assert "php-8.5" not in expected
     found = {f.tag: f for f in rules.compare("hub", expected, actual)}
@@ -144,6 +149,11 @@ def test_a_finished_release_whose_record_is_not_here_is_ahead_never_rolled_back(
         "or it stopped before writing it: rerun the release (`publisher release v2.0.0`), "
         "which finishes it either way" in message
     ), message
+    # or it is still running, about to write its record: not a run to start again
+    assert (
+        "if a run of v2.0.0 is in progress (the workflow, another maintainer), wait for it "
+        "to end first" in message
+    )
     assert "so it finished" not in message
     assert "does not move latest back" in found["latest"].message
     unfinished = {f.tag: f.kind for f in rules.compare("hub", expected, actual)}

@@ -154,6 +154,9 @@ def test_a_release_with_no_tag_anywhere_was_never_published() -> None:
     report = build_report("v9.9.9", [expect], absent, {})
     assert report.nothing_published
     assert "it was never published (is the tag mistyped?" in defects_hint(report)
+    # or its run has not written a tag yet: a second run at once would race it
+    wait = "if a run of v9.9.9 is in progress (the workflow, another maintainer), wait for it"
+    assert f"`publisher release v9.9.9` publishes it; {wait} to end first" in defects_hint(report)
     # php-8.4 and latest hold an earlier release until this one moves them: not its tags
     floating = LineExpectation(
         "8.4",
@@ -169,7 +172,7 @@ def test_a_release_with_no_tag_anywhere_was_never_published() -> None:
     images = {("hub", blob(1)): ImageFacts("hub", blob(1), platforms={"linux/amd64": 1})}
     started = build_report("v9.9.9", [expect], found, images)
     assert not started.nothing_published
-    assert "rerun the release" in defects_hint(started)
+    assert f"(`publisher release v9.9.9`) to finish or repair it; {wait}" in defects_hint(started)
     # the command the hint gives for scripts is one that runs as written
     assert "`publisher verify v9.9.9 --json` lists the defects" in defects_hint(started)
 
