@@ -2424,40 +2424,57 @@ class Publisher:
     def refuse_pins_written_meanwhile(
         self, moves: Sequence[pp.TagMove], written: Sequence[pp.TagMove] = ()
     ) -> None:
-        """Refuse (exit 14) when a pin this run is about to write (``moves``: one step of
-        ``write_pins``, read again just before it) now points at content it did not find
-        there when it planned, nor would write: another run of the same release (a
-        maintainer's and the workflow's at once) wrote it meanwhile, and a pin only moves by
-        a republish. ``written``: the pins this run wrote in its earlier steps (its first
-        ones may have landed over the other run's), said in the tip."""
+        """Refuse (exit 14) when another run of the same release (a maintainer's and the
+        workflow's at once) wrote its pins while this one ran, read just before this run
+        writes more tags: a pin this run is about to write (``moves``: one step of
+        ``write_pins``) that now points at content it did not find there when it planned,
+        nor would write; or a pin this run wrote in its earlier steps (``written``: read
+        after write) that no longer holds what it wrote, as when the two runs' steps go in
+        lockstep, each reading its next pins before the other writes them. A pin only moves
+        by a republish. One tag read per pin, each registry's at once; ``written`` is also
+        said in the tip (its first pins may have landed over the other run's)."""
         pending = [m for m in moves if m.changes and m.new is not None]
-        names = list(dict.fromkeys(m.registry for m in pending))
+        landed = [m for m in written if m.new is not None]
+        names = list(dict.fromkeys(m.registry for m in (*landed, *pending)))
 
         def read(name: str) -> dict[str, str]:
             registry = self.registry(name)
-            # held to what the plan found there (else what it writes): a HEAD naming
-            # another is confirmed by a hashed GET before the run is refused
+            # held to what the plan found there (else what it writes), a pin written to
+            # what was written: a HEAD naming another is confirmed by a hashed GET before
+            # the run is refused
             held = {m.tag: m.old or m.new for m in pending if m.registry == name and m.new}
+            held.update({m.tag: m.new for m in landed if m.registry == name and m.new})
             return tag_digests(self.client(registry), registry.repository.path, list(held), held)
 
         now = dict(zip(names, in_parallel(read, names), strict=True))
         moved = [
+            f"{m.registry}: {m.tag} -> {found} (this run wrote {m.new})"
+            for m in landed
+            if (found := now[m.registry].get(m.tag)) is not None and found != m.new
+        ] + [
             f"{m.registry}: {m.tag} -> {found} (this run found "
             f"{m.old or 'no such tag'} and would write {m.new})"
             for m in pending
             if (found := now[m.registry].get(m.tag)) is not None and found not in (m.old, m.new)
         ]
         if moved:
-            raise ReleaseConflictError(
-                f"release {self.release.tag}: another run wrote its pins while this one ran:",
-                conflicts=moved,
-                hint=self._written_meanwhile_hint(written),
-            )
+            raise self.pins_written_meanwhile(moved, written)
+
+    def pins_written_meanwhile(
+        self, moved: Sequence[str], written: Sequence[pp.TagMove]
+    ) -> ReleaseConflictError:
+        """The refusal of a run whose pins another run of the release wrote meanwhile
+        (``moved``: each such pin, with the digest it holds and this run's)."""
+        return ReleaseConflictError(
+            f"release {self.release.tag}: another run wrote its pins while this one ran:",
+            conflicts=moved,
+            hint=self._written_meanwhile_hint(written),
+        )
 
     def _written_meanwhile_hint(self, written: Sequence[pp.TagMove]) -> str:
-        """The tip of ``refuse_pins_written_meanwhile``: what this run wrote (nothing, or
-        its pins of the earlier steps, which may have landed over the other run's), and
-        the commands that check, finish or undo it."""
+        """The tip of ``pins_written_meanwhile``: what this run wrote (nothing, or its pins
+        of the earlier steps, which may have landed over the other run's, and the floating
+        tags it moved), and the commands that check, finish or undo it."""
         tag = self.release.tag
         at = self.options.locations
         verify = f"`{at.command('verify', tag)}` checks what the other run published"
@@ -2469,11 +2486,19 @@ class Publisher:
                 "purpose"
             )
         pins = ", ".join(f"{m.tag} on {m.registry}" for m in written)
-        done = (
-            f"this run wrote {counted(len(written), 'pin')} before this check ({pins}; "
-            "listed above), which may have landed over the other run's; no floating tag "
-            "moved and its record is not written"
-        )
+        if self.floating_written:
+            registries = [r.name for r in self.config.registries]
+            done = (
+                f"this run wrote {counted(len(written), 'pin')} ({pins}; listed above) and "
+                f"moved {floating_words(self.floating_written, registries)} before this "
+                "check, which may have landed over the other run's; its record is not written"
+            )
+        else:
+            done = (
+                f"this run wrote {counted(len(written), 'pin')} before this check ({pins}; "
+                "listed above), which may have landed over the other run's; nothing more was "
+                "tagged by this run (no floating tag moved) and its record is not written"
+            )
         if self.options.republish_reason is not None:
             # two republishes at once: the rerun republishes over the other's, its history
             # entry after the other's
@@ -2495,10 +2520,13 @@ class Publisher:
         takes those images instead of rebuilding; on each, ``vX.Y.Z`` after the
         other pins, so a registry holding it holds them all (``plan.settled``: a
         release that stopped before counts nowhere). Each of those four steps reads its
-        pins again just before writing them (``refuse_pins_written_meanwhile``: one tag
-        read per pin, as one check of them all before the first would make), so the
-        window in which another run's pins are written over is the time between one
-        read and its write.
+        pins again just before writing them, and the pins the steps before it wrote
+        (``refuse_pins_written_meanwhile``: one tag read per pin), so that another run of
+        the release whose pins landed over this run's, or under them, stops this one at
+        its first step that reads after that write landed: in lockstep, the run whose
+        writes landed first stops at its next step, never on the next registry. No
+        registry sets a tag only if it still holds a given digest, so what is left is a
+        write still on its way when a step reads, unseen until the next read.
         """
         pending = [m for m in moves if m.changes and m.new is not None]
         written: set[pp.TagMove] = set()
@@ -2544,9 +2572,10 @@ class Publisher:
         if not primary_first:
             write(pending)
             return
-        # Each step reads its pins again just before writing them, so that another run
-        # of the release caught meanwhile (whose pins this run's first writes may have
-        # landed over) is refused before this run writes any more of its own.
+        # Each step reads its pins again just before writing them, and those this run
+        # wrote before (read after write), so that another run of the release caught
+        # meanwhile (whose pins this run's first writes may have landed over, or that
+        # landed over them) is refused before this run writes any more of its own.
         primary = self.primary.name
         last = self.release.tag
         for first in (True, False):
@@ -2610,6 +2639,8 @@ class Publisher:
             pending = [m for moves in found for m in moves if m.changes]
             if not pending:
                 return applied
+            # the pins this run wrote, read again: another run's over them refuses it
+            self.refuse_pins_written_meanwhile((), self.pins_written)
             before = len(self.floating_written)
             try:
                 self.write_pins(pending)
@@ -2637,7 +2668,12 @@ class Publisher:
         (exit 12, before any floating tag is written) when it holds still."""
         state = self.floating_states()
         deadline = time.monotonic() + SETTLE_SECONDS
+        checked = False
         while self.floating_apart(state[0]) or state[1]:
+            if not checked:
+                # another run may be writing pins: this run's, written over, refuse it now
+                self.refuse_pins_written_meanwhile((), self.pins_written)
+                checked = True
             if time.monotonic() >= deadline:
                 break
             self.output.progress(
@@ -2809,8 +2845,10 @@ class Publisher:
     def verify_tags(self, indexes: Mapping[str, LineIndex]) -> list[notes_mod.FloatingFacts]:
         """Every pin in place; floating tags where the pins say, identical on every registry.
 
-        A concurrent release may still be moving floating tags; then they are
-        recomputed and checked again a few times before giving up.
+        A pin holding other content than this run's was written by another run of the
+        release meanwhile (exit 14, ``pins_written_meanwhile``). A concurrent release may
+        still be moving floating tags; then they are recomputed and checked again a few
+        times before giving up.
         """
         pins = {
             tag: indexes[line.php].digest
@@ -2819,16 +2857,27 @@ class Publisher:
             for tag in self.pins(line.php)
         }
 
-        def check_pins(registry: Registry) -> list[str]:
-            present = tag_digests(self.client(registry), registry.repository.path, list(pins), pins)
-            return [
-                f"{registry.repository.name}:{tag} is {present.get(tag)}, expected {digest}"
-                for tag, digest in pins.items()
-                if present.get(tag) != digest
-            ]
-
+        registries = list(self.config.registries)
+        present = in_parallel(
+            lambda r: tag_digests(self.client(r), r.repository.path, list(pins), pins), registries
+        )
+        wrote = {(m.registry, m.tag) for m in self.pins_written}
+        # a pin holding other content than this run's: another run of the release wrote it
+        moved = [
+            f"{r.name}: {tag} -> {found} (this run "
+            + ("wrote" if (r.name, tag) in wrote else "found it on")
+            + f" {digest})"
+            for r, held in zip(registries, present, strict=True)
+            for tag, digest in pins.items()
+            if (found := held.get(tag)) is not None and found != digest
+        ]
+        if moved:
+            raise self.pins_written_meanwhile(moved, self.pins_written)
         defects = [
-            d for found in in_parallel(check_pins, list(self.config.registries)) for d in found
+            f"{r.repository.name}:{tag} is {held.get(tag)}, expected {digest}"
+            for r, held in zip(registries, present, strict=True)
+            for tag, digest in pins.items()
+            if held.get(tag) != digest
         ]
         if defects:
             raise VerificationError(defects, hint="rerun the same command to finish the release")

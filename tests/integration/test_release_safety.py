@@ -952,6 +952,89 @@ def test_a_run_whose_first_pins_landed_over_another_run_s_refuses_its_next_pins(
     )
 
 
+#: What verify and audit add to their advice to rerun a release whose pins they find
+#: incomplete or without a record: a run of it may be writing them.
+WAIT_FOR_THE_RUN = (
+    "if a run of v1.0.0 is in progress (the workflow, another maintainer), wait for it to end first"
+)
+
+
+def test_two_runs_whose_pin_steps_go_in_lockstep_the_loser_stops_after_one_step(
+    world: World, tmp_path: Path, proxy_for: Callable[[Any], FaultProxy]
+) -> None:
+    """Two runs of one new release at once, whose builds differ (A and B), each behind a
+    proxy of its own to the primary, their pin steps in lockstep: each read its first
+    pins before the other's landed, A's first pins land, then B's over them, and each
+    step reads only the tags it writes, in which the other's are not yet. A, reading
+    again before its next step the pins it already wrote (read after write), finds B's
+    and refuses (exit 14, naming each pin with both digests) after that one step: it
+    never writes to the second registry, nor its floating tags or record. B finishes.
+    Meanwhile, with A held after its first pins, verify and audit find v1.0.0 half
+    written and, beside their advice to rerun it, say to wait for a run in progress."""
+    stack = world.stack
+    env = {"PUBLISHER_PLATFORMS": "linux/amd64"}
+    repo = world.own_repo("acme/lockstep")
+    pins = r"/manifests/v1\.0\.0-php-8\.[0-9]+$"
+    hubs = [proxy_for(stack.primary), proxy_for(stack.primary)]
+    for hub in hubs:  # each run's first pins, then its v1.0.0 on the primary, held
+        hub.add(
+            Fault("stall", method="PUT", path=pins, times=len(LINES), stall_seconds=300),
+            Fault("stall", method="PUT", path=r"/manifests/v1\.0\.0$", stall_seconds=300),
+        )
+    a_hub, b_hub = hubs
+    a = Stack(tmp_path / "a", a_hub.host, stack.secondary, stack.bases, repo, env=env)
+    other = {**env, "SOURCE_DATE_EPOCH": "1767225900"}  # another build: other digests
+    b = Stack(tmp_path / "b", b_hub.host, stack.secondary, stack.bases, repo, env=other)
+    notes_a, notes_b = ["--notes-dir", str(a.notes_dir)], ["--notes-dir", str(b.notes_dir)]
+    run_a = a.start("release", "v1.0.0", "--no-smoke", *notes_a)
+    run_b: subprocess.Popen[str] | None = None
+    try:
+        # A read its first pins (none) and is writing them; then B, before A's landed
+        assert wait_for(lambda: a_hub.faults[0].fired == len(LINES), timeout=300)
+        run_b = b.start("release", "v1.0.0", "--no-smoke", *notes_b)
+        assert wait_for(lambda: b_hub.faults[0].fired == len(LINES), timeout=300)
+        a_hub.faults[0].release()  # A's first pins land; A is writing its v1.0.0
+        assert wait_for(lambda: a_hub.faults[1].fired, timeout=60)
+        # half written: verify and audit tell to wait for the run before rerunning it
+        a.notes_dir.mkdir(exist_ok=True)  # (A writes there once it finishes)
+        verify = a.run("verify", "v1.0.0", *notes_a, env=WIDE)
+        said = " ".join((verify.stdout + verify.stderr).split())
+        assert verify.returncode == 12, said
+        assert "publisher release v1.0.0" in said and WAIT_FOR_THE_RUN in said, said
+        audit = a.run("audit", *notes_a, env=WIDE)
+        said = " ".join((audit.stdout + audit.stderr).split())
+        assert audit.returncode == 12, said
+        assert "publisher release v1.0.0" in said and WAIT_FOR_THE_RUN in said, said
+        b_hub.faults[0].release()  # B's first pins land over A's; B is writing its v1.0.0
+        assert wait_for(lambda: b_hub.faults[1].fired, timeout=60)
+        a_hub.faults[1].release()  # A's v1.0.0 lands over nothing: its next step reads
+        run_a.wait(timeout=300)
+        held = skopeo_tag_map(world.skopeo, stack.secondary, repo)
+        b_hub.faults[1].release()
+        run_b.wait(timeout=300)
+    finally:
+        kill_group(run_a)
+        if run_b is not None:
+            kill_group(run_b)
+    log = " ".join((a.root / "run.log").read_text().split())
+    assert run_a.returncode == 14, log
+    assert "another run wrote its pins while this one ran" in log, log
+    assert "internal error" not in log and "Traceback" not in log, log
+    assert held == {}, held  # A wrote nothing on ghcr, B had not reached it
+    assert not (a.notes_dir / "v1.0.0.json").exists()
+    b_log = (b.root / "run.log").read_text()
+    assert run_b.returncode == 0, b_log
+    theirs = b.index_digests("v1.0.0")
+    ours = {php: re.findall(rf"/lockstep:v1\.0\.0-php-{php} -> (sha256:\w+)", log) for php in LINES}
+    for php in LINES:  # each pin A wrote, named with B's digest over it and A's
+        assert ours[php] and ours[php][0] != theirs[php], (php, log)
+        assert f"hub: v1.0.0-php-{php} -> {theirs[php]} (this run wrote {ours[php][0]})" in log
+    assert "nothing more was tagged by this run" in log, log
+    tags = [skopeo_tag_map(world.skopeo, h, repo) for h in (stack.primary, stack.secondary)]
+    assert tags[0] == tags[1] and tags[0]["v1.0.0"] == tags[0]["latest"] == theirs["8.4"]
+    assert {php: tags[0][f"v1.0.0-php-{php}"] for php in LINES} == theirs
+
+
 def test_a_rerun_after_the_default_line_changed_is_refused_before_any_build(
     world: World, tmp_path: Path
 ) -> None:
@@ -1645,8 +1728,9 @@ def test_a_republish_stopped_while_writing_the_primary_s_pins_is_finished_on_its
     [
         # X's first pins (on the primary) land over Y's: X's next step reads its pins again
         ("first", 14, "another run wrote its pins while this one ran"),
-        # X's last pin (v1.0.0 on ghcr) lands over Y's: nothing is left to read again
-        ("last", 12, "or another run of it is rewriting them now"),
+        # X's last pin (v1.0.0 on ghcr) lands over Y's: before its floating tags, X reads
+        # again the pins it wrote, and finds Y's over the others
+        ("last", 14, "another run wrote its pins while this one ran"),
     ],
 )
 def test_two_republishes_at_once_leave_no_floating_tag_off_the_record_and_a_rerun_settles(
@@ -1661,11 +1745,11 @@ def test_two_republishes_at_once_leave_no_floating_tag_off_the_record_and_a_reru
     and is writing them when Y runs through: Y moves every tag and writes the record. X's
     writes then land over Y's pins. Its first ones (a pin on the primary): X reads the
     pins of its next step again before writing them, finds Y's and refuses (exit 14),
-    naming its own rerun. Its last one (``v1.0.0`` on ghcr): reaching its floating tags,
-    X finds the pins of two builds and moves none (exit 12), saying another run may be
-    rewriting them. Either way the floating tags stay on the content the record names
-    (Y's); X, rerun, finishes: every tag on X's build, the history holding both, verify
-    passing."""
+    naming its own rerun. Its last one (``v1.0.0`` on ghcr): before its floating tags, X
+    reads again the pins it wrote (read after write), finds Y's over the others and
+    refuses the same way, moving none. Either way the floating tags stay on the content
+    the record names (Y's); X, rerun, finishes: every tag on X's build, the history
+    holding both, verify passing."""
     stack = world.stack
     slow = proxy_for(stack.primary if held == "first" else stack.secondary)
     env = {"PUBLISHER_PLATFORMS": "linux/amd64"}

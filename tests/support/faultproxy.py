@@ -28,7 +28,9 @@ Faults (``Fault.action``):
                 ``link_host`` an absolute URL on that host and port (a proxy that names the
                 registry by another name)
 * ``rewrite``   rewrite the request path with ``pattern`` -> ``replacement``, then forward
-* ``stall``     wait ``stall_seconds`` (or until ``release()``), then forward
+* ``stall``     wait ``stall_seconds`` (or until ``release()``, the proxy's or the fault's
+                own: the requests one fault holds let through, another's still held),
+                then forward
 * ``hang``      take the request and never answer it, nor forward it: the connection stays
                 open until the client gives up on it (or ``release()``, which closes it)
 * ``throttle``  forward, reading the request body 64 KiB at a time with a pause of
@@ -131,6 +133,13 @@ class Fault:
     upstream: str = ""  # ``route``'s
     seen: int = 0
     fired: int = 0
+    #: set by ``release()``: the requests this fault stalls go on (the proxy's
+    #: ``release()`` sets it too)
+    opened: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+
+    def release(self) -> None:
+        """Let the requests this fault stalls (and later ones it matches) through."""
+        self.opened.set()
 
     def matches(self, method: str, path: str, user_agent: str = "") -> bool:
         wanted = (*((self.method,) if self.method else ()), *self.methods)
@@ -203,11 +212,17 @@ class FaultProxy(LoopbackServer):
     def add(self, *faults: Fault) -> FaultProxy:
         with self._lock:
             self.faults.extend(faults)
+            if self._released.is_set():
+                for fault in faults:
+                    fault.release()
         return self
 
     def release(self) -> None:
         """Let stalled requests (and later ones) through at once."""
-        self._released.set()
+        with self._lock:
+            self._released.set()
+            for fault in self.faults:
+                fault.release()
 
     def clear(self) -> None:
         """Forget faults and counts."""
@@ -367,7 +382,7 @@ class FaultProxy(LoopbackServer):
                     self._relay(kind)
                     return
                 if fault.action == "stall":
-                    proxy._released.wait(fault.stall_seconds)
+                    fault.opened.wait(fault.stall_seconds)
                     self._relay(kind)
                     return
                 if fault.action == "hang":
