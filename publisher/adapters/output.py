@@ -27,8 +27,12 @@ SIGPIPE would.
 
 from __future__ import annotations
 
+import bisect
+import codecs
 import contextlib
 import errno
+import html
+import json
 import os
 import re
 import sys
@@ -784,20 +788,35 @@ def _starts_of(patterns: Sequence[str]) -> re.Pattern[str]:
 
 
 def _redacted(text: str, patterns: Sequence[str], starts: re.Pattern[str]) -> str:
-    """``text`` without ``patterns`` (longest first), nor the start of one before a cut."""
-    if not starts.search(text):
-        return text
-    for pattern in patterns:
-        if pattern in text:
-            text = text.replace(pattern, _REDACTED)
-    if any(cut in text for cut in _CUTS):
-        text = _without_cut_secrets(text, patterns, starts)
+    """``text`` without ``patterns`` (longest first), nor the start of one before a cut;
+    nor either as a server may write it escaped (``_without_escaped_secrets``)."""
+    if starts.search(text):
+        for pattern in patterns:
+            if pattern in text:
+                text = text.replace(pattern, _REDACTED)
+        if any(cut in text for cut in _CUTS):
+            text = _without_cut_secrets(text, patterns, starts)
+    if _ESCAPE_MARK.search(text):
+        text = _without_escaped_secrets(text, patterns, starts)
     return text
 
 
 def _without_cut_secrets(text: str, patterns: Sequence[str], starts: re.Pattern[str]) -> str:
     """``text`` without the start of a secret (any of its ``patterns``) that a message cut
-    short before ``...`` or ``…``: the whole secret is not there to be found. At least
+    short before ``...`` or ``…`` (``_cut_spans``)."""
+    kept: list[str] = []
+    done = 0  # text[:done] is in kept
+    for at, end in _cut_spans(text, patterns, starts):
+        kept += [text[done:at], _REDACTED]
+        done = end
+    return "".join(kept) + text[done:] if kept else text
+
+
+def _cut_spans(
+    text: str, patterns: Sequence[str], starts: re.Pattern[str]
+) -> Iterator[tuple[int, int]]:
+    """Where ``text`` holds the start of a secret (any of its ``patterns``) that a message
+    cut short before ``...`` or ``…``: the whole secret is not there to be found. At least
     ``MIN_SECRET_FORM`` characters of it count (a shorter start, such as two characters
     of a three-character secret, is found in other words, and its gap would show it).
 
@@ -805,8 +824,7 @@ def _without_cut_secrets(text: str, patterns: Sequence[str], starts: re.Pattern[
     for, the longest start followed by a cut: the whole secrets are replaced already, so
     that is seldom, and a long text with many ``...`` (a build's log) holding one costs a
     pass, not a look at every length of every pattern before every ``...``."""
-    kept: list[str] = []
-    done = 0  # text[:done] is in kept
+    done = 0
     found = starts.search(text)
     while found is not None:
         at = found.start()
@@ -825,10 +843,117 @@ def _without_cut_secrets(text: str, patterns: Sequence[str], starts: re.Pattern[
                     longest = size
                     break
         if longest:
-            kept += [text[done:at], _REDACTED]
+            yield at, at + longest
             done = at + longest
         found = starts.search(text, done if longest else at + 1)
-    return "".join(kept) + text[done:] if kept else text
+
+
+#: A character a server may write a secret's character escaped with: ``&`` (an HTML
+#: character reference), ``%`` (percent-encoding), a backslash (a JSON or ``repr`` escape).
+_ESCAPE_MARK = re.compile(r"&[#0-9A-Za-z]|%[0-9A-Fa-f]|\\")
+
+#: An escape as ``_unescaped`` reads it: an HTML character reference, named, decimal or
+#: hex (``&amp;`` ``&#39;`` ``&#x27;``, a legacy one without its ``;``); a run of
+#: percent-encoded bytes (``%2B``, ``%C3%A4``); a JSON ``\u`` escape (a surrogate pair
+#: whole) or backslash escape (``\"``, ``\'`` as ``repr`` writes it); or the start of one,
+#: which counts for nothing when a cut follows it.
+_ESCAPE = re.compile(
+    r"&#?[0-9A-Za-z]*;?"
+    r"|(?:%[0-9A-Fa-f]{2})+|%[0-9A-Fa-f]?"
+    r"|\\u[dD][89abAB][0-9A-Fa-f]{2}\\u[dD][c-fC-F][0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}"
+    r"|\\[\"\\/'bfnrt]|\\u?[0-9A-Fa-f]{0,3}"
+)
+
+
+def _unescape(escape: str, before_cut: bool) -> str | None:
+    """The characters ``escape`` (a match of ``_ESCAPE``) stands for; "" for the start of
+    one a cut follows; None when it stands for no other (text as it is)."""
+    if escape.startswith("&"):
+        text = html.unescape(escape)
+        if text != escape:
+            return text
+    elif escape.startswith("%") and len(escape) >= 3:
+        decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+        # a character the cut split leaves its bytes out, as the start of a reference
+        return decoder.decode(bytes.fromhex(escape.replace("%", "")), final=not before_cut)
+    elif escape == "\\'":
+        return "'"
+    elif escape.startswith("\\"):
+        with contextlib.suppress(ValueError):
+            return str(json.loads(f'"{escape}"'))
+    return "" if before_cut else None
+
+
+def _without_escaped_secrets(text: str, patterns: Sequence[str], starts: re.Pattern[str]) -> str:
+    """``text`` without a secret (any of its ``patterns``, or its start before a cut) that a
+    server wrote with escapes, even a few of its characters alone and mixed: HTML
+    character references (an error page's ``Canary&#39;Pw``, ``&#x27;``, ``&amp;``),
+    percent-encoding (``Pw%2B7f``) or JSON's ``\\u0027``. The secret is looked for in the
+    text with each escape read as the characters it stands for; what is redacted is the
+    text that holds it, escapes and all (the start of an escape a cut split too)."""
+    # pieces of the text: (its start in text, its end, where it starts in the unescaped
+    # text, escaped: it stands for what it says as a whole); a cut escape is no piece
+    pieces: list[tuple[int, int, int, bool]] = []
+    parts: list[str] = []
+    size = done = 0
+    for escape in _ESCAPE.finditer(text):
+        said = _unescape(escape.group(), text.startswith(_CUTS, escape.end()))
+        if said is None:
+            continue
+        if escape.start() > done:
+            pieces.append((done, escape.start(), size, False))
+            parts.append(text[done : escape.start()])
+            size += escape.start() - done
+        if said:
+            pieces.append((escape.start(), escape.end(), size, True))
+            parts.append(said)
+            size += len(said)
+        done = escape.end()
+    if not pieces:
+        return text
+    pieces.append((done, len(text), size, False))
+    parts.append(text[done:])
+    unescaped = "".join(parts)
+    if not starts.search(unescaped):
+        return text
+    found = [
+        (at, at + len(pattern)) for pattern in patterns for at in _occurrences(unescaped, pattern)
+    ]
+    if any(cut in unescaped for cut in _CUTS):
+        found += _cut_spans(unescaped, patterns, starts)
+    if not found:
+        return text
+    heads = [piece[2] for piece in pieces]
+
+    def place(at: int, end: bool) -> int:
+        """Where the unescaped text's ``at`` is in ``text`` (the escape's start or end)."""
+        start, stop, head, escaped = pieces[bisect.bisect_right(heads, at) - 1]
+        if escaped:
+            return stop if end else start
+        return start + at - head + end
+
+    kept: list[str] = []
+    done = 0
+    for first, last in sorted(found):
+        start, stop = place(first, False), place(last - 1, True)
+        while (
+            stop < len(text)
+            and (cut := _ESCAPE.match(text, stop))
+            and (_unescape(cut.group(), text.startswith(_CUTS, cut.end())) == "")
+        ):
+            stop = cut.end()  # the start of an escape a cut split: part of the secret
+        if start >= done:
+            kept += [text[done:start], _REDACTED]
+        done = max(done, stop)  # one that overlaps the last is redacted with it
+    return "".join(kept) + text[done:]
+
+
+def _occurrences(text: str, pattern: str) -> Iterator[int]:
+    """Where ``pattern`` starts in ``text``, each occurrence."""
+    at = text.find(pattern)
+    while at >= 0:
+        yield at
+        at = text.find(pattern, at + len(pattern))
 
 
 def stream_error(exc: OSError, name: str) -> FileAccessError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import logging
@@ -13,6 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
@@ -37,17 +39,23 @@ CANARY = "canary-7d1f0b9e4c2a-secret"
 CANARY_B64 = base64.b64encode(f"{CANARY_USER}:{CANARY}".encode()).decode()
 
 
-@pytest.fixture
-def canary_registry(fresh_registry: Callable[..., LocalRegistry], tmp_path: Path) -> LocalRegistry:
+def _htpasswd_registry(
+    fresh_registry: Callable[..., LocalRegistry], tmp_path: Path, password: str
+) -> LocalRegistry:
     htpasswd = require_tool("htpasswd")
     line = subprocess.run(
-        [htpasswd, "-niB", CANARY_USER], input=CANARY, capture_output=True, text=True, check=True
+        [htpasswd, "-niB", CANARY_USER], input=password, capture_output=True, text=True, check=True
     ).stdout.strip()
     path = tmp_path / "htpasswd"
     path.write_text(line + "\n")
     return fresh_registry(
         extra_config={"auth": {"htpasswd": {"realm": "canary", "path": str(path)}}}
     )
+
+
+@pytest.fixture
+def canary_registry(fresh_registry: Callable[..., LocalRegistry], tmp_path: Path) -> LocalRegistry:
+    return _htpasswd_registry(fresh_registry, tmp_path, CANARY)
 
 
 def leaks(text: str, extra: tuple[str, ...] = ()) -> list[str]:
@@ -173,6 +181,83 @@ def test_21_a_secret_an_error_body_read_cut_in_two_shows_none_of_its_start(
         secret == CANARY_B64 and str(info.value).endswith(f"sent was {_B64_USER}***…")
     ), str(info.value)
     assert secret[:kept] not in said and CANARY[:10] not in said, said
+
+
+#: A password with characters servers write as escapes: ' + & (and a plain part).
+ESCAPED_CANARY = "Canary'Pw+7f&3a9e-x"
+
+
+def _go_html(text: str) -> str:
+    """``text`` as Go's html/template writes it: ``&#39; &#34; &#43;`` and ``&amp;``."""
+    for char, ref in (("&", "&amp;"), ("'", "&#39;"), ('"', "&#34;"), ("+", "&#43;")):
+        text = text.replace(char, ref)
+    return text
+
+
+#: As JavaScript's encodeURIComponent writes it: ' kept, + and & as %2B and %26.
+_URI_COMPONENT = quote(ESCAPED_CANARY, safe="'")
+
+_PAGE = "<html><body><h1>Bad credentials</h1><p>rejected password {} for user</p></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/html", _PAGE.format(_go_html(ESCAPED_CANARY))),  # &#39; &#43; &amp;
+        ("text/html", _PAGE.format(html.escape(ESCAPED_CANARY))),  # &#x27; &amp;
+        ("text/html", _PAGE.format(html.escape(ESCAPED_CANARY, quote=False))),  # &amp;
+        ("text/plain", f"login failed for password={_URI_COMPONENT} here"),
+        ("text/plain", f"password={_URI_COMPONENT.replace('%2B', '%2b')} refused"),
+        # raw JSON (not a registry's errors) that writes ' as \\u0027 (PHP's JSON_HEX_APOS)
+        ("application/json", '{"message": "bad password Canary\\u0027Pw+7f\\u00263a9e-x"}'),
+        # the 64 KiB read cut inside &amp;: the start of the password before it, "Canary'Pw+7f&am"
+        ("text/html", None),
+    ],
+    ids=["go-html", "python-html", "amp", "percent", "percent-lower", "json-u", "cut-in-amp"],
+)
+@pytest.mark.parametrize("shown", ["library", "output"])
+def test_21_a_password_a_registry_writes_escaped_is_never_shown(
+    fresh_registry: Callable[..., LocalRegistry],
+    tmp_path: Path,
+    proxy_for: Callable[[Any], FaultProxy],
+    content_type: str,
+    body: str | None,
+    shown: str,
+) -> None:
+    """t33 N1: a registry's error page that writes the password with HTML character
+    references (``&#39;``, ``&#x27;``, ``&amp;``), percent-encoded or JSON-escaped, even
+    partly, is redacted as the password itself is; so is its start before a cut inside an
+    escape."""
+    from publisher.adapters.registry import Credentials
+
+    registry = _htpasswd_registry(fresh_registry, tmp_path, ESCAPED_CANARY)
+    proxy = proxy_for(registry)
+    if body is None:
+        written = html.escape(ESCAPED_CANARY, quote=False)
+        kept = written.index("&amp;") + len("&am")
+        page = _page_cut_inside(written, kept)
+        assert page[:MAX_ERROR_BODY].endswith(b"Canary'Pw+7f&am")
+    else:
+        page = body.encode()
+    headers = {"Content-Type": content_type}
+    proxy.add(
+        Fault("status", method="PUT", path="/manifests/", status=400, headers=headers, body=page)
+    )
+    err = io.StringIO()
+    output = Output({}, stream=io.StringIO(), err_stream=err, debug=True)
+    client = RegistryClient(
+        proxy.host,
+        plain_http=True,
+        credentials=Credentials(CANARY_USER, ESCAPED_CANARY),
+        output=output if shown == "output" else None,
+    )
+    with pytest.raises(RegistryError) as info, tempfile.TemporaryDirectory() as tmp:
+        client.push_layout(write_layout(make_image(), Path(tmp)), "canary/php-fpm")
+    assert proxy.count("PUT", "manifest") >= 1
+    output.error(info.value)
+    said = str(info.value) + (info.value.hint or "") + err.getvalue()
+    assert "***" in str(info.value), str(info.value)
+    assert "Canary" not in said and "3a9e" not in said, said
 
 
 def test_21_a_secret_an_error_body_read_cut_in_two_never_reaches_the_cli_output(

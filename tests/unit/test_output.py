@@ -26,7 +26,14 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from publisher.adapters.output import Output, inert, inert_json, markdown_table, markdown_text
+from publisher.adapters.output import (
+    Output,
+    inert,
+    inert_json,
+    markdown_table,
+    markdown_text,
+    redacted,
+)
 from publisher.core.errors import (
     CommandError,
     ConfigError,
@@ -1097,6 +1104,35 @@ def test_a_secret_a_server_echoes_escaped_its_own_way_is_redacted() -> None:
     for echo in echoes:
         assert _MARK not in out.redact(echo), echo
         assert _MARK not in without_secrets(echo, BasicCredentials("u", secret)), echo
+
+
+@pytest.mark.parametrize(
+    ("echo", "shown"),
+    [
+        ("page: Canary&#39;Pw&#43;7f&amp;3a9e for AT&amp;T", "page: *** for AT&amp;T"),
+        ("Canary&#x27;Pw+7f&3a9e&#x27;s", "***&#x27;s"),
+        ("?p=Canary'Pw%2b7f%263a9e&q=50%25", "?p=***&q=50%25"),
+        ('{"m": "Canary\\u0027Pw+7f\\u00263a9e\\n"}', '{"m": "***\\n"}'),
+        ("sent Canary'Pw+7f&am…", "sent ***…"),
+        ("sent Canary&#39;Pw%2…", "sent ***…"),
+        ("sent Canary'Pw+7f\\u00…", "sent ***…"),
+        (
+            "no secret: Canary&#39;s 100% &amp; \\u00e4…",
+            "no secret: Canary&#39;s 100% &amp; \\u00e4…",
+        ),
+    ],
+)
+def test_a_secret_a_server_writes_with_escapes_is_redacted_the_rest_left_as_it_is(
+    echo: str, shown: str
+) -> None:
+    """t33 N1: some characters of a secret written escaped, mixed with the others as they
+    are (an error page's ``&#39;``, a query's ``%2b``, raw JSON's ``\\u0027``), or an
+    escape that a cut split after its start: the secret is redacted, escapes and all, and
+    every escape around it is left as the server wrote it."""
+    secret = "Canary'Pw+7f&3a9e"
+    out = Output({"HUB_PASSWORD": secret}, stream=io.StringIO(), err_stream=io.StringIO())
+    assert out.redact(echo) == shown
+    assert redacted(echo, [secret]) == shown
 
 
 @pytest.mark.parametrize("cut", [10, 57, 68, 77])
