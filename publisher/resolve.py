@@ -1084,6 +1084,13 @@ TOKEN_UNVERIFIED = (
     "rotation, or its issuer or service differs)"
 )
 
+#: What makes a registry take the tokens its own token server issues (``TOKEN_UNVERIFIED``):
+#: work for its operator, which waiting does not do.
+TOKEN_UNVERIFIED_FIX = (
+    "have the registry's operator check its log, its clock against the token server's, and "
+    "its token settings (rootcertbundle, issuer, service) against the token server's"
+)
+
 
 # --------------------------------------------------------------------------- credentials
 #
@@ -1593,6 +1600,9 @@ class Result:
     #: Why the docker config gave no credentials for the registry, when it has a problem
     #: (the probe then asked anonymously, or, for a helper that hung, not at all).
     credentials_problem: CredentialsError | None = None
+    #: What to do about a registry error that trying again does not mend (its own token
+    #: server's token refused: ``TOKEN_UNVERIFIED_FIX``); None for "try again later".
+    fix: str | None = None
     #: A local build found in the image store: the sha256 of the Dockerfile it was built
     #: from, its ``DOCKERFILE_LABEL`` ("" when it has none); None when not looked at.
     built_from: str | None = None
@@ -2190,7 +2200,7 @@ def _classify_failure(resp: _Response, target: Target, session: _Session, list_t
         raise _Outcome(Status.NOT_PUBLISHED, what, tags=tags, tags_cut=cut)
     refused = session.token_refused(resp)
     if refused is not None:  # the registry's fault: no login gets past it
-        raise _Outcome(Status.REGISTRY_ERROR, refused)
+        raise _Outcome(Status.REGISTRY_ERROR, refused, fix=TOKEN_UNVERIFIED_FIX)
     if status in (401, 403):
         if session.credentials is None:
             detail = (
@@ -2466,6 +2476,7 @@ def probe(
                     platforms=tuple(out.extra.get("platforms", ())),
                     tags=out.extra.get("tags"),
                     tags_cut=out.extra.get("tags_cut"),
+                    fix=out.extra.get("fix"),
                 )
             # The detail may quote a URL or a body the registry sent: it may echo a secret.
             detail = without_secrets(result.detail, creds)
@@ -4073,10 +4084,10 @@ def _registry_problem(choice: Choice, result: Result, inputs: Inputs) -> tuple[s
             if elsewhere
             else f"wait and try again, or run `docker login {host}` for a higher limit",
         )
+    again = f"{result.fix} (trying again later does not help)" if result.fix else "try again later"
     return (
         f"registry {host} failed: {result.detail}",
-        "try again later"
-        + (f", or {inputs.change(ENV_REGISTRY, _other(choice))}" if elsewhere else ""),
+        again + (f", or {inputs.change(ENV_REGISTRY, _other(choice))}" if elsewhere else ""),
     )
 
 

@@ -25,7 +25,16 @@ from publisher.adapters.localregistry import LocalRegistry
 from publisher.adapters.registry import Credentials, RegistryClient
 from publisher.core.errors import AuthError, InvalidResponseError, UnreachableError
 from publisher.core.reference import Reference
-from publisher.resolve import BasicCredentials, Status, Target, probe
+from publisher.resolve import (
+    BasicCredentials,
+    DockerfileFacts,
+    Inputs,
+    Status,
+    Target,
+    choose,
+    decide,
+    probe,
+)
 from tests.conftest import require_tool
 from tests.support.connectproxy import ConnectProxy
 from tests.support.faultproxy import Fault, FaultProxy
@@ -644,3 +653,10 @@ def test_a_token_the_registry_refuses_is_not_blamed_on_the_credentials(
         ) in found.detail, found.detail
         assert "clocks of the token server and the registry" in found.detail, found.detail
         assert "refused the credentials" not in found.detail, found.detail
+        # what to do: the registry's operator's work, which waiting does not do (t33 N5)
+        wanted = Inputs(php="8.4", release="v1", allow_fallback=False)
+        dockerfile = DockerfileFacts("dockerfiles/8.4/Dockerfile", True, "php:8.4-fpm-alpine")
+        fix = decide(wanted, choose(wanted, None, "linux/amd64"), found, dockerfile).fix or ""
+        assert "try again later" not in fix, fix
+        assert "have the registry's operator check its log, its clock" in fix, fix
+        assert "rootcertbundle" in fix, fix

@@ -71,6 +71,7 @@ from ...resolve import (
     OCI_INDEX,
     OCI_MANIFEST,
     TOKEN_UNVERIFIED,
+    TOKEN_UNVERIFIED_FIX,
     Challenge,
     api_host,
     challenge_error,
@@ -1992,8 +1993,7 @@ class Transport:
         if said == "invalid_token":
             hint = (
                 f"{took}; the registry could not verify that token (invalid_token): likely "
-                f"{TOKEN_UNVERIFIED}; have the registry's operator check its log and its token "
-                "auth settings against the token server's, then rerun"
+                f"{TOKEN_UNVERIFIED}; {TOKEN_UNVERIFIED_FIX}, then rerun"
             )
         else:
             access = "push" if any(s.endswith(",push") for s in scopes) else "pull"
