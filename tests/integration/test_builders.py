@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from publisher.adapters import stop
 from publisher.adapters.builders import (
     BuildahBuilder,
     BuilderName,
@@ -269,6 +270,66 @@ def test_a_build_stopped_outside_a_run_step_leaves_no_working_container(
     assert buildah("containers", "--format", "{{.ContainerName}}").split() == other
 
 
+class _Gates:
+    """Ports of the test's that a RUN step waits on (chroot isolation: the host's network):
+    bound, not listening, so a connection is refused till the test opens one."""
+
+    def __init__(self, *names: str) -> None:
+        self.sockets = {name: socket.socket() for name in names}
+        for gate in self.sockets.values():
+            gate.bind(("127.0.0.1", 0))
+
+    def wait_for(self, name: str) -> str:
+        """A RUN step's command that waits till the gate opens; it ends the step when its
+        container's files are gone (`sleep` with them)."""
+        port = self.sockets[name].getsockname()[1]
+        return f"until nc 127.0.0.1 {port} -e true 2>/dev/null; do sleep 0.1 || exit 4; done"
+
+    def open(self, name: str) -> None:
+        self.sockets[name].listen()
+
+    def close(self) -> None:
+        """Open every gate (whatever went wrong, no RUN waits for ever), then close them."""
+        for gate in self.sockets.values():
+            with contextlib.suppress(OSError):
+                gate.listen()
+        for gate in self.sockets.values():
+            gate.close()
+
+
+def _another_build(
+    env: dict[str, str], platform: Platform, dockerfile: Path
+) -> subprocess.Popen[str]:
+    """A plain ``buildah build`` of ``dockerfile`` (another run's, another tool's)."""
+    return subprocess.Popen(
+        [
+            "buildah",
+            "build",
+            "--isolation",
+            "chroot",
+            "--platform",
+            platform.value,
+            "--tls-verify=false",
+            "-f",
+            str(dockerfile),
+            str(dockerfile.parent),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _wait_for_containers(buildah: Callable[..., str], count: int) -> None:
+    """Wait till the store holds ``count`` containers."""
+    deadline = time.monotonic() + 120
+    while len(buildah("containers", "--quiet").split()) < count:
+        assert time.monotonic() < deadline, f"no {count} containers"
+        time.sleep(0.1)
+
+
 def test_a_failed_build_leaves_alone_another_build_of_the_same_base(
     offline: Config, tmp_path: Path
 ) -> None:
@@ -276,30 +337,21 @@ def test_a_failed_build_leaves_alone_another_build_of_the_same_base(
     one machine): the one whose RUN step fails removes no container, and the other, in its
     own RUN step meanwhile, builds to its end. buildah removes a failed build's container
     itself; publisher removes what a build left only when the build was stopped. Each
-    RUN waits on a port of the test's (chroot isolation: the host's network): the failing
-    build's until the other's container exists, the other's until the failed build is
-    over."""
+    RUN waits on a gate: the failing build's until the other's container exists, the
+    other's until the failed build is over."""
     env, buildah = _image_store_of_its_own(tmp_path)
     platform = host_platform()
     assert platform is not None
     context = tmp_path / "ctx"
     context.mkdir()
-    gates = {who: socket.socket() for who in ("fails", "other")}
-    for gate in gates.values():  # bound, not listening: a connection is refused till then
-        gate.bind(("127.0.0.1", 0))
-    port = {who: gate.getsockname()[1] for who, gate in gates.items()}
-
-    def wait_for(who: str) -> str:
-        # ends the step when its container's files are gone (`sleep` with them)
-        return f"until nc 127.0.0.1 {port[who]} -e true 2>/dev/null; do sleep 0.1 || exit 4; done"
-
+    gates = _Gates("fails", "other")
     failing = context / "Dockerfile.fails"
     failing.write_text(
-        f"ARG PHP_BASE_IMAGE\nFROM ${{PHP_BASE_IMAGE}}\nRUN {wait_for('fails')}; exit 3\n"
+        f"ARG PHP_BASE_IMAGE\nFROM ${{PHP_BASE_IMAGE}}\nRUN {gates.wait_for('fails')}; exit 3\n"
     )
     request = _request(offline, platform, tmp_path / "work", context=context, dockerfile=failing)
     other = context / "Dockerfile.other"
-    other.write_text(f"FROM {request.base}\nRUN {wait_for('other')}\n")
+    other.write_text(f"FROM {request.base}\nRUN {gates.wait_for('other')}\n")
     runner = Runner(output=Output(env={}, quiet=True), env=env)
     caught: list[BaseException] = []
 
@@ -309,55 +361,82 @@ def test_a_failed_build_leaves_alone_another_build_of_the_same_base(
         except BaseException as exc:  # the test reports what ended it
             caught.append(exc)
 
-    def containers(count: int) -> None:
-        deadline = time.monotonic() + 120
-        while len(buildah("containers", "--quiet").split()) < count:
-            assert time.monotonic() < deadline, f"no {count} containers"
-            time.sleep(0.1)
-
     failed = threading.Thread(target=build)
     failed.start()
     building: subprocess.Popen[str] | None = None
     try:
-        containers(1)  # the failing build is in its RUN step
-        building = subprocess.Popen(
-            [
-                "buildah",
-                "build",
-                "--isolation",
-                "chroot",
-                "--platform",
-                platform.value,
-                "--tls-verify=false",
-                "-f",
-                str(other),
-                str(context),
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        containers(2)  # the other build's container exists
-        gates["fails"].listen()
+        _wait_for_containers(buildah, 1)  # the failing build is in its RUN step
+        building = _another_build(env, platform, other)
+        _wait_for_containers(buildah, 2)  # the other build's container exists
+        gates.open("fails")
         failed.join(timeout=120)
         assert not failed.is_alive()
-        gates["other"].listen()
+        gates.open("other")
         said, _ = building.communicate(timeout=120)
     finally:
-        for gate in gates.values():  # whatever went wrong, no RUN waits for ever
-            with contextlib.suppress(OSError):
-                gate.listen()
+        gates.close()
         failed.join(timeout=120)
         if building is not None and building.poll() is None:
             kill_group(building)
             building.communicate()
-        for gate in gates.values():
-            gate.close()
     assert caught and isinstance(caught[0], CommandError), caught
     assert "exit status" in caught[0].message
     assert building is not None and building.returncode == 0, said
+    assert buildah("containers", "--quiet") == ""
+
+
+def test_a_stopped_build_leaves_alone_another_build_of_the_same_base(
+    offline: Config, tmp_path: Path
+) -> None:
+    """A build stopped (Ctrl-C, a cancelled CI job) in its RUN step while another build
+    from the same base for the same platform is in its own: buildah removes the stopped
+    build's container, and the one left, made from that base since the stopped build
+    started, is the other's, which another buildah process is using: publisher keeps it,
+    says how to remove it, and the other build goes on to its end."""
+    env, buildah = _image_store_of_its_own(tmp_path)
+    platform = host_platform()
+    assert platform is not None
+    context = tmp_path / "ctx"
+    context.mkdir()
+    gates = _Gates("stopped", "other")
+    stopped = context / "Dockerfile.stopped"
+    stopped.write_text(
+        f"ARG PHP_BASE_IMAGE\nFROM ${{PHP_BASE_IMAGE}}\nRUN {gates.wait_for('stopped')}\n"
+    )
+    request = _request(offline, platform, tmp_path / "work", context=context, dockerfile=stopped)
+    other = context / "Dockerfile.other"
+    other.write_text(f"FROM {request.base}\nRUN {gates.wait_for('other')}\n")
+    runner = Runner(output=Output(env={}, quiet=True), env=env)
+    building: list[subprocess.Popen[str]] = []
+    left: list[str] = []
+
+    def both_in_their_run_steps() -> bool:
+        if not building:
+            _wait_for_containers(buildah, 1)  # the build to stop is in its RUN step
+            building.append(_another_build(env, platform, other))
+            _wait_for_containers(buildah, 2)  # the other build's container exists
+        return True
+
+    try:
+        caught = stop_during(
+            lambda: BuildahBuilder(runner, isolation="chroot").build(request),
+            both_in_their_run_steps,
+            within=60,
+            while_stopping=lambda: left.extend(stop.left()),
+        )
+        kept = buildah("containers", "--format", "{{.ContainerName}}").split()
+        gates.open("other")
+        said, _ = building[0].communicate(timeout=120)
+    finally:
+        gates.close()
+        for process in building:
+            if process.poll() is None:
+                kill_group(process)
+                process.communicate()
+    assert caught and isinstance(caught[0], CommandError), caught
+    assert building[0].returncode == 0, said
+    assert len(kept) == 1, kept
+    assert [f"`buildah rm {kept[0]}`" in words for words in left] == [True], left
     assert buildah("containers", "--quiet") == ""
 
 
@@ -504,6 +583,7 @@ def test_the_smoke_test_catches_a_wrong_line_and_missing_extensions(
 STALLING_SMOKE = """
 import sys
 import threading
+from publisher.adapters import stop
 from publisher.adapters.output import Output
 from publisher.adapters.runner import Runner
 from publisher.adapters.smoke import Engine, SmokeTester

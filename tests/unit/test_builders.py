@@ -19,6 +19,7 @@ import pytest
 
 from publisher.adapters import emulation as emulation_mod
 from publisher.adapters import runner as runner_module
+from publisher.adapters import stop
 from publisher.adapters.builders import (
     BuildahBuilder,
     BuilderName,
@@ -397,6 +398,63 @@ def test_buildah_builds_again_only_for_the_storage_race(tmp_path: Path) -> None:
     assert steps(runner) == ["build", "build", "rmi"]
 
 
+@pytest.fixture(autouse=True)
+def no_other_buildah(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This machine's processes are not the test's: none runs buildah (a test that needs
+    one adds it to the returned /proc)."""
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    monkeypatch.setattr(buildah_mod, "PROC", proc)
+    return proc
+
+
+def _process(proc: Path, pid: int, comm: str, argv: list[str], environ: list[str] | None) -> None:
+    """Process ``pid`` in the /proc ``proc`` (``environ`` None: this user may not read it)."""
+    entry = proc / str(pid)
+    entry.mkdir()
+    (entry / "comm").write_text(comm + "\n")
+    (entry / "cmdline").write_bytes(b"".join(word.encode() + b"\0" for word in argv))
+    if environ is not None:
+        (entry / "environ").write_bytes(b"".join(v.encode() + b"\0" for v in environ))
+
+
+def test_the_buildah_processes_that_may_use_the_image_store_are_found(
+    no_other_buildah: Path,
+) -> None:
+    """A buildah or podman process uses buildah's image store unless it is sure it uses
+    another: its environment, readable, names another storage.conf, and no option of its
+    chooses the store."""
+    proc = no_other_buildah
+    mine = "/s/mine.conf"
+    _process(proc, 10, "buildah", ["buildah", "build", "."], ["HOME=/root"])  # the default
+    _process(proc, 11, "buildah", ["buildah", "run", "c"], [f"CONTAINERS_STORAGE_CONF={mine}"])
+    _process(proc, 12, "buildah", ["buildah", "build", "."], ["CONTAINERS_STORAGE_CONF=/s/o"])
+    _process(proc, 13, "buildah", ["buildah", "--root", "/r", "build"], ["X=1"])
+    _process(proc, 14, "podman", ["podman", "build", "."], None)  # another user's
+    _process(proc, 15, "bash", ["bash", "-c", "buildah"], [])  # not buildah itself
+    _process(proc, 16, "buildah", [], [])  # a zombie
+    (proc / "self").mkdir()
+
+    found = buildah_mod.store_users({"CONTAINERS_STORAGE_CONF": mine})
+    assert found == [
+        "buildah run c (pid 11)",
+        "buildah --root /r build (pid 13)",
+        "podman build . (pid 14)",
+    ]
+    assert buildah_mod.store_users({}) == [
+        "buildah build . (pid 10)",
+        "buildah --root /r build (pid 13)",
+        "podman build . (pid 14)",
+    ]
+    (proc / "self").rmdir()
+    for entry in proc.iterdir():
+        for file in entry.iterdir():
+            file.unlink()
+        entry.rmdir()
+    proc.rmdir()
+    assert buildah_mod.store_users({}) is None  # no /proc: cannot be told
+
+
 def test_after_a_build_only_the_working_container_it_left_is_removed(tmp_path: Path) -> None:
     """A build stopped by a signal outside a RUN step leaves its working container: what
     goes is a container new since the build started, named as buildah names a build's,
@@ -494,6 +552,43 @@ def test_only_a_build_ended_by_a_signal_has_the_working_container_removed(
     assert rms == ([(BUILDAH, "rm", "c1")] if removed else [])
     if ending == "transient":  # built again, with nothing removed in between
         assert steps(runner) == ["build"] * buildah_mod.BUILD_ATTEMPTS + ["rmi"]
+
+
+def test_a_stopped_build_keeps_the_container_another_buildah_may_use(
+    tmp_path: Path, no_other_buildah: Path
+) -> None:
+    """A build stopped in its RUN step leaves nothing (buildah removes its container): a
+    container made meanwhile from the same base for the same platform is another build's.
+    While another buildah process lives, publisher keeps it and the interruption says how
+    to remove it."""
+    _process(no_other_buildah, 42, "buildah", ["buildah", "build", "-f", "D", "."], [])
+    left = {"id": "c1", "imageid": "base", "containername": "127.0.0.1-working-container-3"}
+    listings = iter([ok("[]")])
+    said: list[str] = []
+
+    def build(_call: Call) -> Completed:
+        runner_module.stop_children()  # what the signal handler does
+        return ENDINGS["stopping"]
+
+    runner = (
+        FakeRunner(tools={"buildah": BUILDAH})
+        .on([BUILDAH, "containers"], lambda _call: next(listings, ok(json.dumps([left]))))
+        .on([BUILDAH, "images"], ok(json.dumps([{"id": "sha256:base", "digest": BASE.digest}])))
+        .on([BUILDAH, "inspect"], ok("linux/arm64\n"))
+        .on([BUILDAH, "build"], build)
+    )
+    try:
+        with pytest.raises(CommandError):
+            BuildahBuilder(runner).build(request(tmp_path))
+        said.extend(stop.left())
+    finally:
+        runner_module.allow_children()
+    assert [argv for argv in runner.cleanups() if argv[1] == "rm"] == []
+    assert len(said) == 1
+    assert "buildah build -f D . (pid 42)" in said[0]
+    assert said[0].endswith(
+        "`buildah rm 127.0.0.1-working-container-3` removes what is still there"
+    )
 
 
 # ----------------------------------------------------------------- docker

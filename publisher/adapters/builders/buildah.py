@@ -7,7 +7,8 @@ The local image is removed afterwards; the name a rehearsal's base got when pull
 its throwaway registry goes when the rehearsal ends (``forget_registry``). So does the
 working container of a build that was stopped (publisher stopping, buildah killed by a
 signal), which buildah leaves when the signal reaches it outside a RUN step
-(``remove_build_containers``). A build that fails of its own (a RUN step's exit status,
+(``remove_build_containers``), unless another buildah process may be using the image store
+(then the interruption says how to remove it). A build that fails of its own (a RUN step's exit status,
 one of ``TRANSIENT_FAILURES``) leaves none: buildah removes it, and publisher removes
 nothing, so that another build of the same base going on meanwhile keeps its container.
 
@@ -47,6 +48,7 @@ from ...core.fileio import cache_root, can_flock, locked_file, temp_dir
 from ...core.platforms import BuilderName, Platform
 from ...core.reference import Reference
 from ...resolve import is_loopback
+from .. import stop
 from ..emulation import emulation_advice, require_emulation
 from ..runner import INSTALL_HINTS, Completed, Runner, ended_by_signal, open_files_refused
 from . import dockercli
@@ -455,12 +457,61 @@ def container_ids(runner: Runner, buildah: str) -> set[str] | None:
     return None if containers is None else {str(c.get("id")) for c in containers}
 
 
+#: Where the running processes are listed (``store_users``).
+PROC = Path("/proc")
+#: The programs that make and use working containers in buildah's image store (podman's
+#: builds are buildah's).
+STORE_TOOLS = frozenset({"buildah", "podman"})
+#: The options that choose another image store than the configuration's.
+STORE_OPTIONS = (b"--root", b"--runroot", b"--storage-driver")
+
+
+def store_users(env: Mapping[str, str]) -> list[str] | None:
+    """The live buildah and podman processes that may use the image store of buildah run
+    with ``env``, as ``COMMAND (pid N)``; None when the processes cannot be listed. A
+    process is left out only when it uses another store for sure: this user can read its
+    environment, which names another ``CONTAINERS_STORAGE_CONF``, and its command line
+    has none of ``STORE_OPTIONS``. Publisher's own buildah commands are over by then."""
+    conf = env.get("CONTAINERS_STORAGE_CONF") or ""
+    try:
+        entries = sorted((e for e in PROC.iterdir() if e.name.isdigit()), key=lambda e: int(e.name))
+    except OSError:
+        return None
+    found: list[str] = []
+    for entry in entries:
+        with contextlib.suppress(OSError):  # (a process that ended meanwhile)
+            if (entry / "comm").read_text().strip() not in STORE_TOOLS:
+                continue
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            if argv == [b""]:  # a zombie's: it uses nothing any more
+                continue
+            if not any(word.startswith(STORE_OPTIONS) for word in argv) and _storage_conf(
+                entry
+            ) not in (None, conf):
+                continue
+            command = b" ".join(argv).decode("utf-8", "replace").strip()
+            found.append(f"{command[:120]} (pid {entry.name})")
+    return found
+
+
+def _storage_conf(entry: Path) -> str | None:
+    """The ``CONTAINERS_STORAGE_CONF`` of process ``entry`` ("" when it has none); None
+    when this user may not read its environment."""
+    try:
+        environ = (entry / "environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    named = [v for v in environ if v.startswith(b"CONTAINERS_STORAGE_CONF=")]
+    return named[-1].partition(b"=")[2].decode("utf-8", "replace") if named else ""
+
+
 def remove_build_containers(
     runner: Runner,
     buildah: str,
     before: set[str] | None,
     base: Reference | None,
     platform: Platform,
+    env: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Remove the working containers a stopped ``buildah build`` left, and return their
     names. buildah removes them itself when a build fails, but not when a signal
@@ -477,10 +528,15 @@ def remove_build_containers(
     platform's pull takes the name; without a base, nothing is removed) for ``platform``
     (the other legs of a line build from the same base for another). buildah says no more
     of which build made a container: one that another build (another run, another tool)
-    made from the same base for the same platform while this one ran would go too, and
-    that build would fail ("container not known"): hence only for a build that was
-    stopped, whose run is ending anyway. Each command is a tidy-up (``Runner.cleanup``:
-    it runs while publisher stops, for up to ``CLEANUP_TIMEOUT`` seconds); never raises."""
+    made from the same base for the same platform while this one ran fits too, and
+    removing it would make that build fail ("container not known"); when the stopped build
+    was in a RUN step, it is the only one there is. So while another buildah or podman
+    process may use the same image store (``store_users``, of buildah run with ``env``;
+    or when that cannot be told), nothing is removed: the debug output, and the line
+    saying the run was interrupted when publisher stops (``stop.leave``), name the
+    containers kept and the ``buildah rm`` that removes them once those processes are
+    over. Each command is a tidy-up (``Runner.cleanup``: it runs while publisher stops,
+    for up to ``CLEANUP_TIMEOUT`` seconds); never raises."""
     if before is None or base is None or not base.digest:
         return []
     new = [
@@ -496,7 +552,7 @@ def remove_build_containers(
         if image.get("digest") == base.digest
         or any(str(name).endswith(f"@{base.digest}") for name in image.get("names") or [])
     }
-    removed: list[str] = []
+    left: list[tuple[str, str]] = []
     for container in new:
         cid, name = str(container.get("id")), str(container.get("containername"))
         if container.get("imageid") not in from_base:
@@ -505,11 +561,26 @@ def remove_build_containers(
             [buildah, "inspect", "--type", "container", "--format", PLATFORM_FORMAT, cid],
             what="buildah inspect",
         )
-        if not made_for.ok or made_for.stdout.strip() != platform.value:
-            continue
-        if runner.cleanup([buildah, "rm", cid], what=f"buildah rm {name}").ok:
-            removed.append(name)
-    return removed
+        if made_for.ok and made_for.stdout.strip() == platform.value:
+            left.append((cid, name))
+    users = store_users(os.environ if env is None else env) if left else []
+    if users != []:
+        names = " ".join(name for _cid, name in left)
+        who = "; ".join(users) if users else "the running processes cannot be listed"
+        words = (
+            f"kept buildah's working container(s) made from {base} for {platform} while the "
+            f"stopped build ran, as another build may be using them ({who}): {names}; once "
+            f"that build is over, `buildah rm {names}` removes what is still there"
+        )
+        runner.output.debug(words)
+        if stop.stopping():
+            stop.leave(words)
+        return []
+    return [
+        name
+        for cid, name in left
+        if runner.cleanup([buildah, "rm", cid], what=f"buildah rm {name}").ok
+    ]
 
 
 def local_name_for(request: BuildRequest, token: str) -> str:
@@ -634,7 +705,7 @@ class BuildahBuilder:
             except BaseException as exc:
                 if ended_by_signal(exc):
                     left = remove_build_containers(
-                        self.runner, buildah, before, request.base, request.platform
+                        self.runner, buildah, before, request.base, request.platform, self._env
                     )
                     if left:
                         self.runner.output.debug(f"removed what {what} left: {', '.join(left)}")
