@@ -8,6 +8,9 @@ from collections.abc import Callable
 
 from publisher.adapters import runner as runner_module
 
+#: Seconds the work of ``stop_during`` has to start.
+STARTS_WITHIN = 90.0
+
 
 def stop_during(
     work: Callable[[], object],
@@ -19,7 +22,8 @@ def stop_during(
     """Run ``work`` on a worker thread; once ``started()`` says it is under way, stop the
     run (``stop_children``) and wait for the worker, which must end ``within`` seconds of
     the stop. ``while_stopping`` runs next, before children are allowed again.
-    What ended the work, if anything."""
+    What ended the work, if anything. The work has ``STARTS_WITHIN`` seconds to start: a
+    smoke test waits its turn on port 9000 while another process's runs on the machine."""
     caught: list[BaseException] = []
 
     def run() -> None:
@@ -31,8 +35,8 @@ def stop_during(
     worker = threading.Thread(target=run)
     worker.start()
     try:
-        deadline = time.monotonic() + 10
-        while not started() and time.monotonic() < deadline:
+        deadline = time.monotonic() + STARTS_WITHIN
+        while not started() and worker.is_alive() and time.monotonic() < deadline:
             time.sleep(0.01)
         assert started(), "the work did not start"
         stopped = time.monotonic()
