@@ -295,7 +295,8 @@ def release(
     # without a record builds only the lines whose pin is on the primary: checked once
     # the primary said which (a line it leaves out needs no Dockerfile).
     lines_from_pins = republish and record is None
-    if not lines_from_pins:
+
+    def check_dockerfiles(config: Config) -> None:
         render.require_committed(config, options.locations)
         warn_stale_dockerfiles(
             config,
@@ -305,6 +306,9 @@ def release(
             republish=republish,
             locations=options.locations,
         )
+
+    if not lines_from_pins:
+        check_dockerfiles(config)
     # The notes are written last, after the tags moved: a size history that
     # cannot be read refuses the run now, before anything is built; so does an
     # earlier digest record a newer publisher wrote, which this run would replace, or a
@@ -356,15 +360,7 @@ def release(
             others=other_registries(config, registries) if not (record or done) else None,
         )
     if lines_from_pins:  # before anything is built or pushed, as for the others
-        render.require_committed(config, options.locations)
-        warn_stale_dockerfiles(
-            config,
-            output,
-            today=today,
-            release=version,
-            republish=republish,
-            locations=options.locations,
-        )
+        check_dockerfiles(config)
     # About the lines this run writes: a published release's recorded ones, not
     # today's matrix.yaml (whose disagreements load_release said once).
     # A published release keeps its default line: advice about it is the next release's.
