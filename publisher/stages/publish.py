@@ -2449,8 +2449,8 @@ class Publisher:
         now = dict(zip(names, in_parallel(read, names), strict=True))
         moved = [
             f"{m.registry}: {m.tag} -> {found} (this run wrote {m.new})"
-            for m in landed
-            if (found := now[m.registry].get(m.tag)) is not None and found != m.new
+            for m in landed  # (one still on what the plan found: this run's write unseen yet)
+            if (found := now[m.registry].get(m.tag)) is not None and found not in (m.old, m.new)
         ] + [
             f"{m.registry}: {m.tag} -> {found} (this run found "
             f"{m.old or 'no such tag'} and would write {m.new})"
@@ -2861,15 +2861,18 @@ class Publisher:
         present = in_parallel(
             lambda r: tag_digests(self.client(r), r.repository.path, list(pins), pins), registries
         )
-        wrote = {(m.registry, m.tag) for m in self.pins_written}
-        # a pin holding other content than this run's: another run of the release wrote it
+        wrote = {(m.registry, m.tag): m.old for m in self.pins_written}
+        # a pin holding other content than this run's, and than what the run found there
+        # (its write unseen yet: a defect below): another run of the release wrote it
         moved = [
             f"{r.name}: {tag} -> {found} (this run "
             + ("wrote" if (r.name, tag) in wrote else "found it on")
             + f" {digest})"
             for r, held in zip(registries, present, strict=True)
             for tag, digest in pins.items()
-            if (found := held.get(tag)) is not None and found != digest
+            if (found := held.get(tag)) is not None
+            and found != digest
+            and found != wrote.get((r.name, tag))
         ]
         if moved:
             raise self.pins_written_meanwhile(moved, self.pins_written)

@@ -5,6 +5,7 @@ run whose pins another run of the release wrote over (the tags a client holds, a
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -192,6 +193,18 @@ def test_a_run_whose_first_pins_another_run_wrote_over_stops_before_its_next_ste
     assert error.hint is not None
     assert "this run wrote 2 pins before this check (v1.0.0-php-8.3 on hub, " in error.hint
     assert "nothing more was tagged by this run" in error.hint
+
+
+def test_a_pin_read_on_what_the_run_found_there_is_no_other_runs(tmp_path: Path) -> None:
+    """A republish's pin read again just after its write still on the digest the plan
+    found there (the write not yet seen: a registry serving a cached read): no other run
+    wrote it, so the run is not refused as if one had; it goes on, every pin written."""
+    hub = TagClient({}, over={"v1.0.0-php-8.3": OTHER})  # the write unseen: still OTHER
+    ghcr = TagClient({})
+    stage, _, _ = publisher(tmp_path, hub, ghcr)
+    moves = [dataclasses.replace(m, old=OTHER) for m in release_pins()]
+    stage.write_pins(moves, primary_first=True)
+    assert hub.tagged == ghcr.tagged == [t for step in STEPS for t in step]
 
 
 @pytest.mark.parametrize(
