@@ -408,10 +408,20 @@ def no_other_buildah(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return proc
 
 
-def _process(proc: Path, pid: int, comm: str, argv: list[str], environ: list[str] | None) -> None:
-    """Process ``pid`` in the /proc ``proc`` (``environ`` None: this user may not read it)."""
+def _process(
+    proc: Path,
+    pid: int,
+    comm: str,
+    argv: list[str],
+    environ: list[str] | None,
+    parent: int | None = None,
+) -> None:
+    """Process ``pid`` in the /proc ``proc`` (``environ`` None: this user may not read it;
+    ``parent``: its parent process, said in its ``stat``)."""
     entry = proc / str(pid)
     entry.mkdir()
+    if parent is not None:
+        (entry / "stat").write_text(f"{pid} ({comm} (x)) S {parent} {pid} {pid} 0 -1\n")
     (entry / "comm").write_text(comm + "\n")
     (entry / "cmdline").write_bytes(b"".join(word.encode() + b"\0" for word in argv))
     if environ is not None:
@@ -433,6 +443,11 @@ def test_the_buildah_processes_that_may_use_the_image_store_are_found(
     _process(proc, 14, "podman", ["podman", "build", "."], None)  # another user's
     _process(proc, 15, "bash", ["bash", "-c", "buildah"], [])  # not buildah itself
     _process(proc, 16, "buildah", [], [])  # a zombie
+    # this run's other legs: its child, and one under a wrapper it started
+    _process(proc, 17, "buildah", ["buildah", "build", "leg"], [], parent=os.getpid())
+    _process(proc, 18, "unshare", ["unshare", "buildah"], [], parent=os.getpid())
+    _process(proc, 19, "buildah", ["buildah", "run", "leg"], [], parent=18)
+    _process(proc, 20, "buildah", ["buildah", "build", "other"], [], parent=1)  # another run's
     (proc / "self").mkdir()
 
     found = buildah_mod.store_users({"CONTAINERS_STORAGE_CONF": mine})
@@ -445,6 +460,7 @@ def test_the_buildah_processes_that_may_use_the_image_store_are_found(
         "buildah build . (pid 10)",
         "buildah --root /r build (pid 13)",
         "podman build . (pid 14)",
+        "buildah build other (pid 20)",
     ]
     (proc / "self").rmdir()
     for entry in proc.iterdir():

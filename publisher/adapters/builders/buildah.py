@@ -482,6 +482,8 @@ def store_users(env: Mapping[str, str]) -> list[str] | None:
         with contextlib.suppress(OSError):  # (a process that ended meanwhile)
             if (entry / "comm").read_text().strip() not in STORE_TOOLS:
                 continue
+            if _started_by(entry, os.getpid()):  # another leg's, of this run: never a
+                continue  # container of this base for this platform
             argv = (entry / "cmdline").read_bytes().split(b"\0")
             if argv == [b""]:  # a zombie's: it uses nothing any more
                 continue
@@ -492,6 +494,23 @@ def store_users(env: Mapping[str, str]) -> list[str] | None:
             command = b" ".join(argv).decode("utf-8", "replace").strip()
             found.append(f"{command[:120]} (pid {entry.name})")
     return found
+
+
+def _started_by(entry: Path, pid: int) -> bool:
+    """Whether process ``entry`` descends from process ``pid`` (its parent's parent, and so
+    on, as ``stat`` says each one's); False when that cannot be read."""
+    for _ in range(64):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            return False
+        fields = stat.rpartition(")")[2].split()  # (after the command's name, which may hold ")")
+        if len(fields) < 2 or not fields[1].isdigit() or int(fields[1]) <= 1:
+            return False
+        if int(fields[1]) == pid:
+            return True
+        entry = PROC / fields[1]
+    return False
 
 
 def _storage_conf(entry: Path) -> str | None:
