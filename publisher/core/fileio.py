@@ -562,8 +562,13 @@ def check_cache(env: Mapping[str, str], *, what: str = "the cache", create: bool
         )
     try:
         return ensure_writable(root, what, create=create, private=True)
-    except FileAccessError as exc:
-        exc.hint = f"set {ENV_CACHE} to a writable directory; {default}"
+    except FileAccessError as exc:  # (what to do there, e.g. free space, kept first)
+        exc.hint = "; or ".join(
+            [
+                *([exc.hint] if exc.hint else []),
+                f"set {ENV_CACHE} to a writable directory; {default}",
+            ]
+        )
         raise
 
 

@@ -457,7 +457,23 @@ def test_a_cache_that_cannot_be_written_is_refused_by_every_run_not_only_a_rehea
             words = said(info.value)
             assert f"cache {cache} is not writable (" in words, words
             assert "nothing was built or pushed" in words, words
-            assert "tip: set PUBLISHER_CACHE_DIR to a writable directory" in words, words
+            assert "set PUBLISHER_CACHE_DIR to a writable directory" in words, words
     fine = tmp_path / "cache"
     assert check_cache({"PUBLISHER_CACHE_DIR": str(fine)}) == fine
     assert not fine.exists()
+
+
+def test_a_cache_refused_keeps_the_tip_for_what_stands_in_its_way(tmp_path: Path) -> None:
+    """A cache that cannot be written is refused with the tip its cause calls for (here a
+    file where the directory goes: the path checked) before the tip to choose another
+    cache, not that one alone."""
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache should be\n")
+    with pytest.raises(FileAccessError) as info:
+        check_cache({"PUBLISHER_CACHE_DIR": str(blocker)})
+    hint = info.value.hint or ""
+    assert "is a directory where one is expected" in hint, hint
+    assert hint.endswith(
+        "; or set PUBLISHER_CACHE_DIR to a writable directory; by default the cache is "
+        "$XDG_CACHE_HOME/publisher, else ~/.cache/publisher"
+    ), hint
