@@ -115,7 +115,7 @@ def plan_command(
             "moves no such tag; `publisher release` refuses to start a release so, as a "
             "published release keeps its lines and no later run could add it"
         )
-    refusal = render.committed_refusal(cfg)
+    refusal = render.committed_refusal(cfg, locations=options.locations_of(scope.config_path))
     if refusal is not None:  # the plan of a release no command that builds starts
         state.output.warning(
             f"{refusal.message}: `publisher release` (and build, republish) refuses to "
