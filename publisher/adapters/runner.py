@@ -139,6 +139,18 @@ STILL_RUNNING_EVERY = 60.0
 
 _live: set[subprocess.Popen[str]] = set()
 _live_lock = threading.RLock()  # re-entered when the signal handler interrupts its holder
+#: The process ids of every command ``run_tracked`` started that still runs (a cleanup's
+#: too): ``started_here``.
+_running: set[int] = set()
+
+
+def started_here() -> frozenset[int]:
+    """The process ids of the commands this process started (through any runner) that
+    still run: a command found on the machine whose parent (or its parent's) is one of them
+    is this run's."""
+    with _live_lock:
+        return frozenset(_running)
+
 
 #: The variables that hold registry credentials (``withhold``): publisher reads them, and
 #: no command it starts inherits them (a login gets its password on stdin, a pull an auth
@@ -233,6 +245,8 @@ def run_tracked(
     started = time.monotonic()
     with subprocess.Popen(command, **popen) as process:
         try:
+            with _live_lock:
+                _running.add(process.pid)
             if not cleanup:
                 with _live_lock:
                     _live.add(process)
@@ -261,6 +275,7 @@ def run_tracked(
         finally:
             with _live_lock:
                 _live.discard(process)
+                _running.discard(process.pid)
     returncode = process.returncode
     if check and returncode:
         raise subprocess.CalledProcessError(returncode, command, stdout, stderr)

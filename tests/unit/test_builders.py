@@ -429,7 +429,7 @@ def _process(
 
 
 def test_the_buildah_processes_that_may_use_the_image_store_are_found(
-    no_other_buildah: Path,
+    no_other_buildah: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A buildah or podman process uses buildah's image store unless it is sure it uses
     another: its environment, readable, names another storage.conf, and no option of its
@@ -443,11 +443,14 @@ def test_the_buildah_processes_that_may_use_the_image_store_are_found(
     _process(proc, 14, "podman", ["podman", "build", "."], None)  # another user's
     _process(proc, 15, "bash", ["bash", "-c", "buildah"], [])  # not buildah itself
     _process(proc, 16, "buildah", [], [])  # a zombie
-    # this run's other legs: its child, and one under a wrapper it started
+    # this run's other legs: a command it started, and one under a wrapper it started
     _process(proc, 17, "buildah", ["buildah", "build", "leg"], [], parent=os.getpid())
     _process(proc, 18, "unshare", ["unshare", "buildah"], [], parent=os.getpid())
     _process(proc, 19, "buildah", ["buildah", "run", "leg"], [], parent=18)
     _process(proc, 20, "buildah", ["buildah", "build", "other"], [], parent=1)  # another run's
+    # started by this process, not through a runner (another run, as a test starts one)
+    _process(proc, 21, "buildah", ["buildah", "build", "x"], [], parent=os.getpid())
+    monkeypatch.setattr(buildah_mod, "started_here", lambda: frozenset({17, 18}))
     (proc / "self").mkdir()
 
     found = buildah_mod.store_users({"CONTAINERS_STORAGE_CONF": mine})
@@ -461,6 +464,7 @@ def test_the_buildah_processes_that_may_use_the_image_store_are_found(
         "buildah --root /r build (pid 13)",
         "podman build . (pid 14)",
         "buildah build other (pid 20)",
+        "buildah build x (pid 21)",
     ]
     (proc / "self").rmdir()
     for entry in proc.iterdir():

@@ -50,7 +50,14 @@ from ...core.reference import Reference
 from ...resolve import is_loopback
 from .. import stop
 from ..emulation import emulation_advice, require_emulation
-from ..runner import INSTALL_HINTS, Completed, Runner, ended_by_signal, open_files_refused
+from ..runner import (
+    INSTALL_HINTS,
+    Completed,
+    Runner,
+    ended_by_signal,
+    open_files_refused,
+    started_here,
+)
 from . import dockercli
 from .base import (
     NOTHING_BUILT,
@@ -482,8 +489,8 @@ def store_users(env: Mapping[str, str]) -> list[str] | None:
         with contextlib.suppress(OSError):  # (a process that ended meanwhile)
             if (entry / "comm").read_text().strip() not in STORE_TOOLS:
                 continue
-            if _started_by(entry, os.getpid()):  # another leg's, of this run: never a
-                continue  # container of this base for this platform
+            if _started_by(entry, started_here()):  # another leg's, of this run: never
+                continue  # a container of this base for this platform
             argv = (entry / "cmdline").read_bytes().split(b"\0")
             if argv == [b""]:  # a zombie's: it uses nothing any more
                 continue
@@ -496,10 +503,13 @@ def store_users(env: Mapping[str, str]) -> list[str] | None:
     return found
 
 
-def _started_by(entry: Path, pid: int) -> bool:
-    """Whether process ``entry`` descends from process ``pid`` (its parent's parent, and so
-    on, as ``stat`` says each one's); False when that cannot be read."""
+def _started_by(entry: Path, pids: frozenset[int]) -> bool:
+    """Whether process ``entry`` is one of ``pids`` or descends from one (its parent, its
+    parent's parent, and so on, as ``stat`` says each one's); False when that cannot be
+    read."""
     for _ in range(64):
+        if entry.name.isdigit() and int(entry.name) in pids:
+            return True
         try:
             stat = (entry / "stat").read_text()
         except OSError:
@@ -507,8 +517,6 @@ def _started_by(entry: Path, pid: int) -> bool:
         fields = stat.rpartition(")")[2].split()  # (after the command's name, which may hold ")")
         if len(fields) < 2 or not fields[1].isdigit() or int(fields[1]) <= 1:
             return False
-        if int(fields[1]) == pid:
-            return True
         entry = PROC / fields[1]
     return False
 
