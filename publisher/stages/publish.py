@@ -2388,9 +2388,10 @@ class Publisher:
                 [exc for _php, exc in failed],
             )
             # first, as the plan's tag moves (in the step summary, out of their group)
-            # would read as made
-            left = f"{NO_TAG_WRITTEN} ({PLAN_NOT_MADE})"
-            error.hint = f"{left}; {error.hint}" if error.hint else left
+            # would read as made; a rehearsal's registries are gone with it (its tip says so)
+            if not self.options.rehearsal:
+                left = f"{NO_TAG_WRITTEN} ({PLAN_NOT_MADE})"
+                error.hint = f"{left}; {error.hint}" if error.hint else left
             raise error
         found: dict[str, dict[str, str]] = {}
         for (index, platform, _ref), version in zip(work, results, strict=True):
