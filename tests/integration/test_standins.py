@@ -28,6 +28,7 @@ from publisher.adapters.runner import Completed, Runner
 from publisher.adapters.smoke import EMPTY_RUN_PAUSE, EMPTY_RUN_TRIES, Engine, SmokeTester
 from publisher.core import config as config_module
 from publisher.core.errors import CommandError, SmokeTestError, UnreachableError
+from publisher.core.fileio import ENV_CACHE
 from publisher.core.platforms import Platform
 from publisher.core.reference import Reference
 from publisher.stages import standins
@@ -124,7 +125,7 @@ def _isolated_env(tmp_path: Path) -> dict[str, str]:
     runner = quiet_runner()
     for arch in ("amd64", "arm64"):
         env[standins.busybox_env_var(arch)] = str(standins.busybox_binary(arch, runner, cache, env))
-    env[standins.ENV_CACHE] = str(tmp_path / "cache")
+    env[ENV_CACHE] = str(tmp_path / "cache")
     return env
 
 
@@ -575,13 +576,13 @@ def test_a_full_cache_leaves_no_half_written_stand_in_and_a_killed_runs_is_remov
     subprocess.run(["mount", "-o", "remount,size=512k", str(small_disk)], check=True)
     cache = small_disk / "cache"
     own = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_BUSYBOX_")}
-    own[standins.ENV_CACHE] = str(cache)  # busybox copied into the cache, not named
+    own[ENV_CACHE] = str(cache)  # busybox copied into the cache, not named
     with pytest.raises(OSError) as caught:
         standins.busybox_binary(host_arch, quiet_runner(), cache / "standins", own)
     assert caught.value.errno == errno.ENOSPC
     assert _leftovers(cache) == []
 
-    env = {**_isolated_env(tmp_path), standins.ENV_CACHE: str(cache)}
+    env = {**_isolated_env(tmp_path), ENV_CACHE: str(cache)}
     host = fresh_registry().host
 
     def push() -> dict[str, Reference]:
