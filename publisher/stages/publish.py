@@ -566,7 +566,10 @@ def require_default_line(
     published release keeps its lines, so no later run could add it. A release that has a record,
     or whose default-line pin the primary holds, is already started: fine. A
     rehearsal (``rehearsal_output``: where it says so) publishes nothing that could be kept: it is told,
-    and goes on (a build check of one line rehearses that line alone).
+    and goes on (a build check of one line rehearses that line alone). Left out by ``--only``,
+    the lines asked for, that is said as the run's progress (image-build.yml's jobs each
+    rehearse one line: no warning on every green run); left out by an environment override,
+    which no one named on the command line, it is a warning.
     """
     default = config.default_line
     # a prerelease never moves `latest`: only its own vX.Y.Z-rc.N follows the default line
@@ -575,8 +578,12 @@ def require_default_line(
     )
     if follow is None:
         return
+    # Left out by PUBLISHER_LINES or PUBLISHER_PLATFORMS rather than by --only: that
+    # variable's mistake (exit 3, as its others), which --only cannot undo.
+    left_out_by = planning.default_line_left_out_by(config)
     if rehearsal_output is not None:
-        rehearsal_output.warning(
+        told = rehearsal_output.progress if left_out_by == ("--only",) else rehearsal_output.warning
+        told(
             f"rehearsing {release.tag} without PHP {default}, its default line: a release "
             f"would refuse this ({follow}), so "
             f"{'neither is' if release.is_stable else 'it is not'} rehearsed, nor any "
@@ -588,9 +595,6 @@ def require_default_line(
         f"{follow}, and a published release "
         "keeps its lines, so no later run could add it; nothing was built or pushed"
     )
-    # Left out by PUBLISHER_LINES or PUBLISHER_PLATFORMS rather than by --only: that
-    # variable's mistake (exit 3, as its others), which --only cannot undo.
-    left_out_by = planning.default_line_left_out_by(config)
     if left_out_by != ("--only",):
         names = " and ".join(left_out_by)
         raise ConfigError(

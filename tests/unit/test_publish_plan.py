@@ -845,6 +845,33 @@ def test_leaving_out_the_default_line_names_the_tags_that_follow_it(tag: str, fo
 
 
 @pytest.mark.parametrize(
+    ("by", "warned"), [("--only", False), ("PUBLISHER_LINES", True), ("PUBLISHER_PLATFORMS", True)]
+)
+def test_a_rehearsal_warns_of_the_default_line_left_out_only_when_not_asked(by, warned) -> None:
+    """A build check rehearses the line ``--only`` names (image-build.yml: one job per line):
+    the default line left out is what was asked, said as the run's progress, never a
+    warning on every green run. Left out by an environment override, which nobody named on
+    the command line, it stays a warning (an annotation in Actions)."""
+    import io
+
+    from publisher.adapters.output import Output
+
+    if by == "--only":
+        narrowed = cfg().select(("8.3",), "--only")
+    else:
+        text = acme_matrix(line_platforms={"8.4": ["linux/arm64"]})
+        value = "8.3" if by == "PUBLISHER_LINES" else "linux/amd64"
+        narrowed = config.loads(text, env={by: value})
+    err = io.StringIO()
+    output = Output({"GITHUB_ACTIONS": "true"}, stream=io.StringIO(), err_stream=err)
+    require_default_line(narrowed, parse_release("v0.0.0-build-check"), None, set(),
+                         rehearsal_output=output)  # fmt: skip
+    said = err.getvalue()
+    assert "rehearsing v0.0.0-build-check without PHP 8.4, its default line" in said, said
+    assert ("::warning::" in said) is warned, said
+
+
+@pytest.mark.parametrize(
     ("env", "named"),
     [
         ({"PUBLISHER_LINES": "8.3"}, "PUBLISHER_LINES"),
