@@ -3829,7 +3829,14 @@ class Publisher:
             )
             for m in (*publish_plan.pin_moves, *publish_plan.floating_moves)
         ]
-        title = "Tag moves" + (" (dry run: nothing was written)" if self.options.dry_run else "")
+        # In the step summary before anything is pushed, where a run that fails leaves it: its
+        # heading says it is the plan, as a failure's tips name it (``PLAN_NOT_MADE``).
+        title = "The plan's tag moves " + (
+            "(dry run: nothing was written)"
+            if self.options.dry_run
+            else "(step 6/8 makes them, once every index is pushed, copied, verified and "
+            "smoke-tested)"
+        )
         self.output.table(title, ("registry", "tag", "kind", "old", "new", "change"), moves)
         pending = [a.php for a in publish_plan.lines if a.digest is None]
         self._show_transfers(publish_plan.transfers, pending)

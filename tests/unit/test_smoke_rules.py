@@ -1287,6 +1287,36 @@ def test_failed_smoke_tests_of_several_images_keep_every_piece_of_advice_once(tm
     assert SmokeTestError.of_all("both", rehearsal).hint == f"{qemu}; rehearse again"
 
 
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_the_step_summary_titles_the_tag_moves_as_the_plan_s(tmp_path, dry_run) -> None:
+    """The tag moves go to the step summary as the run plans them, before anything is
+    pushed: a run that then fails leaves them there, so their heading says they are the
+    plan's (as the tips of a failure name them: "none of the plan's tag moves was made"),
+    never "Tag moves", which reads as moves made."""
+    import io
+
+    from publisher.adapters.output import Output
+    from publisher.core import publish_plan as pp
+    from publisher.core.version import parse_release
+    from publisher.stages.publish import Publisher, PublishOptions
+
+    config, _images, index = one_line_index()
+    summary = tmp_path / "summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    output = Output(env=env, stream=io.StringIO(), err_stream=io.StringIO())
+    options = PublishOptions(notes_dir=tmp_path, jobs=1, dry_run=dry_run)
+    stage = Publisher(config, parse_release("v1.0.0"), {}, output, options)
+    move = pp.TagMove("hub", "php-8.4-v1.0.0", None, index.digest, "pin")
+    line = pp.LineAction("8.4", index.digest, "built", True, ())
+    plan = pp.PublishPlan("v1.0.0", True, "8.4", False, (line,), (move,), (), (), None)
+    stage._show_actions(plan)
+    headings = [h for h in summary.read_text(encoding="utf-8").splitlines() if h[:4] == "### "]
+    moves = next(h for h in headings if "tag moves" in h.lower())
+    assert moves.startswith("### The plan's tag moves ("), headings
+    assert ("dry run: nothing was written" in moves) is dry_run, moves
+    assert dry_run or "step 6/8" in moves, moves
+
+
 def test_the_publish_stage_says_what_each_passed_smoke_test_checked(tmp_path) -> None:
     """Each platform image that passed has a line naming it and what its smoke test
     checked, in the tester's words; the line's version is the one found."""
