@@ -2839,3 +2839,34 @@ def test_the_retired_release_notes_variable_is_noted_the_pins_file_replaced_it()
         {**env, "PHP_RELEASE_NOTES": ""}, probe=FakeProbe(AVAILABLE), cache=None, host="linux/amd64"
     )
     assert "PHP_RELEASE_NOTES" not in (unset.note or "")
+
+
+@pytest.mark.parametrize(
+    ("link", "found"),
+    [
+        ('</v2/a/tags/list?last=b&n=2>; rel="next"', "http://127.0.0.1:5000/v2/a/tags/list?last=b&n=2"),
+        ("<http://127.0.0.1:5000/v2/a/tags/list?last=b>; rel=next", "http://127.0.0.1:5000/v2/a/tags/list?last=b"),
+        ("<HTTP://127.0.0.1:5000/v2/a/tags/list?last=b>; rel=next", "http://127.0.0.1:5000/v2/a/tags/list?last=b"),
+        ('<http://u:p@localhost:5000/v2/a>; rel="next"', ("host", "http", "localhost:5000")),
+        ('<https://127.0.0.1:5000/v2/a>; rel="next"', ("scheme", "https", "127.0.0.1:5000")),
+        ('</v2/a/tags/list?last=b>; rel="prev"', None),
+        ("", None),
+    ],
+)  # fmt: skip
+def test_a_next_page_link_is_followed_on_the_registry_s_own_origin_alone(link, found) -> None:
+    """The one next-page ``Link`` check the probe and the registry client share: relative or
+    absolute on the registry's scheme and host, the page's absolute URL; on another host
+    or scheme, what it names (no user info), which neither follows with the registry's
+    credentials; a malformed one, ValueError."""
+    page = "http://127.0.0.1:5000/v2/a/tags/list?n=2"
+    following = resolving.next_page(link, page, "http://127.0.0.1:5000")
+    if isinstance(found, str):  # urljoin keeps the scheme as written: same origin all the same
+        assert isinstance(following, str) and following.lower() == found.lower(), following
+    elif found is None:
+        assert following is None, following
+    else:
+        assert isinstance(following, resolving.LinkElsewhere), following
+        assert (following.other, following.scheme, following.host) == found
+        assert following.origin == f"{found[1]}://{found[2]}"
+    with pytest.raises(ValueError):
+        resolving.next_page('<http://[::1/v2/a>; rel="next"', page, "http://127.0.0.1:5000")

@@ -73,6 +73,7 @@ from ...resolve import (
     TOKEN_UNVERIFIED,
     TOKEN_UNVERIFIED_FIX,
     Challenge,
+    LinkElsewhere,
     api_host,
     challenge_error,
     is_loopback,
@@ -2298,23 +2299,22 @@ class Transport:
         what = f"the tag list of {repo_path}"
         link = reply.header("Link") or ""
         try:
-            url = next_page(link, reply.url or self.base + "/")
+            found = next_page(link, reply.url or self.base + "/", self.base)
         except ValueError:  # an unclosed IPv6 bracket
             raise self.error(
                 InvalidResponseError,
                 f"{what}: its next-page Link is malformed ({clip(self.clean(link), 100)!r})",
                 hint=MALFORMED_HINT,
             ) from None
-        if url is None or same_origin(url, self.base):
-            return url
-        theirs, ours = urlsplit(url), urlsplit(self.base)
-        scheme = theirs.netloc.lower() == ours.netloc.lower()
-        host = shown_field(self.clean(theirs.netloc.rpartition("@")[2]))
+        if not isinstance(found, LinkElsewhere):
+            return found
+        scheme = found.other == "scheme"
+        host = shown_field(self.clean(found.host))
         raise self.error(
             InvalidResponseError,
-            f"{what}: its next-page Link names another {'scheme' if scheme else 'host'} "
-            f"({theirs.scheme}://{host}"
-            + (f", where publisher speaks {ours.scheme}" if scheme else "")
+            f"{what}: its next-page Link names another {found.other} "
+            f"({found.scheme}://{host}"
+            + (f", where publisher speaks {urlsplit(self.base).scheme}" if scheme else "")
             + "); publisher does not follow it with the registry's credentials",
             hint=_other_scheme_hint("reads the tag list", "the Link header")
             if scheme
