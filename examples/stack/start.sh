@@ -1444,16 +1444,35 @@ credential_helper() {
     -e 't' -e 's#.*"credsStore"[[:space:]]*:[[:space:]]*"([A-Za-z0-9._-]+)".*#\1#p' | sed -n 1p
 }
 
+# Why a registry refuses, as invalid_token, a token its own token server issued, and what
+# makes it take them: resolve's TOKEN_UNVERIFIED and TOKEN_UNVERIFIED_FIX, word for word.
+token_unverified="the clocks of the token server and the registry disagree (the token arrives expired or not yet valid), or the registry's token settings do not match its token server (its rootcertbundle lacks the certificate the tokens are signed with, as after a key rotation, or its issuer or service differs)"
+token_unverified_fix="have the registry's operator check its log, its clock against the token server's, and its token settings (rootcertbundle, issuer, service) against the token server's"
+
+# token_refused REF: whether REF's registry refused, as invalid_token, the token its own
+# token server issued. docker's engine says that as a refusal of the credentials ("pull
+# access denied ... may require 'docker login'"), so buildx's imagetools (docker's config and
+# credentials, no engine) asks again, within the registry's deadline, and says the
+# registry's word. No buildx, or another answer: not known (the pull's words stand).
+token_refused() {
+  in_session "$docker" buildx imagetools inspect --raw "$1" >"$work/token.log" 2>&1 </dev/null &
+  pid=$!
+  within "$registry_ticks" || :
+  LC_ALL=C grep -q 'invalid_token' "$work/token.log"
+}
+
 # pull REF: docker pull under two deadlines (no GNU timeout needed): the registry
 # must answer within $registry_timeout s, the whole pull finish within $pull_timeout s.
 # Sets pull_class (available, unreachable, not-on-registry, auth-required,
-# platform-missing, rate-limited, registry-error) and pull_detail; pull_slow when the pull
+# platform-missing, rate-limited, registry-error) and pull_detail; pull_fix for a registry
+# error that trying again does not mend (resolve's fix); pull_slow when the pull
 # itself outlasted STACK_PULL_TIMEOUT; pull_helper when docker said nothing in time and the
 # docker config names a credential helper for the registry (it may be what docker waits on).
-pull_slow=
+pull_slow='' pull_fix=''
 pull() {
   log=$work/pull.log
   : >"$log"
+  pull_fix=
   # the registry asked is REF's own (the base's may be another than the pre-built image's)
   if reference "$1"; then pull_host=${ref_repository%%/*}; else pull_host=$registry_host; fi
   # In a session of its own (in_session): the pull's process group holds docker and any
@@ -1520,6 +1539,9 @@ pull() {
     # resolve says, though docker's words end in "not found"
     *"unexpected media type"* | *"unsupported manifest media type"* | *"invalid character '<'"*)
       pull_class=registry-error ;;
+    # a token its own token server issued, refused (containerd's "server message:
+    # invalid_token", where an engine passes it on): said below, as resolve says it
+    *invalid_token*) pull_class=token-refused ;;
     # docker's words, then those of its containerd image store (pulling by digest)
     *"no matching manifest"* | *"no match for platform"*) pull_class="platform-missing" ;;
     *toomanyrequests* | *"too many requests"* | *" 429 "* | *"rate limit"*) pull_class=rate-limited ;;
@@ -1532,6 +1554,11 @@ pull() {
       *"tls:"* | *x509:* | *"https client"*) pull_class=unreachable ;;  # TLS failed: as resolve
     *) pull_class=registry-error ;;
   esac
+  if [ "$pull_class" = token-refused ] || { [ "$pull_class" = auth-required ] && token_refused "$1"; }; then
+    pull_class=registry-error
+    pull_detail="$pull_host refused the token its own token server issued (HTTP 401 invalid_token): it could not verify it, likely because $token_unverified"
+    pull_fix=$token_unverified_fix
+  fi
   return 1
 }
 
@@ -1579,7 +1606,10 @@ problem() {
       fi ;;
     *)
       why="registry $registry_host failed: $2"
-      advice="try again later${other_registry:+, or set PREBUILT_REGISTRY=$other_registry}" ;;
+      advice="try again later"
+      # a fault trying again does not mend (a token its own token server issued, refused)
+      [ -z "$pull_fix" ] || advice="$pull_fix (trying again later does not help)"
+      advice="$advice${other_registry:+, or set PREBUILT_REGISTRY=$other_registry}" ;;
   esac
 }
 

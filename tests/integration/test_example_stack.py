@@ -48,6 +48,7 @@ from tests.conftest import ROOT, require_tool
 from tests.support.builds import quiet_runner
 from tests.support.pipeline import default_stop_signals
 from tests.support.sockets import EngineVersion, FixedAnswer, Silent, TcpRelay, UnixRelay
+from tests.support.tokenserver import TokenServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -493,6 +494,57 @@ def test_no_dockerfile_with_the_fallback_disabled_is_said_in_the_same_words(
         in (decision["fix"])
     )
     assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def token_refusing_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A token-auth registry that refuses, as ``invalid_token``, every token its own token
+    server issues (their clocks disagree: each token arrives expired), which docker's pull
+    reports as "pull access denied ... may require 'docker login'"."""
+    here = tmp_path_factory.mktemp("refused-tokens")
+    server = TokenServer(anonymous_actions="pull", lifetime=-120).start()
+    try:
+        with LocalRegistry(extra_config=server.registry_auth_config(here / "signer.pem")) as reg:
+            yield reg.host
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    "shell",
+    [("dash",), ("bash",), ("zsh",), ("busybox", "sh")],
+    ids=["dash", "bash", "zsh", "busybox"],
+)
+def test_a_token_the_registry_refuses_is_said_as_resolve_says_it(
+    world: World,
+    project: str,
+    tmp_path: Path,
+    token_refusing_registry: str,
+    shell: tuple[str, ...],
+) -> None:
+    """The registry's own token server issued the token and the registry refused it: neither
+    a login nor waiting mends that (its clock, its rootcertbundle, its issuer do). The
+    launcher says it as resolve does, a registry error with the operator's fix and "trying
+    again later does not help", word for word; never "try again later", nor `docker login`."""
+    if shutil.which(shell[0]) is None:
+        pytest.skip(f"{shell[0]} is not installed")
+    env = launcher_env(
+        world, project, tmp_path, ALLOW_LOCAL_BUILD_FALLBACK="false",
+        PHP_IMAGE_REPOSITORY=f"{token_refusing_registry}/{world.path}",
+    )  # fmt: skip
+    answer, decision = resolve(env, tmp_path)
+    proc, fields = launch(world, env, shell=(str(shutil.which(shell[0])), *shell[1:]))
+    assert decision["availability"] == "registry-error", answer.stderr
+    assert fields == {"decision": "cannot-proceed", "availability": "registry-error"}, proc.stderr
+    assert (answer.returncode, proc.returncode) == (17, 17), proc.stderr
+    assert "(trying again later does not help)" in decision["fix"], decision["fix"]
+    assert f"start: fix: {decision['fix']}\n" in proc.stderr, proc.stderr
+    assert "refused the token its own token server" in proc.stderr, proc.stderr
+    assert "(HTTP 401 invalid_token)" in proc.stderr, proc.stderr
+    tail = decision["reason"].rpartition("; ")[2]
+    assert f"; {tail}\n" in proc.stderr, proc.stderr
+    for blame in ("try again later", "docker login"):
+        assert blame not in proc.stderr, proc.stderr
 
 
 @pytest.mark.parametrize(

@@ -1270,6 +1270,16 @@ def test_stand_in_notes_are_labelled() -> None:
     assert f'say "{resolving.STAND_IN_WARNING}"' in launcher
 
 
+def test_the_launcher_says_a_refused_token_in_resolve_s_words() -> None:
+    """A registry refusing the token its own token server issued: start.sh (no Python, so a
+    copy) carries resolve's why and fix word for word, and its fix, as resolve's, says that
+    trying again later does not help."""
+    launcher = (ROOT / "examples" / "stack" / "start.sh").read_text(encoding="utf-8")
+    assert f'token_unverified="{resolving.TOKEN_UNVERIFIED}"' in launcher
+    assert f'token_unverified_fix="{resolving.TOKEN_UNVERIFIED_FIX}"' in launcher
+    assert 'advice="$pull_fix (trying again later does not help)"' in launcher
+
+
 # --------------------------------------------------------------------------- output
 
 
