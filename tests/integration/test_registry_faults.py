@@ -464,25 +464,30 @@ def test_4_a_401_naming_no_error_after_a_granted_token_does_not_blame_the_passwo
     assert "check the username and password" not in hint, hint
 
 
-def test_4_an_upload_refused_mid_way_at_every_attempt_says_so_in_plain_words(
+def test_4_an_upload_refused_mid_way_at_every_attempt_says_what_was_refused_after_what(
     token_registry: Any, repo: str, proxy_for: Callable[[Any], FaultProxy], tmp_path: Path
 ) -> None:
-    """Every upload starts, then its first PATCH meets 401 even with a new token (the
-    chunk sent is gone): the upload is restarted up to the attempts, then an AuthError says
-    what the registry kept doing."""
+    """A first blob goes up whole; every upload of the next starts (its POST accepted),
+    then its first PATCH meets 401 even with a new token (the chunk sent is gone): the
+    upload is restarted up to the attempts, then an AuthError says which request was
+    refused after which was accepted, with the registry's words (redacted), and the likely
+    cause (push access to the repository, a token's scope), not the password."""
     proxy = proxy_for(token_registry)
     server = token_registry.server
     challenge = (
         f'Bearer realm="{server.realm}",service="publisher-test-registry",'
-        f'scope="repository:{repo}:pull,push"'
+        f'scope="repository:{repo}:pull,push",error="insufficient_scope"'
     )
+    password = token_registry.pusher.password
+    denied = {"code": "DENIED", "message": f"no push for pusher:{password} here"}
     proxy.add(
         Fault(
             "status",
             method="PATCH",
             path="/blobs/uploads/",
             status=401,
-            headers={"WWW-Authenticate": challenge},
+            headers={"WWW-Authenticate": challenge, "Content-Type": "application/json"},
+            body=json.dumps({"errors": [denied]}).encode(),
             times=None,
         )
     )
@@ -494,20 +499,33 @@ def test_4_an_upload_refused_mid_way_at_every_attempt_says_so_in_plain_words(
     client = client_via(
         proxy, clock.policy(attempts=3, max_delay=8.0), credentials=token_registry.pusher
     )
+    small = make_layer(500, random.Random(5))
+    assert client.push_blob(repo, "sha256:" + hashlib.sha256(small).hexdigest(), small)
     client.upload_chunk = 1024
     with pytest.raises(AuthError) as info:
         client.push_blob(repo, digest, blob)
     error = info.value
+    message, hint = error.message, error.hint or ""
     assert error.exit_code == 4
     patches = [s.status for s in proxy.log if s.method == "PATCH"]
     assert patches == [401] * 3  # 3 attempts, each its upload's first chunk
     assert len(server.requests) >= 3  # a new token at each
-    assert "kept refusing the credentials" in error.message
-    assert "in the middle of the upload" in error.message
-    assert "after 3 attempts" in error.message
-    assert "restarting the upload" not in error.message
-    assert "push to this repository" in (error.hint or "")
-    assert "Authorization header" in (error.hint or "")
+    assert "kept refusing the credentials" not in message, message
+    assert (
+        "the registry accepted the credentials of 'pusher' (explicit) to start the upload "
+        "(its POST), then refused a PATCH (a chunk of the blob) with HTTP 401 "
+        "insufficient_scope: DENIED: no push for pusher:"
+    ) in message, message
+    assert password not in message, message
+    assert " here, at each attempt, even with a new token; gave up after 3 attempts" in message
+    assert "restarting the upload" not in message
+    assert hint.startswith("the password is not the cause"), hint
+    assert f"the account, or its token's scope, likely may pull but not push to {repo}" in hint, (
+        hint
+    )
+    assert f"repository:{repo}:pull,push" in hint, hint
+    assert "Authorization header" in hint, hint
+    assert "check the username and password" not in hint, hint
 
 
 # ----------------------------------------------------------- 5. connection reset
@@ -1644,6 +1662,42 @@ def test_an_account_denied_an_operation_after_its_credentials_were_taken_is_told
         error.message
     )
     assert "may lack push access" in (error.hint or ""), error.hint
+
+
+def test_a_manifest_refused_with_401_after_its_blobs_went_up_is_not_told_about_the_password(
+    basic_registry: Any, repo: str, proxy_for: Callable[[Any], FaultProxy], tmp_path: Path
+) -> None:
+    """The blobs go up with the credentials, then the manifest's PUT meets 401 (a proxy or
+    a registry that lets the account pull but not push there): the error says the PUT was
+    refused after the credentials were taken, with the registry's words redacted, and the
+    likely cause, the account's push access to the repository, not the password."""
+    proxy = proxy_for(basic_registry)
+    client = client_via(proxy, FakeClock().policy(), credentials=basic_registry.credentials)
+    image = make_image(platforms=["linux/amd64"], seed=35).images[0]
+    password = basic_registry.password
+    proxy.add(
+        Fault(
+            "status",
+            method="PUT",
+            path="/manifests/",
+            status=401,
+            headers={"WWW-Authenticate": 'Basic realm="publisher-test"'},
+            body=denied(f"no push here for {basic_registry.username}:{password}"),
+            times=None,
+        )
+    )
+    with pytest.raises(AuthError) as info:
+        client.push_layout(write_layout(image, tmp_path / "l"), repo)
+    message, hint = info.value.message, info.value.hint or ""
+    assert [s.status for s in proxy.log if "/blobs/uploads/" in s.path and s.method == "PUT"]
+    assert password not in message, message
+    assert (
+        f"the registry accepted the credentials of {basic_registry.username!r} (explicit) for "
+        "earlier requests, then refused this PUT with HTTP 401: DENIED: no push here for"
+    ) in message, message
+    assert hint.startswith("the password is not the cause"), hint
+    assert f"likely may pull but not push to {repo}" in hint, hint
+    assert "check the username and password" not in hint, hint
 
 
 @pytest.mark.parametrize(

@@ -323,6 +323,10 @@ class Transient(Exception):
         #: "http", "connection" (none made, or one broken), "no answer" (a connection
         #: made, the answer not whole in time), "truncated", "stalled", "refused mid-upload"
         self.kind = kind
+        #: a "refused mid-upload": the request refused, in words ("a PATCH (a chunk of the
+        #: blob)"), the error its 401's challenge named, the registry's error body (": ..."
+        #: redacted, or empty) and the request's scopes
+        self.refused: tuple[str, str | None, str, tuple[str, ...]] | None = None
 
     @property
     def at(self) -> str:
@@ -1691,12 +1695,23 @@ class Transport:
                 reauthenticated = True
                 if isinstance(data, SizedBody):
                     # A streamed body is gone once sent: the caller restarts the transfer.
-                    raise Transient(
+                    midway = Transient(
                         "the registry refused the credentials in the middle of the upload "
                         "(HTTP 401); re-authenticated, restarting the upload",
                         status=401,
                         kind="refused mid-upload",
                     )
+                    said = challenge_error(refused.header("WWW-Authenticate") or "")
+                    detail = describe_error_body(refused.body, self.clean, cut=refused.cut)
+                    midway.refused = (
+                        "a PATCH (a chunk of the blob)"
+                        if method == "PATCH"
+                        else f"its closing {method} (the blob)",
+                        self.clean(said) if said else None,
+                        f": {detail}" if detail else "",
+                        tuple(scopes),
+                    )
+                    raise midway
                 continue
             self._raise_for(
                 refused,
@@ -1798,6 +1813,9 @@ class Transport:
                 said == "invalid_token" or (self.credentials and not said)
             ):
                 refused = self._token_refused(what, scopes, server, said, suffix)
+            elif self.credentials and self.accepted:
+                request = f"this {method or 'request'}"
+                refused = self._refused_after(what, request, scopes, said, suffix)
             else:
                 refused = self._auth_failed(
                     f"{what}: not authorized (HTTP 401)",
@@ -1824,6 +1842,40 @@ class Transport:
                 "the repository (some registries answer 404 for a private one)",
             )
         raise self._refused(reply, what, detail, method, sent_type, sent_bytes)
+
+    def _refused_after(
+        self,
+        what: str,
+        request: str,
+        scopes: Sequence[str],
+        said: str | None,
+        suffix: str,
+        *,
+        tries: str = "",
+    ) -> AuthError:
+        """A 401 to ``request`` (in words; ``said`` its challenge's error, ``suffix`` the
+        registry's error body) after the registry took the credentials for earlier requests
+        (``tries``: an upload's, refused so at each attempt): the password is not the
+        cause; the account's push access, or its token's scope, likely is."""
+        assert self.credentials is not None
+        repos = [s.split(":")[1] for s in scopes if s.startswith("repository:")]
+        repo = repos[0] if repos else ""
+        scope = f" (a token scope of {push_scope(repo)})" if repo else ""
+        earlier = "to start the upload (its POST)" if tries else "for earlier requests"
+        again = f", at each attempt, even with a new token; gave up {tries}" if tries else ""
+        return self.error(
+            AuthError,
+            f"{what}: the registry accepted the credentials of {self.credentials.username!r} "
+            f"({self.credentials.source}) {earlier}, then refused {request} with HTTP 401"
+            f"{f' {said}' if said else ''}{suffix}{again}",
+            status=401,
+            hint=f"the password is not the cause (the registry took it {earlier}): the "
+            f"account, or its token's scope, likely may pull but not push to "
+            f"{repo or 'this repository'}: give it push access{scope}, or use one that has "
+            f"it ({self._where()}); else a proxy or load balancer in front of the registry "
+            "drops the Authorization header, or sends later requests to a registry node that "
+            "does not trust the token; then rerun (blobs already stored are not sent again)",
+        )
 
     def _denied(self, reply: Reply, what: str, scopes: Sequence[str], detail: str) -> AuthError:
         """A 403: a refusal of the credentials, unless the registry took them or named a
@@ -2190,24 +2242,17 @@ class Transport:
                 "sent again",
             )
         if exc.kind == "refused mid-upload":
-            who = (
-                f" of {self.credentials.username!r} ({self.credentials.source})"
-                if self.credentials
-                else ""
-            )
+            if exc.refused is not None and self.credentials is not None:
+                request, said, suffix, scopes = exc.refused
+                return self._refused_after(what, request, scopes, said, suffix, tries=tries)
             return self.error(
                 AuthError,
-                f"{what}: the registry kept refusing the credentials{who} "
-                f"in the middle of the upload: each time it took them to start the upload, then "
-                f"answered a later request of the same upload with HTTP 401, even with a new "
-                f"token; gave up {tries}",
+                f"{what}: the registry refused a later request of the upload (HTTP 401) at "
+                f"each attempt, after it took the request that started it; gave up {tries}",
                 status=401,
-                hint="the registry accepts these credentials to start an upload but not to go on "
-                "with it: check that the account may push to this repository "
-                f"({self._where()}), and that no proxy or load balancer in front of the registry "
-                "drops the Authorization header or sends the upload's later requests to a "
-                "registry node that does not trust the token; then rerun (blobs already stored "
-                "are not sent again)",
+                hint="the registry takes the request that starts an upload but not a later "
+                "one: a proxy or load balancer in front of the registry may drop the "
+                "Authorization header; then rerun (blobs already stored are not sent again)",
             )
         at = exc.at
         if exc.kind == "connection":
