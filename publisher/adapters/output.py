@@ -884,18 +884,40 @@ def _unescape(escape: str, before_cut: bool) -> str | None:
     return "" if before_cut else None
 
 
+#: How many levels of escapes ``_escaped_spans`` reads a text through: a secret escaped
+#: twice (an HTML page quoting an escaped one, ``&amp;#39;``; a query percent-encoded
+#: again, ``%2527``) or a few times over; bounded, so a text cannot make it loop.
+_ESCAPE_LEVELS = 4
+
+
 def _without_escaped_secrets(text: str, patterns: Sequence[str], starts: re.Pattern[str]) -> str:
     """``text`` without a secret (any of its ``patterns``, or its start before a cut) that a
-    server wrote with escapes, even a few of its characters alone and mixed: HTML
+    server wrote with escapes (``_escaped_spans``): what is redacted is the text that holds
+    it, escapes and all (the start of an escape a cut split too)."""
+    kept: list[str] = []
+    done = 0
+    for start, stop in _escaped_spans(text, patterns, starts, _ESCAPE_LEVELS):
+        if start >= done:
+            kept += [text[done:start], _REDACTED]
+        done = max(done, stop)  # one that overlaps the last is redacted with it
+    return "".join(kept) + text[done:] if kept else text
+
+
+def _escaped_spans(
+    text: str, patterns: Sequence[str], starts: re.Pattern[str], levels: int
+) -> list[tuple[int, int]]:
+    """Where ``text`` holds a secret (any of its ``patterns``, or its start before a cut)
+    that a server wrote with escapes, even a few of its characters alone and mixed: HTML
     character references (an error page's ``Canary&#39;Pw``, ``&#x27;``, ``&amp;``),
-    percent-encoding (``Pw%2B7f``) or JSON's ``\\u0027``. The secret is looked for in the
-    text with each escape read as the characters it stands for; what is redacted is the
-    text that holds it, escapes and all (the start of an escape a cut split too)."""
+    percent-encoding (``Pw%2B7f``) or JSON's ``\\u0027``; escaped again, up to ``levels``
+    levels (``&amp;#39;``, ``%2527``). The secret is looked for in the text with each
+    escape read as the characters it stands for, and in that text read so again; sorted."""
     # pieces of the text: (its start in text, its end, where it starts in the unescaped
     # text, escaped: it stands for what it says as a whole); a cut escape is no piece
     pieces: list[tuple[int, int, int, bool]] = []
     parts: list[str] = []
     size = done = 0
+    again = False  # an escape stood for the start of another: read the text once more
     for escape in _ESCAPE.finditer(text):
         said = _unescape(escape.group(), text.startswith(_CUTS, escape.end()))
         if said is None:
@@ -908,21 +930,26 @@ def _without_escaped_secrets(text: str, patterns: Sequence[str], starts: re.Patt
             pieces.append((escape.start(), escape.end(), size, True))
             parts.append(said)
             size += len(said)
+            again = again or any(mark in said for mark in "&%\\")
         done = escape.end()
     if not pieces:
-        return text
+        return []
     pieces.append((done, len(text), size, False))
     parts.append(text[done:])
     unescaped = "".join(parts)
-    if not starts.search(unescaped):
-        return text
-    found = [
-        (at, at + len(pattern)) for pattern in patterns for at in _occurrences(unescaped, pattern)
-    ]
-    if any(cut in unescaped for cut in _CUTS):
-        found += _cut_spans(unescaped, patterns, starts)
+    found: list[tuple[int, int]] = []
+    if starts.search(unescaped):
+        found += [
+            (at, at + len(pattern))
+            for pattern in patterns
+            for at in _occurrences(unescaped, pattern)
+        ]
+        if any(cut in unescaped for cut in _CUTS):
+            found += _cut_spans(unescaped, patterns, starts)
+    if again and levels > 1 and _ESCAPE_MARK.search(unescaped):  # escaped twice or more
+        found += _escaped_spans(unescaped, patterns, starts, levels - 1)
     if not found:
-        return text
+        return []
     heads = [piece[2] for piece in pieces]
 
     def place(at: int, end: bool) -> int:
@@ -932,8 +959,7 @@ def _without_escaped_secrets(text: str, patterns: Sequence[str], starts: re.Patt
             return stop if end else start
         return start + at - head + end
 
-    kept: list[str] = []
-    done = 0
+    spans = []
     for first, last in sorted(found):
         start, stop = place(first, False), place(last - 1, True)
         while (
@@ -942,10 +968,8 @@ def _without_escaped_secrets(text: str, patterns: Sequence[str], starts: re.Patt
             and (_unescape(cut.group(), text.startswith(_CUTS, cut.end())) == "")
         ):
             stop = cut.end()  # the start of an escape a cut split: part of the secret
-        if start >= done:
-            kept += [text[done:start], _REDACTED]
-        done = max(done, stop)  # one that overlaps the last is redacted with it
-    return "".join(kept) + text[done:]
+        spans.append((start, stop))
+    return sorted(spans)
 
 
 def _occurrences(text: str, pattern: str) -> Iterator[int]:

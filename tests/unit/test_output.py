@@ -1120,15 +1120,27 @@ def test_a_secret_a_server_echoes_escaped_its_own_way_is_redacted() -> None:
             "no secret: Canary&#39;s 100% &amp; \\u00e4…",
             "no secret: Canary&#39;s 100% &amp; \\u00e4…",
         ),
+        # escaped twice (or more): an HTML page quoting an escaped page, a query
+        # percent-encoded again, each form inside another
+        ("page: Canary&amp;#39;Pw&amp;#43;7f&amp;amp;3a9e for AT&amp;T", "page: *** for AT&amp;T"),
+        ("?p=Canary%2527Pw%252b7f%25263a9e&q=50%2525", "?p=***&q=50%2525"),
+        ("Canary%26%2339%3BPw+7f&3a9e.", "***."),
+        ("Canary&amp;amp;#39;Pw+7f&amp;amp;amp;3a9e", "***"),
+        ("sent Canary%2527Pw%25…", "sent ***…"),
+        (
+            "no secret: Canary&amp;#39;s 100%2525 &amp;amp;",
+            "no secret: Canary&amp;#39;s 100%2525 &amp;amp;",
+        ),
     ],
 )
 def test_a_secret_a_server_writes_with_escapes_is_redacted_the_rest_left_as_it_is(
     echo: str, shown: str
 ) -> None:
     """t33 N1: some characters of a secret written escaped, mixed with the others as they
-    are (an error page's ``&#39;``, a query's ``%2b``, raw JSON's ``\\u0027``), or an
-    escape that a cut split after its start: the secret is redacted, escapes and all, and
-    every escape around it is left as the server wrote it."""
+    are (an error page's ``&#39;``, a query's ``%2b``, raw JSON's ``\\u0027``), escaped
+    twice or more (``&amp;#39;``, ``%2527``), or an escape that a cut split after its
+    start: the secret is redacted, escapes and all, and every escape around it is left as
+    the server wrote it."""
     secret = "Canary'Pw+7f&3a9e"
     out = Output({"HUB_PASSWORD": secret}, stream=io.StringIO(), err_stream=io.StringIO())
     assert out.redact(echo) == shown
