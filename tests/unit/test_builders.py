@@ -26,6 +26,7 @@ from publisher.adapters.builders import (
     BuildRequest,
     BuildxBuilder,
     DockerBuilder,
+    dockercli,
     select_builder,
 )
 from publisher.adapters.builders import buildah as buildah_mod
@@ -1421,6 +1422,40 @@ def test_buildx_named_after_a_docker_context_that_is_gone_says_so() -> None:
         BuildxBuilder(runner).check()
     hint = raised.value.hint or ""
     assert 'the docker context "colima"' in hint and "docker context use default" in hint
+
+
+def test_a_tools_answer_about_itself_cut_short_ends_with_the_cut_mark() -> None:
+    """A probe's answer (a tool's version, its last line when it fails) too long to quote
+    whole is cut with ``clip``: its end marked ``…``, never cut in silence."""
+    long = "E" * 500
+    cut = "E" * 199 + "…"  # clip(long, 200)
+
+    def failing(argv: list[str]) -> FakeRunner:
+        runner = FakeRunner(tools={"buildah": "/opt/bin/buildah", "docker": "/usr/bin/docker"})
+        runner.on(argv, fail(1, stderr=long + "\n"))
+        return runner
+
+    with pytest.raises(ToolMissingError) as raised:
+        BuildahBuilder(failing(["/opt/bin/buildah", "--version"])).check()
+    assert raised.value.message.endswith(f": {cut}"), raised.value.message
+    with pytest.raises(ToolMissingError) as raised:
+        require_version("buildah", "v" * 200, (1, 0, 0), "install it")
+    assert f"(it printed {'v' * 79 + '…'!r})" in raised.value.message, raised.value.message
+    answer = failing(["/usr/bin/docker", "buildx", "version"]).probe(
+        ["/usr/bin/docker", "buildx", "version"]
+    )
+    said = dockercli.buildx_problem(FakeRunner(), "/usr/bin/docker", answer) or ""
+    assert said.endswith(f": {cut}"), said
+    argv = ["/usr/bin/docker", "version", "--format", "{{.Server.Version}}"]
+    daemon = dockercli.reach_daemon(failing(argv), ["/usr/bin/docker"])
+    assert daemon.said == "E" * 299 + "…", daemon.said
+    runner = FakeRunner(tools={"docker": "/usr/bin/docker"})
+    runner.on(["/usr/bin/docker", "version"], ok("26.1.5\n"))
+    runner.on(["/usr/bin/docker", "buildx", "version"], ok("github.com/docker/buildx 0.13.1\n"))
+    runner.on(["/usr/bin/docker", "buildx", "inspect"], fail(1, "ERROR: " + long))
+    with pytest.raises(ToolMissingError) as raised:
+        BuildxBuilder(runner).check()
+    assert "ERROR: " + "E" * 292 + "…" in raised.value.message, raised.value.message
 
 
 def test_a_version_command_that_fails_is_a_broken_tool_not_a_failed_build() -> None:

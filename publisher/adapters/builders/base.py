@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from ...core import retry as retry_loop
-from ...core.errors import BrokenToolError, CommandError, ToolMissingError
+from ...core.errors import BrokenToolError, CommandError, ToolMissingError, clip
 from ...core.manifest import DOCKERFILE_LABEL
 from ...core.platforms import BuilderName, Platform
 from ...core.reference import Reference
@@ -444,7 +444,7 @@ def require_version(
     if version is None:
         raise BrokenToolError(
             f"cannot tell which version of {tool}{where} is installed "
-            f"(it printed {text.strip()[:80]!r})",
+            f"(it printed {clip(text.strip(), 80)!r})",
             hint=f"publisher needs {tool} {wanted} or newer; {hint}",
         )
     if version < minimum:
@@ -472,7 +472,7 @@ def probed_version(
         raise BrokenToolError(
             f"{tool} ({argv[0]}) is installed but does not work: `{' '.join([tool, *argv[1:]])}` "
             f"failed with exit status {answer.returncode}"
-            + (f": {said[-1][:200]}" if said else " and printed nothing"),
+            + (f": {clip(said[-1], 200)}" if said else " and printed nothing"),
             hint=f"repair or reinstall it, or put a working {tool} first on PATH; {hint}",
         )
     return require_version(tool, answer.stdout, minimum, hint, path=argv[0])

@@ -39,7 +39,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from ...core.errors import BrokenToolError, CommandError, ToolMissingError, UsageError
+from ...core.errors import BrokenToolError, CommandError, ToolMissingError, UsageError, clip
 from ...core.platforms import BuilderName
 from ...core.settings import setting
 from ...resolve import IMAGE_TYPES, is_digest, platform_of
@@ -373,7 +373,7 @@ class BuildxBuilder:
         answer = self.runner.probe(argv, what="docker buildx inspect")
         problem = inspect_error(answer.output) if answer.ok else answer.output.strip()
         if problem is not None:
-            said = problem.splitlines()[-1][:300] if problem else "no answer"
+            said = clip(problem.splitlines()[-1], 300) if problem else "no answer"
             hint = (
                 "`docker buildx inspect` must name a driver and no error: the docker "
                 "daemon reachable (start dockerd, check DOCKER_HOST; a socket that refuses "

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...core.errors import ConfigError
+from ...core.errors import ConfigError, clip
 from ...core.fileio import home_dir, link_beside, temp_dir
 from ...core.platforms import BuilderName
 from ...resolve import (
@@ -109,7 +109,7 @@ def buildx_problem(runner: Runner, path: str, answer: Completed) -> str | None:
         return invalid_plugin(runner.probe([path, "--help"]).stdout, "buildx")
     lines = said.splitlines()
     return f"`docker buildx version` failed with exit status {answer.returncode}" + (
-        f": {lines[-1][:200]}" if lines else " and printed nothing"
+        f": {clip(lines[-1], 200)}" if lines else " and printed nothing"
     )
 
 
@@ -170,7 +170,7 @@ def reach_daemon(runner: Runner, paths: Iterable[str]) -> Daemon:
         if server.ok and parse_version(server.stdout) is not None:
             return Daemon(path, server.stdout.strip())
         lines = server.output.strip().splitlines()
-        answer = Daemon(path, None, lines[-1][:300] if lines else "no answer")
+        answer = Daemon(path, None, clip(lines[-1], 300) if lines else "no answer")
     return answer
 
 
