@@ -384,20 +384,30 @@ def running(**kwargs: Any) -> Iterator[LocalRegistry]:
         registry.stop()
 
 
+def full_registry_dir(exc: PublisherError) -> Path | None:
+    """The directory of the throwaway registry that ``exc`` says ran out of room: its
+    answer names the file it could not write there (``REGISTRY_PREFIX``, under TMPDIR)
+    and "no space left on device". None for any other error, or one naming no such
+    directory (a copy names the registry it reads from too: only its answer's path tells
+    which one was full)."""
+    if NO_SPACE not in exc.message.lower():
+        return None
+    named = _REGISTRY_DIR.search(exc.message)
+    return Path(named.group(1)) if named else None
+
+
 def out_of_room_under(exc: PublisherError, who: str) -> FullFileSystemError | None:
     """``exc`` (a push, a copy: the registry kept answering 500) as the full file system
     it says: a throwaway registry's answer naming its directory (``REGISTRY_PREFIX``,
     under TMPDIR) and "no space left on device". Said as a full TMPDIR (exit 18), as the
     README's rule for rehearsals has it, never as a registry out of reach; ``who``: the
     registry in words. None for any other error."""
-    if NO_SPACE not in exc.message.lower():
-        return None
-    named = _REGISTRY_DIR.search(exc.message)
+    named = full_registry_dir(exc)
     if named is None:
         return None
     return out_of_room(
         who,
-        Path(named.group(1)).parent,
+        named.parent,
         "the throwaway registries keep every image the rehearsal pushes",
         exc.message,
         needs="a rehearsal of every line keeps each image on each registry until it ends",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..adapters.builders import Builder
-from ..adapters.localregistry import LocalRegistry
+from ..adapters.localregistry import LocalRegistry, full_registry_dir
 from ..adapters.output import Output
 from ..adapters.registry import RegistryClient
 from ..adapters.runner import Runner
@@ -673,10 +673,13 @@ def local_registries(
 def _out_of_room(started: list[LocalRegistry], exc: PublisherError) -> FileAccessError | None:
     """A throwaway registry that answered "no space left on device": the file system
     under TMPDIR, where it keeps what the rehearsal pushes, is full. Said as such (exit
-    18), not as a registry having trouble."""
+    18), not as a registry having trouble, naming the registry whose directory its answer
+    names (a copy's message names the registry it reads from as well), else the one the
+    message names."""
     if NO_SPACE not in exc.message.lower():
         return None
-    for local in started:
+    named = full_registry_dir(exc)
+    for local in sorted(started, key=lambda local: local.directory != named):
         if local.directory is not None and local.host in exc.message:
             return out_of_room(
                 f"the rehearsal's throwaway registry {local.host}",

@@ -14,6 +14,7 @@ import contextlib
 import grp
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -827,6 +828,36 @@ def test_a_tmpdir_too_small_for_the_rehearsal_is_said_as_such(
     assert "point TMPDIR at a directory with more room" in result.stderr
     assert str(cache) not in result.stderr.partition("  tip:")[0]
     assert "Traceback" not in result.stderr and "having trouble" not in result.stderr
+
+
+def test_a_copy_between_the_throwaway_registries_that_fills_tmpdir_names_the_full_one(
+    tmp_path: Path,
+) -> None:
+    """Five lines built one at a time fit in TMPDIR (each build's image is gone once
+    pushed), their copy to the second throwaway registry does not: a full TMPDIR (exit
+    18) naming the registry whose storage could not be written (the copy's target, not
+    the one it reads from), with the tip, never a registry having trouble."""
+    require_tool("buildah")
+    require_private_mounts()
+    lines = {"PUBLISHER_LINES": "8.1,8.2,8.3,8.4,8.5"}
+    env = base_env(tmp_path, PUBLISHER_CACHE_DIR=str(tmp_path / "cache"), **lines)
+    env["PUBLISHER_RETRY_ATTEMPTS"] = "2"
+    warm_cache(tmp_path, env)
+    small, result = rehearse_in_small_tmpdir(
+        tmp_path, "15000k", env, "--builder", "buildah", "--jobs", "1"
+    )
+    assert result.returncode == 18, result.stdout + result.stderr
+    said, _, tip = " ".join(result.stderr.split()).partition(" tip:")
+    assert "3/8 Copy every index" in result.stdout + result.stderr, said
+    full = re.search(r"the rehearsal's throwaway registry (\S+) ran out of room in (\S+) \(", said)
+    assert full is not None, said
+    target = re.search(r"copy blob \S+ \(\d+ bytes\) from \S+ to ([^/\s]+)/", said)
+    assert target is not None, said
+    assert full.groups() == (target.group(1), str(small)), said
+    assert "where the throwaway registries keep every image the rehearsal pushes" in said
+    assert "no space left on device" in said.lower()
+    assert "point TMPDIR at a directory with more room" in tip and "free space there" in tip
+    assert "having trouble" not in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("builder", ["buildah", "docker", "buildx"])
