@@ -3430,6 +3430,14 @@ class Publisher:
             else:  # the tables above say it all; the JSON is for --json to print
                 out.info("add --json to print this plan as JSON")
             return result
+        # this run's history entry, with what gave each line new images: judged now, from
+        # what the run read (the rest read while the primary answers the run), so the
+        # notes, written once the tags moved, wait on no registry read
+        entry = (
+            None
+            if publish_plan.history is None
+            else self.with_causes(publish_plan.history, indexes)
+        )
         with out.step("2/8 Push each line's index to the primary registry"):
             self.push_indexes(publish_plan, indexes)
             self.refuse_over_budget(indexes)
@@ -3493,12 +3501,6 @@ class Publisher:
                 out.notice(words)
         with out.step("8/8 Write the release notes"):
             history = self.record.history if self.record else ()
-            # this run's history entry, with what gave each line new images
-            entry = (
-                None
-                if publish_plan.history is None
-                else self.with_causes(publish_plan.history, indexes)
-            )
             if entry is not None:
                 history = (*history, entry)
             facts = self.facts(p, indexes, sizes, versions, floating, history)
@@ -3599,8 +3601,13 @@ class Publisher:
     ) -> notes_mod.Republish:
         """``history`` with what gave each of its lines new images (``rebuild_cause``):
         the published images (the record's, else those of the old index on the primary)
-        and this run's, compared as the primary serves them. What cannot be read is said
-        as not known: the run never fails on it."""
+        and this run's, compared from the manifests and image configs this run holds (the
+        rebuilt images, read to assemble the indexes; the old index, read by the plan),
+        the rest read from the primary once (``_held_image``). ``run`` asks it before any
+        tag moves, so the notes wait on no registry. What cannot be read is said as not
+        known, and once a read failed nothing more is read (each would wait as long): the
+        run never fails on it."""
+        failed: list[str] = []
         causes = []
         for php, old, _new in history.changes:
             index = indexes.get(php)
@@ -3608,13 +3615,61 @@ class Publisher:
                 continue
             records = {str(r.platform): r for r in index.records}
             rebuilt = [
-                self._built(php, str(platform), digest, record=records.get(str(platform)))
+                self._built(php, str(platform), digest, failed, record=records.get(str(platform)))
                 for platform, digest in index.images
             ]
-            causes.append((php, rebuild_cause(self._published(php, old), rebuilt)))
+            causes.append((php, rebuild_cause(self._published(php, old, failed), rebuilt)))
         return dataclasses.replace(history, causes=tuple(causes))
 
-    def _published(self, php: str, index: str) -> list[Built]:
+    def _held_manifest(self, digest: str, failed: list[str]) -> Manifest | None:
+        """The manifest ``digest`` as this run holds it (``_bodies``), else read from the
+        primary (one try; kept); None when it cannot be had: a failure but a 404 is put in
+        ``failed``, after which nothing more is read (``with_causes``)."""
+        held = self._bodies.get(digest)
+        try:
+            if held is not None:
+                return Manifest.parse(*held, digest)
+            if failed:
+                return None
+            found = self.client(self.primary).get_manifest_by_digest(
+                self.primary.repository.path, digest, attempts=1
+            )
+        except NotFoundError:
+            return None  # (gone: the primary answers, the next read goes on)
+        except (PublisherError, ValueError) as exc:
+            failed.append(str(exc))
+            return None
+        self._bodies[digest] = (found.body, found.media_type)
+        return found
+
+    def _held_image(
+        self, digest: str, failed: list[str]
+    ) -> tuple[Manifest | None, Mapping[str, Any] | None]:
+        """The platform image ``digest`` (the image inside it, for buildx's index with its
+        attestations) and its image config, as ``_held_manifest`` has them: the config
+        from ``_configs``, else read from the primary (one try). None: not had."""
+        image = self._held_manifest(digest, failed)
+        if image is not None and image.is_index:
+            children = image.platform_children
+            image = self._held_manifest(children[0].digest, failed) if children else None
+        if image is None or image.config is None:
+            return image, None
+        blob = image.config
+        client = self.client(self.primary)
+        body = self._configs.get(blob.digest)
+        try:
+            if body is not None:
+                return image, client.parse_config(blob.digest, body)
+            if failed:
+                return image, None
+            return image, client.image_config(self.primary.repository.path, image, attempts=1)
+        except NotFoundError:
+            return image, None  # (gone: the primary answers, the next read goes on)
+        except (PublisherError, ValueError) as exc:
+            failed.append(str(exc))
+            return image, None
+
+    def _published(self, php: str, index: str, failed: list[str]) -> list[Built]:
         """The platform images of ``index``, PHP ``php``'s published one: as the record
         names them (with its base) when it names that index, else as the primary lists them."""
         line = next(
@@ -3627,44 +3682,29 @@ class Publisher:
         )
         if line is not None:
             return [
-                self._built(php, str(p.platform), p.digest, base=line.base_digest or "")
+                self._built(php, str(p.platform), p.digest, failed, base=line.base_digest or "")
                 for p in line.platforms
             ]
-        try:
-            found = self.client(self.primary).get_manifest_by_digest(
-                self.primary.repository.path, index, attempts=1
-            )
-        except (PublisherError, ValueError):
-            return []
-        children = found.platform_children if found.is_index else ()
-        return [self._built(php, str(c.platform), c.digest) for c in children if c.platform]
+        found = self._held_manifest(index, failed)
+        children = found.platform_children if found is not None and found.is_index else ()
+        return [self._built(php, str(c.platform), c.digest, failed) for c in children if c.platform]
 
     def _built(
         self,
         php: str,
         platform: str,
         digest: str,
+        failed: list[str],
         *,
         record: DigestRecord | None = None,
         base: str | None = None,
     ) -> Built:
         """One platform image as ``rebuild_cause`` compares it: what its digest record
-        (``record``, this run's) says, and its image config and layers read from the
-        primary (one try each: a side look, never the run's failure). ``base``: its base
-        digest as the release record names it ("": none named), else its label's."""
-        client, repo = self.client(self.primary), self.primary.repository.path
-        config: Mapping[str, Any] | None = None
-        layers: tuple[str, ...] | None = None
-        try:
-            image = client.get_manifest_by_digest(repo, digest, attempts=1)
-            if image.is_index:  # buildx's image with its attestations
-                image = client.get_manifest_by_digest(
-                    repo, image.platform_children[0].digest, attempts=1
-                )
-            config = client.image_config(repo, image, attempts=1)
-            layers = tuple(layer.digest for layer in image.layers)
-        except (PublisherError, ValueError, IndexError):
-            pass  # not known: said so
+        (``record``, this run's) says, and its image config and layers (``_held_image``:
+        as this run holds them, else read from the primary). ``base``: its base digest as
+        the release record names it ("": none named), else its label's."""
+        image, config = self._held_image(digest, failed)
+        layers = tuple(layer.digest for layer in image.layers) if image is not None else None
         labels = config_labels(config) if config is not None else {}
         if base is None:
             base = (

@@ -7,7 +7,8 @@ both ways (memory stays flat for any blob size; a request body cut short is cut
 short upstream too). It counts requests by method and
 kind of path (``ping``, ``manifest``, ``blob``, ``upload``, ``tags``,
 ``other``) and the request-body bytes sent to upload endpoints; ``uploads_by_digest()``,
-``downloads_by_digest()`` and ``mounts()`` read its log per blob. Given ``tls`` (a
+``downloads_by_digest()`` and ``mounts()`` read its log per blob, ``reads_by_digest()`` per
+manifest and blob. Given ``tls`` (a
 certificate and its key, as ``tests.support.tls.self_signed`` writes them) it serves
 HTTPS; it speaks plain HTTP to the upstream all the same.
 
@@ -265,6 +266,16 @@ class FaultProxy(LoopbackServer):
         with self._lock:
             paths = [s.path for s in self.log if s.method == "GET" and s.kind == "blob"]
         return Counter(urlsplit(path).path.rsplit("/blobs/", 1)[1] for path in paths)
+
+    def reads_by_digest(self) -> Counter[str]:
+        """Manifest and blob GETs per digest (manifests read by tag left out)."""
+        with self._lock:
+            paths = [
+                urlsplit(s.path).path
+                for s in self.log
+                if s.method == "GET" and s.kind in ("manifest", "blob")
+            ]
+        return Counter(d for path in paths if (d := path.rsplit("/", 1)[1]).startswith("sha256:"))
 
     def mounts(self) -> list[Seen]:
         """The cross-repository mount requests (``POST ...?mount=``), in order."""
