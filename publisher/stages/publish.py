@@ -1423,6 +1423,12 @@ class Publisher:
     found: ReleaseRecord | None = None
     #: ``found``'s record (None: the notes directory held none)
     _at_start: notes_mod.ReleaseFacts | None = field(init=False, default=None)
+    #: per registry, the tags ``floating_states`` read last (those it asked for) and what
+    #: each held (a tag asked for and missing has none): the read after write of this
+    #: run's pins takes those it holds from there rather than read them again
+    _floating_read: dict[str, tuple[frozenset[str], dict[str, str]]] = field(
+        init=False, default_factory=dict
+    )
     #: ``repository_moves``, once read
     _moves: tuple[dict[str, frozenset[str]], list[str]] | None = field(init=False, default=None)
 
@@ -2427,7 +2433,11 @@ class Publisher:
         return versions
 
     def refuse_pins_written_meanwhile(
-        self, moves: Sequence[pp.TagMove], written: Sequence[pp.TagMove] = ()
+        self,
+        moves: Sequence[pp.TagMove],
+        written: Sequence[pp.TagMove] = (),
+        *,
+        read: Mapping[str, tuple[Collection[str], Mapping[str, str]]] | None = None,
     ) -> None:
         """Refuse (exit 14) when another run of the same release (a maintainer's and the
         workflow's at once) wrote its pins while this one ran, read just before this run
@@ -2437,21 +2447,31 @@ class Publisher:
         after write) that no longer holds what it wrote, as when the two runs' steps go in
         lockstep, each reading its next pins before the other writes them. A pin only moves
         by a republish. One tag read per pin, each registry's at once; ``written`` is also
-        said in the tip (its first pins may have landed over the other run's)."""
+        said in the tip (its first pins may have landed over the other run's). ``read``:
+        per registry, the tags just read (after this run's writes, as ``floating_states``
+        reads them, each held to the digest this run holds) and what they held: a pin
+        among them is taken from there, not read a second time in a row."""
         pending = [m for m in moves if m.changes and m.new is not None]
         landed = [m for m in written if m.new is not None]
         names = list(dict.fromkeys(m.registry for m in (*landed, *pending)))
 
-        def read(name: str) -> dict[str, str]:
+        def fresh(name: str) -> dict[str, str]:
             registry = self.registry(name)
+            asked, found = (read or {}).get(name, ((), {}))
             # held to what the plan found there (else what it writes), a pin written to
             # what was written: a HEAD naming another is confirmed by a hashed GET before
             # the run is refused
             held = {m.tag: m.old or m.new for m in pending if m.registry == name and m.new}
             held.update({m.tag: m.new for m in landed if m.registry == name and m.new})
-            return tag_digests(self.client(registry), registry.repository.path, list(held), held)
+            known = {tag: found[tag] for tag in held if tag in asked and tag in found}
+            unread = {tag: digest for tag, digest in held.items() if tag not in asked}
+            if not unread:
+                return known
+            return known | tag_digests(
+                self.client(registry), registry.repository.path, list(unread), unread
+            )
 
-        now = dict(zip(names, in_parallel(read, names), strict=True))
+        now = dict(zip(names, in_parallel(fresh, names), strict=True))
         moved = [
             f"{m.registry}: {m.tag} -> {found} (this run wrote {m.new})"
             for m in landed  # (one still on what the plan found: this run's write unseen yet)
@@ -2606,13 +2626,11 @@ class Publisher:
             if (parsed := planning.parse_scheme_tag(t)) and parsed.release.tag in followed
         ]
         lookup = [f.source for f in wanted] + [f.tag for f in wanted] + own
+        asked = [t for t in dict.fromkeys(lookup) if t in counted]
         digests = following_digests(
-            client,
-            repo,
-            [t for t in dict.fromkeys(lookup) if t in counted],
-            {f.tag: f.source for f in wanted},
-            self._held,
+            client, repo, asked, {f.tag: f.source for f in wanted}, self._held
         )
+        self._floating_read[registry.name] = (frozenset(asked), dict(digests))
         moves = pp.floating_moves(registry.name, digests, lines)
         return moves, pp.release_tags_apart(registry.name, digests, followed)
 
@@ -2644,8 +2662,9 @@ class Publisher:
             pending = [m for moves in found for m in moves if m.changes]
             if not pending:
                 return applied
-            # the pins this run wrote, read again: another run's over them refuses it
-            self.refuse_pins_written_meanwhile((), self.pins_written)
+            # the pins this run wrote, read again (by ``settled_floating``, those the
+            # floating tags follow; here, the others): another run's over them refuses it
+            self.refuse_pins_written_meanwhile((), self.pins_written, read=self._floating_read)
             before = len(self.floating_written)
             try:
                 self.write_pins(pending)
@@ -2677,7 +2696,7 @@ class Publisher:
         while self.floating_apart(state[0]) or state[1]:
             if not checked:
                 # another run may be writing pins: this run's, written over, refuse it now
-                self.refuse_pins_written_meanwhile((), self.pins_written)
+                self.refuse_pins_written_meanwhile((), self.pins_written, read=self._floating_read)
                 checked = True
             if time.monotonic() >= deadline:
                 break

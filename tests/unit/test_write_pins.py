@@ -40,7 +40,7 @@ STEPS = (("v1.0.0-php-8.3", "v1.0.0-php-8.4"), ("v1.0.0",))
 
 class TagClient:
     """Writes a tag by digest, or raises what ``refuse`` holds for that tag; reads the tags
-    it holds (``held``), counting the tags read. ``over``: the tags another run writes
+    it holds (``held``), counting the tags read (``log``: each read and write, in order). ``over``: the tags another run writes
     (its digest) just after this run's write of them lands, as when the two runs' pin
     steps go in lockstep."""
 
@@ -52,17 +52,20 @@ class TagClient:
         self.tagged: list[str] = []
         self.held: dict[str, str] = {}
         self.reads = 0
+        self.log: list[tuple[str, str]] = []
 
     def tag(self, repo_path: str, digest: str, tag: str) -> None:
         if tag in self.refuse:
             raise self.refuse[tag]
         self.tagged.append(tag)
+        self.log.append(("write", tag))
         self.held[tag] = self.over.get(tag, digest)
 
     def tag_digests(
         self, repo_path: str, tags: list[str], **_: object
     ) -> dict[str, str]:  # (attempts, expected: a client's HEAD naming another is confirmed)
         self.reads += len(tags)
+        self.log += [("read", tag) for tag in tags]
         return {tag: self.held[tag] for tag in tags if tag in self.held}
 
     def list_tags(self, repo_path: str) -> list[str]:
@@ -205,6 +208,28 @@ def test_a_pin_read_on_what_the_run_found_there_is_no_other_runs(tmp_path: Path)
     moves = [dataclasses.replace(m, old=OTHER) for m in release_pins()]
     stage.write_pins(moves, primary_first=True)
     assert hub.tagged == ghcr.tagged == [t for step in STEPS for t in step]
+
+
+def test_the_floating_tags_read_each_pin_the_run_wrote_once_before_they_move(
+    tmp_path: Path,
+) -> None:
+    """Once its pins are written, the run reads them again before any floating tag moves
+    (read after write, which refuses a run whose pins another wrote over): once each on
+    each registry, the read the floating tags are computed from, not a second one in a
+    row; then every floating tag moves."""
+    hub, ghcr = TagClient({}), TagClient({})
+    stage, _, _ = publisher(tmp_path, hub, ghcr)
+    moves = release_pins()
+    stage.write_pins(moves, primary_first=True)
+    for client in (hub, ghcr):
+        client.log.clear()
+    stage.move_floating()
+    written = {tag for step in STEPS for tag in step}
+    for client in (hub, ghcr):
+        first = client.log.index(("write", "latest"))
+        before = [tag for what, tag in client.log[:first] if what == "read" and tag in written]
+        assert sorted(before) == sorted(written), client.log
+        assert {"latest", "php-8.3", "php-8.4"} <= set(client.tagged)
 
 
 @pytest.mark.parametrize(
