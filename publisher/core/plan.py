@@ -460,6 +460,7 @@ def unfinished_above(
     locations: Locations = DEFAULT_LOCATIONS,
     *,
     primary: str | None = None,
+    matrix: Iterable[str] = (),
 ) -> list[str]:
     """For each stable release newer than ``release`` (a stable one) with pins on a
     registry that no floating tag follows (``settled`` leaves them out: no record, and not
@@ -468,7 +469,9 @@ def unfinished_above(
     finished one meanwhile. [] for a prerelease, which moves no floating tag. Pins on
     another registry than ``primary`` (its name, when given) that the primary lacks were
     left by no run (it writes each pin on the primary first): their deletion by hand is
-    named (``placed_by_hand``), not the release's rerun."""
+    named (``placed_by_hand``), not the release's rerun. ``matrix``: the lines a rerun
+    without --only would build; when the primary holds pins of fewer of them
+    (``started_with``), the rerun named is given the --only of those (``rerun_release``)."""
     if not release.is_stable:
         return []
     counted = settled(existing, recorded)
@@ -481,6 +484,7 @@ def unfinished_above(
             if parsed.release.is_stable and release < parsed.release:
                 held.setdefault(parsed.release, {}).setdefault(name, set()).add(tag)
     on_primary = set(existing.get(primary, ())) if primary is not None else set()
+    wanted = tuple(matrix)
 
     def way_out(newer: Release, where: Mapping[str, set[str]]) -> str:
         alone = {
@@ -492,6 +496,11 @@ def unfinished_above(
             return "; ".join(
                 placed_by_hand(newer.tag, name, tags, primary or "", locations)
                 for name, tags in alone.items()
+            )
+        started = started_with(newer.tag, on_primary, wanted) if primary is not None else None
+        if started is not None:
+            return (
+                f"if no run of {newer.tag} is going, {rerun_release(newer.tag, locations, started)}"
             )
         return (
             f"if no run of {newer.tag} is going, "

@@ -870,6 +870,9 @@ class PinsApart:
     #: release -> the registries (in matrix order) lacking a pin of it another holds: the
     #: release did not finish there
     missing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: release of ``missing`` -> the lines its pins on the primary are of, when fewer than
+    #: matrix.yaml's (``plan.started_with``; absent: every line, or not known)
+    started: Mapping[str, planning.Started | None] = field(default_factory=dict)
 
 
 def pins_apart(found: Mapping[str, Mapping[str, str]]) -> PinsApart:
@@ -905,12 +908,20 @@ def pins_apart(found: Mapping[str, Mapping[str, str]]) -> PinsApart:
 
 
 def unfinished_words(
-    missing: Mapping[str, Sequence[str]], locations: Locations = DEFAULT_LOCATIONS
+    missing: Mapping[str, Sequence[str]],
+    locations: Locations = DEFAULT_LOCATIONS,
+    started: Mapping[str, planning.Started | None] | None = None,
 ) -> str:
     """What to do about pins of releases (``missing``: release -> the registries lacking
-    some of its pins) that other registries hold, in words, for a tip."""
+    some of its pins) that other registries hold, in words, for a tip. ``started``: release
+    -> the lines its pins on the primary are of, when fewer than matrix.yaml's
+    (``plan.started_with``): its rerun is named with their --only (``plan.rerun_release``),
+    as a rerun given every line would add the others to it for good."""
     whole = dataclasses.replace(locations, only=())  # each as it was run, not with this --only
-    rerun = "; ".join(f"`{whole.command('release', release)}`" for release in missing)
+    known = started or {}
+    rerun = "; ".join(
+        planning.rerun_release(release, whole, known.get(release)) for release in missing
+    )
     if len(missing) == 1:
         ((release, names),) = missing.items()
         where = (
@@ -927,7 +938,7 @@ def unfinished_words(
     return (
         f"{where} (it stopped, or was published from a matrix.yaml naming only some "
         "registries), or another run of it is writing them now (wait for it to end). "
-        f"Finish {it}: rerun {rerun} with a matrix.yaml naming every registry, or, once it "
+        f"Finish {it} with a matrix.yaml naming every registry: {rerun}; or, once it "
         f"has a record, `{locations.command('audit', '--repair')}` copies its pins from a "
         "registry that holds them"
     )
@@ -1731,6 +1742,7 @@ class Publisher:
             self.recorded,
             self.options.locations,
             primary=self.primary.name,
+            matrix=self.config.all_lines or self.config.line_names,
         )
         narrowed = pp.platforms_lost(
             p, publish_plan, self.recorded_indexes(p, publish_plan, tags_present)
@@ -2725,7 +2737,7 @@ class Publisher:
         said = self.done_so_far()
         at = self.options.locations
         if missing:
-            said = f"{said}. {unfinished_words(missing, at)}"
+            said = f"{said}. {unfinished_words(missing, at, pins.started if pins else None)}"
         if rewritten:
             hint = halfway_republish_hint(rewritten, said, at)
         elif missing:
@@ -2788,7 +2800,13 @@ class Publisher:
             found = in_parallel(read, registries)
         except PublisherError:
             return None
-        return pins_apart({r.name: tags for r, tags in zip(registries, found, strict=True)})
+        apart = pins_apart({r.name: tags for r, tags in zip(registries, found, strict=True)})
+        # the lines each release half-pinned was run with, from the primary, which a run
+        # writes first: a rerun of a narrowed one is named with its --only
+        on_primary = listed[self.primary.name]
+        matrix = self.config.all_lines or self.config.line_names
+        started = {r: planning.started_with(r, on_primary, matrix) for r in apart.missing}
+        return dataclasses.replace(apart, started=started)
 
     def _leave_apart(
         self, found: Sequence[Sequence[pp.TagMove]], written: Sequence[pp.TagMove]

@@ -431,3 +431,22 @@ def test_a_dropped_line_is_said_against_the_newest_stable_release_never_a_prerel
         "php-8.2 stays on v1.0.0-php-8.2,"
     ), said
     assert "rc" not in said, said
+
+
+def test_a_newer_release_left_half_pinned_after_a_narrowed_run_is_named_with_its_only() -> None:
+    """v1.2.0's pins on hub, the primary, are of PHP 8.4 alone of matrix.yaml's 8.4 and
+    8.5, with no record (its run was narrowed to 8.4, or stopped while writing them): the
+    way out names the rerun with --only 8.4 (``plan.rerun_release``), and that a rerun
+    without it would add PHP 8.5 to it for good; with every line held, the plain rerun as
+    before."""
+    tags = {
+        "hub": ["v1.0.0", "v1.0.0-php-8.4", "v1.2.0-php-8.4", "latest"],
+        "ghcr": ["v1.0.0", "v1.0.0-php-8.4", "latest"],
+    }
+    said = unfinished_above(parse_release("v1.1.0"), tags, primary="hub", matrix=("8.4", "8.5"))
+    assert len(said) == 1, said
+    assert "`publisher release v1.2.0 --only 8.4`" in said[0], said[0]
+    assert "`publisher release v1.2.0` finishes it" not in said[0], said[0]
+    assert "PHP 8.5 to it for good" in said[0], said[0]
+    plain = unfinished_above(parse_release("v1.1.0"), tags, primary="hub", matrix=("8.4",))
+    assert "`publisher release v1.2.0` finishes it" in plain[0], plain[0]

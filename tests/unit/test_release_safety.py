@@ -350,3 +350,23 @@ def test_a_release_conflict_lists_its_first_pins_and_how_many_more_and_its_json_
         ["release v1.0.0 is already published with other content:"] + [c.message for c in conflicts]
     )
     assert error.exit_code == 14 and "publisher republish v1.0.0" in str(document["hint"])
+
+
+# --------------------------------------------------------------------------- half-pinned
+
+
+def test_a_release_half_pinned_after_a_narrowed_run_is_finished_with_its_only() -> None:
+    """v1.2.0's pins are missing from ghcr; the primary holds v1.2.0 and PHP 8.4's pin
+    only, of matrix.yaml's 8.4 and 8.5 (``plan.started_with``: a run narrowed to 8.4): the
+    tip names the rerun with --only 8.4, never the plain rerun, which would add 8.5 to it
+    for good. A release that started with every line gets the plain rerun."""
+    from publisher.core.plan import started_with
+    from publisher.stages.publish import unfinished_words
+
+    narrowed = started_with("v1.2.0", ["v1.2.0", "v1.2.0-php-8.4"], ["8.4", "8.5"])
+    assert narrowed is not None
+    said = unfinished_words({"v1.2.0": ("ghcr",)}, started={"v1.2.0": narrowed})
+    assert "`publisher release v1.2.0 --only 8.4`" in said, said
+    assert "`publisher release v1.2.0`" not in said, said
+    plain = unfinished_words({"v1.2.0": ("ghcr",)})
+    assert "`publisher release v1.2.0`" in plain, plain
