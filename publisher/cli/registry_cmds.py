@@ -219,7 +219,9 @@ def verify_command(state: State, release: str, scope: options.ReleaseScope, as_j
     one by one, with a warning. The registries are read at the same time, up to
     8 requests in flight on each.
     --json prints {"ok", "release", "lines", "defects", "unreachable",
-    "rate_limited", "refused"}; a failed check adds "error"; in GitHub Actions the table still
+    "rate_limited", "refused", "left_out"} ("left_out": the lines a narrowed
+    release without a record was not run with, not checked; else []); a
+    failed check adds "error"; in GitHub Actions the table still
     goes to the step summary, then the verdict line (or the failure).
 
     Registry retries are bounded by PUBLISHER_RETRY_ATTEMPTS (5),

@@ -708,6 +708,7 @@ class Report:
             "unreachable": dict(sorted(self.unreachable.items())),
             "rate_limited": dict(sorted(self.rate_limited.items())),
             "refused": dict(sorted(self.refused.items())),
+            "left_out": list(self.left_out),
         }
 
 

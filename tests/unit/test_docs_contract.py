@@ -240,7 +240,16 @@ def test_render_json_diff_is_said_a_list_of_lines_with_its_bound(cli, tmp_path):
     [
         (
             "verify",
-            {"ok", "release", "lines", "defects", "unreachable", "rate_limited", "refused"},
+            {
+                "ok",
+                "release",
+                "lines",
+                "defects",
+                "unreachable",
+                "rate_limited",
+                "refused",
+                "left_out",
+            },
             set(),
         ),
         (

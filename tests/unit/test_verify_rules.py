@@ -395,3 +395,16 @@ def test_a_stand_in_image_is_a_defect_only_where_stand_ins_are_not_expected() ->
     expected = replace(EXPECT, stand_in=False)
     line = check_line(expected, all_tags(), images(hub_A=facts))
     assert kinds(line) == ["stand-in"]
+
+
+def test_the_json_names_the_lines_a_narrowed_release_left_out() -> None:
+    """A release without a record whose run was narrowed to PHP 8.4 (the primary holds
+    v1.0.0 and its 8.4 pin alone, of matrix.yaml's 8.3 and 8.4): verify checks 8.4 alone,
+    and its JSON names 8.3 in ``left_out``, as its text does; [] otherwise."""
+    from publisher.core.plan import started_with
+
+    report = build_report("v1.0.0", [EXPECT], all_tags(), images())
+    assert report.to_dict()["left_out"] == []
+    started = started_with("v1.0.0", ["v1.0.0", "v1.0.0-php-8.4"], ["8.3", "8.4"])
+    assert report.ok and started is not None and started.whole
+    assert replace(report, started=started).to_dict()["left_out"] == ["8.3"]
