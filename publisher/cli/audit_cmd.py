@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..core.audit_rules import NEWER_RECORD
 from ..core.errors import (
     AuthError,
     InvalidResponseError,
+    NewerRecordsError,
     PublisherError,
     VerificationError,
     unanswered_error,
@@ -89,7 +91,13 @@ def audit_command(
     content than it serves (a HEAD or a body altered on the way) is one defect
     too, the others still audited and repaired: exit 8. So is one that refuses
     the reads (401 or 403: the credentials, their scope, a proxy denying them), a
-    refused-read defect: exit 4 (8 beside an invalid response). --json prints {"ok", "releases", "findings", "unreachable",
+    refused-read defect: exit 4 (8 beside an invalid response). A release
+    record a newer publisher wrote (a higher schema than this one reads) is
+    left unread and as it is, every other record still audited: it is a
+    newer-record defect naming the file and its schema (upgrade publisher to
+    audit it), exit 3 whatever else was found; its pins and the floating tags
+    carrying them are not judged, and --repair moves no floating tag until it is
+    read (it still restores the other records' pins). --json prints {"ok", "releases", "findings", "unreachable",
     "rate_limited", "repaired", "unrepairable", "moved"}; a failed audit adds
     "error".
 
@@ -140,7 +148,11 @@ def audit_command(
             if report.only_unanswered
             else VerificationError(found, hint=hint)
         )
-        if report.invalid:  # a lying registry is exit 8, said with the others' findings
+        if any(f.kind == NEWER_RECORD for f in report.findings):
+            # a newer publisher's record is exit 3 whichever command meets it, said with
+            # what the other records' audit found
+            failure = NewerRecordsError(found, hint=hint)
+        elif report.invalid:  # a lying registry is exit 8, said with the others' findings
             failure = InvalidResponseError(failure.message, hint=hint)
         elif report.refused_reads:  # one refusing the reads, exit 4 so
             failure = AuthError(failure.message, hint=hint)

@@ -67,6 +67,12 @@ UNFINISHED_NOTES = "notes-incomplete"
 #: the registry refused a write of the repair (read-only, an immutable tag, a denied
 #: push): what the repair would have restored on it is still listed beside it
 REFUSED = "refused-write"
+#: a release record a newer publisher wrote (a schema above the one this publisher reads):
+#: left unread and as it is, the other records audited; its ``registry`` is the notes
+#: directory, its ``tag`` the file, its ``detail`` the schema; no repair moves a floating
+#: tag meanwhile (where they belong depends on every record). Exit 3, as every command
+#: refuses such a file
+NEWER_RECORD = "newer-record"
 #: The kinds that say a registry did not answer (nothing on it was judged).
 UNANSWERED = (UNREACHABLE, RATE_LIMITED)
 #: The kinds that say nothing on a registry was judged.
@@ -90,6 +96,7 @@ KINDS = (
     REFUSED_READ,
     REFUSED,
     UNFINISHED_NOTES,
+    NEWER_RECORD,
 )
 
 
@@ -195,6 +202,13 @@ class Finding:
                 f"{self.release}'s record is here, but {self.detail}: its run stopped while "
                 f"writing its notes; {planning.rerun_release(str(self.release), locations)}, "
                 "which keeps the record and notes as written and writes what they lack"
+            )
+        elif self.kind == NEWER_RECORD:
+            text = (
+                f"{self.tag} has schema {self.detail}, written by a newer publisher: upgrade "
+                f"publisher to audit it (this one leaves the file as it is); {self.release}'s "
+                "pins were not judged, and no repair moves a floating tag until it is read "
+                "(where they belong depends on every record)"
             )
         elif self.kind == UNREACHABLE:
             text = f"could not be reached, so nothing on it was checked: {self.detail}"
@@ -328,8 +342,9 @@ def expected_tags(
 
     ``actual`` maps the tags present on the registry to their digests. The
     floating tags are computed from the recorded pins alone. ``elsewhere``: the
-    releases recorded in another repository of this registry; pins of theirs here
-    (copies) are neither expected nor a release without a record.
+    releases recorded in another repository of this registry, or whose record this
+    publisher cannot read (``NEWER_RECORD``); pins of theirs here are neither expected
+    nor a release without a record.
     """
     expected = recorded_pins(records)
     recorded = {r.release for r in records} | set(elsewhere)
@@ -357,6 +372,7 @@ def compare(
     expected: Mapping[str, Expected],
     actual: Mapping[str, str],
     finished: Iterable[str] = (),
+    unread: Iterable[str] = (),
 ) -> list[Finding]:
     """Each expected tag that is absent or elsewhere on ``registry``, and each
     floating tag present that no recorded release explains.
@@ -364,7 +380,11 @@ def compare(
     A floating tag carrying the content of a pin without a record says whose;
     when that release is in ``finished`` (its pins are alike on every registry:
     ``plan.settled``) and newer than the records' choice, the tag is ``ahead``.
+    ``unread``: the releases whose record a newer publisher wrote (``NEWER_RECORD``): a
+    floating tag carrying one is not judged (the unread record may well place it there),
+    and never said to carry a release without a record.
     """
+    unreadable = set(unread)
     done = set(finished)
     recorded = {e.digest for e in expected.values()}
     releases = {e.release for e in expected.values()}
@@ -402,11 +422,15 @@ def compare(
         kind = FLOATING if want.floating else MISSING if have is None else MOVED
         detail = whose(have) if want.floating else ""
         newer = unrecorded.get(have or "")
+        if want.floating and newer in unreadable:
+            continue  # where its unread record may place it: not judged
         if detail and newer in done and _newer(newer, want.release):
             kind, detail = AHEAD, str(newer)
         findings.append(Finding(registry, kind, tag, want.digest, have, want.release, detail))
     for tag, have in sorted(actual.items()):
         if tag not in expected and planning.is_floating_tag(tag):
+            if unrecorded.get(have) in unreadable:
+                continue  # where its unread record may place it: not judged
             findings.append(Finding(registry, FLOATING, tag, None, have, None, whose(have)))
     return findings
 

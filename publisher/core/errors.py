@@ -218,14 +218,17 @@ class ConfigError(PublisherError):
 
 class NewerSchemaError(ConfigError):
     """A file a newer publisher wrote: its schema number is above the one this publisher
-    reads (``core/schema.py``). It is left as it is, and nothing is built or pushed."""
+    reads (``core/schema.py``). It is left as it is, and nothing is built or pushed.
+    ``schema``: the file's schema number."""
+
+    schema: object = None
 
 
 def newer_schema_error(
     what: str, schema: object, reads: int, *, source: str, field: str
 ) -> NewerSchemaError:
     """The refusal of the ``what`` at ``source``, of schema ``schema`` (above ``reads``)."""
-    return NewerSchemaError(
+    error = NewerSchemaError(
         f"this {what} has schema {schema}, written by a newer publisher; this publisher "
         f"reads schema {reads} and leaves the file as it is",
         source=source,
@@ -233,6 +236,8 @@ def newer_schema_error(
         hint="run the publisher version that wrote it, or a later one (a job re-run from "
         "an older commit runs that commit's publisher: run it from the current one instead)",
     )
+    error.schema = schema
+    return error
 
 
 def _config_hint(source: str | None, field: str | None) -> str | None:
@@ -457,6 +462,15 @@ class VerificationError(PublisherError):
         count = len(self.defects)
         lines = "\n".join(f"  - {d}" for d in self.defects)
         super().__init__(f"{count} defect{'s' if count != 1 else ''} found:\n{lines}", hint=hint)
+
+
+class NewerRecordsError(VerificationError):
+    """``audit`` met release records a newer publisher wrote (``NewerSchemaError``): it
+    audited every other record and lists what it found beside them. Exit 3, the code of a
+    newer publisher's file whichever command meets it: upgrade publisher to audit them."""
+
+    exit_code = 3
+    label = "audit incomplete"
 
 
 class PartialVerificationError(VerificationError):

@@ -53,6 +53,7 @@ from ..core.errors import (
     UNANSWERED,
     AuthError,
     InvalidResponseError,
+    NewerSchemaError,
     NotFoundError,
     PublisherError,
     RateLimitedError,
@@ -70,6 +71,7 @@ from ..core.notes import (
     ReleaseFacts,
     load_record,
     load_size_history,
+    record_path,
     record_releases,
     restore_tip,
     size_history_path,
@@ -190,15 +192,38 @@ class AuditReport:
         }
 
 
-def load_records(notes_dir: Path) -> list[ReleaseFacts]:
-    """Every release record in ``notes_dir``, oldest first (none before the first release)."""
-    releases = record_releases(notes_dir)
+def read_records(notes_dir: Path) -> tuple[list[ReleaseFacts], list[rules.Finding]]:
+    """Every release record in ``notes_dir``, oldest first (none before the first
+    release), and a ``newer-record`` finding for each one a newer publisher wrote
+    (``NewerSchemaError``): left unread and as it is, the others still audited. Any other
+    record that cannot be read stops the audit, as before."""
     records = []
-    for release in releases:
-        record = load_record(notes_dir, release.tag)
+    newer = []
+    for release in record_releases(notes_dir):
+        try:
+            record = load_record(notes_dir, release.tag)
+        except NewerSchemaError as exc:
+            newer.append(
+                rules.Finding(
+                    shown_path(notes_dir),
+                    rules.NEWER_RECORD,
+                    record_path(notes_dir, release.tag).name,
+                    None,
+                    None,
+                    release.tag,
+                    str(exc.schema),
+                )
+            )
+            continue
         assert record is not None
         records.append(record)
-    return records
+    return records, newer
+
+
+def load_records(notes_dir: Path) -> list[ReleaseFacts]:
+    """The release records in ``notes_dir`` this publisher reads, oldest first
+    (``read_records``: those a newer publisher wrote are left out)."""
+    return read_records(notes_dir)[0]
 
 
 def unfinished_notes(notes_dir: Path, records: Sequence[ReleaseFacts]) -> list[rules.Finding]:
@@ -282,8 +307,12 @@ class Auditor:
         anonymous: AnonymousClient | None = None,
         transfers: int = 8,
         locations: Locations = DEFAULT_LOCATIONS,
+        unread: Sequence[str] = (),
     ) -> None:
         self.config = config
+        #: the releases whose record a newer publisher wrote (``read_records``): their pins
+        #: are not judged, and no repair moves a floating tag (it depends on every record)
+        self.unread = tuple(unread)
         #: the run's location options, which the commands its findings name carry
         self.locations = locations
         self.records = list(records)
@@ -334,7 +363,10 @@ class Auditor:
         releases recorded in another repository of its registry."""
         here = set(target.scope.releases)
         records = [r for r in self.records if r.release in here]
-        return records, [r.release for r in self.records if r.release not in here]
+        # a release whose record is unread is neither judged nor one without a record
+        return records, [r.release for r in self.records if r.release not in here] + list(
+            self.unread
+        )
 
     def actual(self, target: Target) -> dict[str, str]:
         """Every tag of the scheme in ``target``'s repository -> its digest: a tag the
@@ -674,7 +706,7 @@ class Auditor:
         label = target.label
         expected, notices = rules.expected_tags(records, actual, label, elsewhere)
         findings += notices
-        findings += rules.compare(label, expected, actual, finished)
+        findings += rules.compare(label, expected, actual, finished, self.unread)
         # Each index the tags point at is checked once, several at a time: years of
         # releases are hundreds of indexes, each a GET and a HEAD per child.
         held = [want.digest for tag, want in expected.items() if actual.get(tag) == want.digest]
@@ -870,10 +902,14 @@ class Auditor:
         # each kind registry by registry in matrix.yaml's order, as the report says them
         labels = in_matrix_order((f.registry for f in found), by_label)
         todo = sorted(found, key=lambda f: (order[f.kind], labels.index(f.registry), f.tag))
+        held: list[rules.Finding] = []
         for finding in todo:
             target = by_label[finding.registry]
             if target.label in self.failed or target.label in self.refused:
                 continue  # said once, as a registry that could not be reached or refused
+            if finding.kind == rules.FLOATING and self.unread:
+                held.append(finding)  # said once, below
+                continue
             try:
                 self._repair(finding, target, report)
             except RegistryError as exc:  # the other repositories are still repaired
@@ -884,6 +920,18 @@ class Auditor:
                     self.failed[failed.label] = exc
                 else:
                     self.refused[failed.label] = exc
+        if held:
+            # Where a floating tag belongs depends on every record: with one unread, a
+            # move would follow the others' word alone, so none is made.
+            tags = ", ".join(f"{f.registry}: {f.tag}" for f in held)
+            left = (
+                f"no floating tag is moved ({tags}) while the record of "
+                f"{', '.join(self.unread)} is unread: where floating tags belong depends on "
+                "every record, and a newer publisher wrote it; upgrade publisher, then run "
+                f"`{self.locations.command('audit', '--repair')}` again"
+            )
+            report.unrepairable.append(left)
+            report.awaiting_record.append(left)
 
     def _repair(self, finding: rules.Finding, target: Target, report: AuditReport) -> None:
         """Restore what ``finding`` says is wrong in ``target``'s repository."""
@@ -963,15 +1011,24 @@ def audit(
     ``repair``, fix what can be fixed and audit again. ``connect`` makes the client
     of a registry (at today's repository or a recorded one); ``locations``: the run's
     location options, which the commands the report names carry."""
-    records = load_records(notes_dir)
-    if not records:  # before the first release's notes are merged: not a mistake
+    records, newer = read_records(notes_dir)
+    if not records and not newer:  # before the first release's notes are merged: not a mistake
         output.warning(nothing_recorded(notes_dir, config.primary))
         # nothing to repair from: a repair would leave these pins alone
         return Auditor(
             config, records, connect, output, locations=locations
         ).unrecorded_on_primary()
-    auditor = Auditor(config, records, connect, output, anonymous=anonymous, locations=locations)
-    notes = unfinished_notes(notes_dir, records)
+    auditor = Auditor(
+        config,
+        records,
+        connect,
+        output,
+        anonymous=anonymous,
+        locations=locations,
+        unread=[str(f.release) for f in newer],
+    )
+    # the records a newer publisher wrote, named after what was audited; the notes left
+    notes = [*unfinished_notes(notes_dir, records), *newer]
     report = auditor.run()
     report.findings += notes
     for sentence in report.moved:
@@ -1076,6 +1133,17 @@ def advice(
     """
     tips = []
     rerun = locations.command("audit", *(["--repair"] if repaired else []))
+    newer = [f for f in report.defects if f.kind == rules.NEWER_RECORD]
+    if newer:
+        files = ", ".join(f.tag for f in newer)
+        tips.append(
+            f"{files} {'was' if len(newer) == 1 else 'were'} written by a newer publisher: "
+            "upgrade publisher to the version that wrote "
+            f"{'it' if len(newer) == 1 else 'them'} (or a later one), then run "
+            f"`{rerun}` again: it audits {'that release' if len(newer) == 1 else 'those releases'}"
+            ", and a repair moves the floating tags only then (the other records were "
+            "audited; a job re-run from an older commit runs that commit's publisher)"
+        )
     if any(f.kind == rules.AHEAD for f in report.defects):
         tips.append(
             "a floating tag ahead of the records carries a release that finished on every "
@@ -1142,7 +1210,10 @@ def advice(
             *rules.NOT_JUDGED,
             rules.REFUSED,
             rules.UNFINISHED_NOTES,
+            rules.NEWER_RECORD,
         )
+        # a floating tag waits for the unread records: no repair moves it meanwhile
+        and not (newer and f.kind in (rules.FLOATING, rules.DISAGREE))
         and (f.release, f.expected) not in contradicted
         and rules.carried_unrecorded_line(f, lacking) is None
         # what a repair left on a registry that stopped answering (one named with others,

@@ -1347,3 +1347,41 @@ def test_a_kept_rerun_and_a_republish_keep_the_sizes_of_a_line_the_record_lacks(
     new = json.loads(sizes.read_text())["releases"]["v1.0.0"]
     assert new["8.5"] == old["8.5"] and new["8.3"] == old["8.3"], (old, new)
     assert new["8.4"] != old["8.4"] and set(new) == {"8.3", "8.4", "8.5"}, (old, new)
+
+
+def test_audit_goes_on_past_a_record_a_newer_publisher_wrote(world: World) -> None:
+    """v1.1.0's record of schema 2 (a newer publisher's): audit still audits v1.0.0 (its
+    pin moved by hand is named), names v1.1.0.json, its schema and the upgrade, calls no
+    pin of v1.1.0 a release without a record, judges no floating tag carrying v1.1.0, and
+    exits 3 (a newer publisher's file, as every command refuses it). Its repair points
+    v1.0.0's pin back but moves no floating tag, not even ghcr's php-8.3 moved by hand
+    onto v1.0.0's 8.4 (where it belongs depends on every record, one unread), and says
+    why; the file is left as it is."""
+    matrix, newer = _published_twice(world)
+    path = world.notes / "v1.1.0.json"
+    record = json.loads(path.read_text())
+    record["schema"] = 2
+    path.write_text(json.dumps(record))
+    written = path.read_bytes()
+    point_tag(world.hosts["hub"], world.repo, "v1.0.0-php-8.3", newer["8.3"])
+    point_tag(world.hosts["ghcr"], world.repo, "php-8.3", "v1.0.0-php-8.4")
+    before = _tags(world)
+    for args in (("audit",), ("audit", "--repair")):
+        result = world.run(*args, matrix=matrix)
+        said = " ".join((result.stdout + result.stderr).split())
+        assert result.returncode == 3, said
+        assert "v1.1.0.json has schema 2" in said, said
+        assert "written by a newer publisher: upgrade publisher to audit it" in said, said
+        assert "no record" not in said and "hub: latest" not in said, said
+        assert "ghcr: php-8.3 points at" in said, said
+        if args == ("audit",):
+            assert "hub: v1.0.0-php-8.3 points at" in said, said
+            assert _tags(world) == before
+        else:
+            assert "repaired: hub: v1.0.0-php-8.3 ->" in said, said
+            assert "no floating tag is moved (ghcr: php-8.3) while the record of v1.1.0" in said
+    after = _tags(world)
+    assert after["hub"]["v1.0.0-php-8.3"] != newer["8.3"]
+    floating = [t for t in before["hub"] if not t.startswith("v")]
+    assert floating and all(after[n][t] == before[n][t] for n in after for t in floating)
+    assert path.read_bytes() == written

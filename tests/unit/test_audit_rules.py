@@ -119,6 +119,27 @@ def test_a_floating_tag_a_registry_only_lacks_is_one_finding_missing_there():
     assert [f.tag for f in rules.disagreements(actual, said)] == ["latest"]
 
 
+def test_a_release_whose_record_a_newer_publisher_wrote_is_neither_unrecorded_nor_ahead():
+    """v2.0.0's record is unread (a newer publisher's schema): its pins are no release
+    without a record, a floating tag carrying it is not judged (its record may place it
+    there), and one carrying other content than the readable records say still is."""
+    records = [record_of("v1.0.0", "8.4")]
+    actual = {tag: e.digest for tag, e in rules.recorded_pins(records).items()}
+    actual.update(
+        {
+            "v2.0.0-php-8.4": digest("v2/8.4"),
+            "v2.0.0": digest("v2/8.4"),
+            "php-8.4": digest("v2/8.4"),
+            "latest": digest("v2/8.4"),
+            "php-8.3": actual["v1.0.0-php-8.4"],
+        }
+    )
+    expected, unrecorded = rules.expected_tags(records, actual, "hub", ["v2.0.0"])
+    assert unrecorded == []
+    found = rules.compare("hub", expected, actual, {"v2.0.0"}, unread=["v2.0.0"])
+    assert [(f.kind, f.tag) for f in found] == [(rules.FLOATING, "php-8.3")], found
+
+
 def test_a_finished_release_whose_record_is_not_here_is_ahead_never_rolled_back():
     """v2.0.0 finished on every registry, but its record is not in this notes
     directory (its notes pull request is not merged): the floating tags carrying it

@@ -793,7 +793,6 @@ def test_plan_of_a_published_release_keeps_its_recorded_default_line_and_lines(c
     "args",
     [
         ("verify", "v1.1.0"),
-        ("audit",),
         ("republish-check",),
         ("publish", "v1.1.0", "--digests", "DIR/digests"),
     ],
@@ -804,7 +803,9 @@ def test_a_record_a_newer_publisher_wrote_stops_every_command_before_the_registr
 ):
     """Refused before any registry is asked (the unit tests' guard fails any socket a
     command would open before), so nothing is built, pushed or moved; release and
-    republish, which check their builder first, are in tests/integration/test_record_skew.py."""
+    republish, which check their builder first, are in tests/integration/test_record_skew.py.
+    audit audits the other records and names it (exit 3 all the same):
+    tests/integration/test_record_scope.py."""
     notes_dir = tmp_path / "notes"
     notes_dir.mkdir()
     record = notes_dir / "v1.1.0.json"
