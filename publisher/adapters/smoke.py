@@ -64,6 +64,8 @@ from ..core import smoke_rules
 from ..core.config import Config
 from ..core.errors import BrokenToolError, CommandError, SmokeTestError, ToolMissingError
 from ..core.fileio import (
+    CACHE_SMOKE_CONTAINERS,
+    CACHE_SMOKE_IMAGES,
     cache_root,
     can_flock,
     counted,
@@ -570,9 +572,9 @@ def _pinned(image: Reference) -> Reference:
 # ----------------------------------------------------------------- sharing the image store
 
 #: Under the cache (``fileio.cache_root``): which smoke tests use which image (``ImageHold``).
-HOLDS_DIR = "smoke-images"
+HOLDS_DIR = CACHE_SMOKE_IMAGES
 #: Under the cache: one lock per smoke-test container while it exists (``ContainerLock``).
-CONTAINERS_DIR = "smoke-containers"
+CONTAINERS_DIR = CACHE_SMOKE_CONTAINERS
 CONTAINER_PREFIX = "publisher-smoke-"
 _CONTAINER_NAME = re.compile(re.escape(CONTAINER_PREFIX) + r"[0-9a-f]{12}\Z")
 

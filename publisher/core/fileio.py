@@ -13,7 +13,7 @@ import secrets
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -40,6 +40,18 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 #: Moves publisher's cache (the stand-in bases, the smoke tests' image holds).
 ENV_CACHE = "PUBLISHER_CACHE_DIR"
+#: What publisher writes in its cache, each a directory: the rehearsal's stand-ins
+#: (stages/standins.py), the locks of the bases buildah builds from
+#: (adapters/builders/buildah.py), the smoke tests' image holds and container locks
+#: (adapters/smoke.py). A directory holding these alone is publisher's cache
+#: (``own_cache``): only such a one is a tip's to remove.
+CACHE_STANDINS = "standins"
+CACHE_BUILDAH_BASES = "buildah-bases"
+CACHE_SMOKE_IMAGES = "smoke-images"
+CACHE_SMOKE_CONTAINERS = "smoke-containers"
+CACHE_ENTRIES = frozenset(
+    {CACHE_STANDINS, CACHE_BUILDAH_BASES, CACHE_SMOKE_IMAGES, CACHE_SMOKE_CONTAINERS}
+)
 
 
 def cache_root(env: Mapping[str, str]) -> Path:
@@ -542,23 +554,42 @@ def check_cache(env: Mapping[str, str], *, what: str = "the cache", create: bool
             hint=f"set {ENV_CACHE} to a directory of your own, in one that only you and root "
             f"may change ({default})",
         )
-    for at, info in _cache_directories(root):
+    entries = _entries(root)
+    for at, info in _cache_directories(root, entries):
         reason = _not_private(info) if stat.S_ISDIR(info.st_mode) else None
         if reason is None:
             continue
         said = f"the cache {shown_path(root)} ({_owner_mode(info)})"
         if at != root:
             said = f"the directory {shown_path(at)} ({_owner_mode(info)}) in the cache {shown_path(root)}"
-        if info.st_uid != os.geteuid():
-            change = f"remove it (`rm -rf {shown_path(at)}`, as {_user(info.st_uid)} or root)"
+        if entries is None or not own_cache(entries):
+            hint = (
+                f"{_cache_setting(env, root)}, which holds "
+                + (
+                    f"other files than publisher's ({_listed(entries)})"
+                    if entries
+                    else "nothing publisher wrote"
+                )
+                + ", so it is not publisher's to change or remove: point "
+                f"{ENV_CACHE} at a directory of its own, which publisher makes private to you "
+                f"(mode 0700) when it is not there yet ({default})"
+            )
         else:
-            change = f"make the cache yours alone (`chmod -R go-w {shown_path(root)}`) or remove it"
+            if info.st_uid != os.geteuid():
+                change = f"remove it (`rm -rf {shown_path(at)}`, {_as_owner(info.st_uid)})"
+            else:
+                change = (
+                    f"make the cache yours alone (`chmod -R go-w {shown_path(root)}`) or remove it"
+                )
+            hint = (
+                f"{change}: it is only a cache, which the next run makes anew, private to you "
+                f"(mode 0700); or set {ENV_CACHE} to a directory of your own ({default})"
+            )
         raise FileAccessError(
             f"{said} cannot be trusted: {reason}; what another user puts there (a stand-in base "
             "image, a link where a lock file goes) would be used by your runs; nothing was "
             "built or pushed",
-            hint=f"{change}: it is only a cache, which the next run makes anew, private to you "
-            f"(mode 0700); or set {ENV_CACHE} to a directory of your own ({default})",
+            hint=hint,
         )
     try:
         return ensure_writable(root, what, create=create, private=True)
@@ -572,19 +603,72 @@ def check_cache(env: Mapping[str, str], *, what: str = "the cache", create: bool
         raise
 
 
-def _cache_directories(root: Path) -> Iterator[tuple[Path, os.stat_result]]:
-    """The cache ``root`` and every directory in it (a link to one followed, not walked
-    into), each with its ``stat``; nothing when it is not there. A directory that cannot
-    be listed ends its branch (its own owner and mode are given first)."""
+def own_cache(entries: Iterable[str]) -> bool:
+    """Whether a directory holding ``entries`` (the names in it) is recognisably
+    publisher's cache: one or more of its entries (``CACHE_ENTRIES``) and nothing else."""
+    names = set(entries)
+    return bool(names) and names <= CACHE_ENTRIES
+
+
+def _entries(root: Path) -> list[str] | None:
+    """The names in directory ``root``, sorted; None when it cannot be listed."""
+    try:
+        return sorted(os.listdir(root))
+    except OSError:
+        return None
+
+
+def _listed(names: Sequence[str], most: int = 3) -> str:
+    """``a, b, c and 4 more``: some of ``names``, as a message shows them."""
+    shown = ", ".join(shown_path(n) for n in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def _as_owner(uid: int) -> str:
+    """``as NAME (uid N) or root``, or ``as root`` for root's: who may run a command."""
+    return "as root" if uid == 0 else f"as {_user(uid)} or root"
+
+
+def _cache_setting(env: Mapping[str, str], root: Path) -> str:
+    """Which setting put the cache at ``root``, in words, as ``cache_root`` read it."""
+    from .settings import setting
+
+    if setting(env, ENV_CACHE):
+        return f"{ENV_CACHE} points at {shown_path(root)}"
+    if os.path.isabs(env.get("XDG_CACHE_HOME", "")):
+        return f"XDG_CACHE_HOME puts the cache at {shown_path(root)}"
+    return f"the cache is {shown_path(root)}"
+
+
+def _cache_directories(
+    root: Path, entries: Sequence[str] | None
+) -> Iterator[tuple[Path, os.stat_result]]:
+    """The cache ``root``, the directories among its ``entries`` (the names in it), and
+    every directory in those of publisher's (``CACHE_ENTRIES``; a link to one followed,
+    not walked into), each with its ``stat``; nothing when it is not there. Another
+    directory in it is not walked into: publisher reads nothing there (a ``/usr`` given
+    as the cache, walked whole, took seconds). A directory that cannot be listed ends its
+    branch (its own owner and mode are given first)."""
     try:
         yield root, os.stat(root)
     except OSError:
         return
-    for directory, names, _files in os.walk(root):
-        for name in names:
-            path = Path(directory) / name
-            with contextlib.suppress(OSError):
-                yield path, os.stat(path)
+    for name in entries or ():
+        path = root / name
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode):
+            continue
+        yield path, info
+        if name not in CACHE_ENTRIES or os.path.islink(path):
+            continue
+        for directory, names, _files in os.walk(path):
+            for inner in names:
+                found = Path(directory) / inner
+                with contextlib.suppress(OSError):
+                    yield found, os.stat(found)
 
 
 def make_dirs(

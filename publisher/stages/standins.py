@@ -66,6 +66,7 @@ from ..core.errors import (
     shown_path,
 )
 from ..core.fileio import (
+    CACHE_STANDINS,
     cache_root,
     create_new,
     lock_in_place,
@@ -600,7 +601,7 @@ def push_standins(
                 " (publisher/stages/standin-offline)"
             ),
         )
-    cache = cache_root(env) / "standins"
+    cache = cache_root(env) / CACHE_STANDINS
     chosen: Builder | None = None
     builder_name = builder or default_builder(runner)
     if recipe is not None:  # Debian's real PHP, laid out without a builder

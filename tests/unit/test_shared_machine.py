@@ -233,6 +233,65 @@ def test_a_cache_another_user_could_change_is_refused(tmp_path: Path, change, wo
     assert "nothing was built or pushed" in said(info.value)
 
 
+@pytest.mark.parametrize(
+    ("setting", "shared"),
+    [
+        ("PUBLISHER_CACHE_DIR", "."),  # /tmp: the directory itself is 1777
+        ("PUBLISHER_CACHE_DIR", "tmp"),  # /: a directory in it is 1777
+        ("XDG_CACHE_HOME", "publisher/tmp"),  # XDG_CACHE_HOME=/ with a /publisher of others
+    ],
+)
+def test_a_refused_directory_that_is_not_a_cache_is_never_offered_to_be_removed(
+    tmp_path: Path, setting: str, shared: str
+) -> None:
+    """tA finding 1: ``PUBLISHER_CACHE_DIR=/tmp`` (or ``/``, ``$HOME``) was refused with
+    the tip to ``rm -rf /tmp`` or ``chmod -R go-w /``, "it is only a cache". A directory
+    holding other files than publisher's is not its to remove or change."""
+    top = tmp_path / "top"
+    (top / "publisher" / "tmp").mkdir(parents=True)
+    (top / "tmp").mkdir()
+    (top / "etc").mkdir()
+    (top / "publisher" / "notes.txt").write_text("theirs\n")
+    (top / shared).chmod(0o1777)
+    env = {setting: str(top)}
+    cache = top / "publisher" if setting == "XDG_CACHE_HOME" else top
+    with pytest.raises(FileAccessError) as info:
+        check_cache(env)
+    words = said(info.value)
+    assert info.value.exit_code == 18
+    assert "cannot be trusted" in words and "nothing was built or pushed" in words
+    assert "rm -rf" not in words and "chmod" not in words, words
+    assert "it is only a cache" not in words, words
+    points = "points at" if setting == "PUBLISHER_CACHE_DIR" else "puts the cache at"
+    assert f"{setting} {points} {cache}, which holds other files than publisher's" in words, words
+    assert "a directory of its own" in words, words
+    assert (top / shared).is_dir() and (top / "publisher" / "notes.txt").exists()
+
+
+def test_a_directory_that_is_not_a_cache_is_judged_on_its_first_level_alone(
+    tmp_path: Path,
+) -> None:
+    """``/usr``'s refusal walked all of it (6.5 s) to a directory publisher never reads
+    (polkit's rules.d): in a directory that is not publisher's cache alone, only its own
+    entries are looked at, and publisher's entries in it to the end."""
+    top = tmp_path / "top"
+    (top / "share" / "polkit-1" / "rules.d").mkdir(parents=True)
+    (top / "share" / "polkit-1" / "rules.d").chmod(0o777)
+    assert check_cache({"PUBLISHER_CACHE_DIR": str(top)}) == top
+    (top / "standins" / "layouts").mkdir(parents=True)
+    (top / "standins" / "layouts").chmod(0o777)
+    with pytest.raises(FileAccessError) as info:
+        check_cache({"PUBLISHER_CACHE_DIR": str(top)})
+    assert f"the directory {top}/standins/layouts" in said(info.value), said(info.value)
+    assert "rm -rf" not in said(info.value) and "chmod" not in said(info.value)
+
+
+def test_a_tip_to_act_as_the_owner_names_root_once() -> None:
+    """ "as root (uid 0) or root" said root twice (tA finding 1)."""
+    assert fileio._as_owner(0) == "as root"
+    assert fileio._as_owner(OTHER) == "as uid 4242 or root"
+
+
 @needs_root
 def test_a_cache_behind_a_link_another_user_owns_is_refused(tmp_path: Path) -> None:
     """The link's owner may point it at a cache of their own at any time."""

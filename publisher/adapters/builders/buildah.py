@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.errors import BrokenToolError, CommandError, ConfigError, UsageError
-from ...core.fileio import cache_root, can_flock, locked_file, temp_dir
+from ...core.fileio import CACHE_BUILDAH_BASES, cache_root, can_flock, locked_file, temp_dir
 from ...core.platforms import BuilderName, Platform
 from ...core.reference import Reference
 from ...resolve import is_loopback
@@ -371,7 +371,7 @@ def rmi_argv(local_name: str, *, buildah: str = "buildah") -> list[str]:
 
 #: Under the cache (``fileio.cache_root``): one lock per repository path that builds pull
 #: their base from on a loopback registry (``building_from``).
-BASES_DIR = "buildah-bases"
+BASES_DIR = CACHE_BUILDAH_BASES
 #: Runs of ``buildah images`` or ``buildah containers`` (``listed``): another buildah
 #: process removing an image while it lists them makes it fail ("image not known").
 LIST_ATTEMPTS = 3
