@@ -910,8 +910,7 @@ class SmokeTester:
         raise BrokenToolError(
             f"smoke tests run the images with docker, and its daemon is not reachable ({said}); "
             "nothing was built or pushed",
-            hint="start dockerd (`systemctl start docker`), check DOCKER_HOST; if the docker "
-            "socket refuses you, run as root or join the docker group; or install buildah",
+            hint=f"{dockercli.daemon_hint(daemon.said)}; or install buildah",
         )
 
     def _without_buildah(self, hint: str | None) -> str | None:

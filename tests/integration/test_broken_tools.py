@@ -681,22 +681,62 @@ def test_buildah_as_a_user_without_subordinate_ids_is_refused_up_front(nobody_di
     nothing_started(result, nobody_dir)
 
 
-def test_a_docker_socket_that_refuses_the_user_is_said_before_anything_starts(
-    nobody_dir: Path,
-) -> None:
-    require_tool("docker")
+def _refusing_socket() -> None:
     socket = Path("/var/run/docker.sock")
     if not socket.exists() or os.stat(socket).st_mode & 0o006:
         pytest.skip("needs a docker socket that other users cannot open")
+
+
+def _no_subordinate_ids_for_nobody() -> None:
+    listed = [Path(p).read_text() for p in ("/etc/subuid", "/etc/subgid") if Path(p).exists()]
+    if any(line.startswith(("nobody:", "65534:")) for text in listed for line in text.splitlines()):
+        pytest.skip("this machine gives nobody subordinate IDs")
+
+
+@pytest.mark.parametrize("builder", ["buildx", "docker"])
+def test_a_docker_socket_that_refuses_the_user_is_said_before_anything_starts(
+    nobody_dir: Path, builder: str
+) -> None:
+    """The docker builder's tip said to start dockerd, which runs (tA finding 2)."""
+    require_tool("docker")
+    _refusing_socket()
     result = publisher(
-        *rehearsal(nobody_dir, "--builder", "buildx", "--dry-run"),
+        *rehearsal(nobody_dir, "--builder", builder, "--dry-run"),
         env=_nobody_env(nobody_dir),
         cwd=nobody_dir,
         user="nobody",
     )
     assert result.returncode == 10, result.stdout + result.stderr
     assert "permission denied" in result.stderr
-    assert "docker group" in result.stderr
+    tip = result.stderr.partition("tip:")[2]
+    assert "join the docker group" in tip and "usermod -aG docker" in tip, tip
+    assert "start dockerd" not in tip, tip
+    nothing_started(result, nobody_dir)
+
+
+def test_no_builder_working_says_each_ones_reason_and_offers_none_of_them(
+    nobody_dir: Path,
+) -> None:
+    """tA finding 2: a user neither in the docker group nor given subordinate IDs was
+    told buildx's reason alone, its tip offering buildah, whose tip offered docker, whose
+    tip offered buildah: all three found broken by the same run."""
+    require_tool("buildah", "docker")
+    _refusing_socket()
+    _no_subordinate_ids_for_nobody()
+    result = publisher(
+        *rehearsal(nobody_dir, "--dry-run"),
+        env=_nobody_env(nobody_dir),
+        cwd=nobody_dir,
+        user="nobody",
+    )
+    assert result.returncode == 10, result.stdout + result.stderr
+    said, _, tip = result.stderr.partition("tip:")
+    assert "no builder works here" in said, said
+    assert "buildx: docker buildx cannot use its builder" in said, said
+    assert "buildah: buildah would run rootless as nobody (uid 65534)" in said, said
+    assert "docker: the docker daemon is not reachable" in said, said
+    assert "--builder" not in tip and "build with docker" not in tip, tip
+    assert "join the docker group" in tip and "usermod --add-subuids" in tip, tip
     nothing_started(result, nobody_dir)
 
 

@@ -1395,6 +1395,21 @@ def test_buildah_as_another_user_than_root_needs_subordinate_ids_in_both_files()
     assert buildah_mod.has_id_range("builder:1:0\n", 1000, "builder") is False  # empty range
 
 
+def test_the_subordinate_ids_a_tip_offers_overlap_no_range_given_already() -> None:
+    """tA finding 2: the tip said ``usermod --add-subuids 100000-165535 ...`` whatever
+    the files held, the range Debian's useradd gives the first user: pasted for a second
+    user, two users shared their subordinate IDs."""
+    free = buildah_mod.free_id_range
+    assert free("", "") == (100000, 165535)
+    listed = "ta_plain:100000:65536\nta_dock:165536:65536\n"
+    assert free(listed, listed) == (231072, 296607)
+    assert free("a:100000:65536\n", "b:300000:1000\n") == (301000, 366535)
+    assert free("1000:500:10\n# note\nx:y:z\n", "") == (100000, 165535)
+    hint = buildah_mod.rootless_hint(listed, listed, "ta_nosub")
+    assert "usermod --add-subuids 231072-296607 --add-subgids 231072-296607 ta_nosub" in hint
+    assert "100000-165535" not in hint
+
+
 def test_buildx_inspect_reporting_an_error_is_found_before_any_build() -> None:
     assert buildx_mod.inspect_error("Name: default\nDriver: docker\n") is None
     down = (

@@ -13,6 +13,7 @@ import os
 from ...core.errors import ConfigError, ToolMissingError
 from ...core.platforms import BuilderName
 from ..runner import INSTALL_HINTS, Runner
+from . import dockercli
 from .base import (
     ARG_BASE,
     ARG_CREATED,
@@ -96,7 +97,8 @@ def first_working(runner: Runner, *, check: bool = True) -> Builder:
     """The automatic choice: the first builder of ``PREFERENCE`` installed here that
     works (``check``). One installed that does not (a broken buildx plugin, a docker
     daemon out of reach) is passed over for the next, in a line saying why and that
-    naming it shows its error; when none works, the first one's error is raised."""
+    naming it shows its error; when none works, one error says each one's reason and
+    what to do, and no tip offers one of them (``dockercli.offering_none``)."""
     installed = [b for b in (create_builder(n, runner) for n in PREFERENCE) if b.available()]
     if not installed:
         raise ToolMissingError(
@@ -108,7 +110,8 @@ def first_working(runner: Runner, *, check: bool = True) -> Builder:
     failed: list[tuple[Builder, ToolMissingError]] = []
     for builder in installed:
         try:
-            version = builder.check()
+            with dockercli.offering_none(b.name for b in installed):
+                version = builder.check()
         except ToolMissingError as exc:
             failed.append((builder, exc))
             continue
@@ -120,4 +123,15 @@ def first_working(runner: Runner, *, check: bool = True) -> Builder:
             )
         runner.output.progress(f"builder: {builder.name} ({version})")
         return builder
-    raise failed[0][1]
+    if len(failed) == 1:
+        raise failed[0][1]
+    tips: dict[str, list[str]] = {}  # one tip said once, for each builder it is for
+    for builder, error in failed:
+        if error.hint:
+            tips.setdefault(error.hint, []).append(builder.name)
+    raise type(failed[0][1])(
+        "no builder works here: "
+        + "; ".join(f"{b.name}: {e.message.removesuffix(f'; {NOTHING_BUILT}')}" for b, e in failed)
+        + f"; {NOTHING_BUILT}",
+        hint="; ".join(f"for {' and '.join(who)}: {hint}" for hint, who in tips.items()),
+    )

@@ -97,11 +97,37 @@ TRANSIENT_FAILURES = {
 #: or ``UID:START:COUNT`` per line): buildah run by another user than root needs both.
 SUBUID = Path("/etc/subuid")
 SUBGID = Path("/etc/subgid")
-ROOTLESS_HINT = (
-    "run publisher as root (`sudo`), as the release machines do; or give the user ranges of "
-    "subordinate IDs (`usermod --add-subuids 100000-165535 --add-subgids 100000-165535 USER`, "
-    "then `buildah system migrate`)"
-)
+#: Where ranges of subordinate IDs start (``SUB_UID_MIN`` in /etc/login.defs), and how
+#: many IDs one gives a user (``SUB_UID_COUNT``), as useradd gives them.
+SUB_ID_MIN = 100000
+SUB_ID_COUNT = 65536
+
+
+def free_id_range(subuid: str, subgid: str) -> tuple[int, int]:
+    """The first and last ID of a range of ``SUB_ID_COUNT`` subordinate IDs that no range
+    ``subuid`` or ``subgid`` (the files' text) gives overlaps: the one after the last
+    listed, from ``SUB_ID_MIN``. A range shared by two users would let each reach the
+    other's user namespaces."""
+    end = SUB_ID_MIN
+    for line in (*subuid.splitlines(), *subgid.splitlines()):
+        _owner, _, rest = line.strip().partition(":")
+        start, _, count = rest.partition(":")
+        if start.strip().isdigit() and count.strip().isdigit():
+            end = max(end, int(start) + int(count))
+    return end, end + SUB_ID_COUNT - 1
+
+
+def rootless_hint(subuid: str, subgid: str, user: str | None) -> str:
+    """What to do when ``rootless_problem`` says buildah cannot run as ``user``: run as
+    root, or give the user a range that overlaps none given already (``free_id_range``)."""
+    first, last = free_id_range(subuid, subgid)
+    ids = f"{first}-{last}"
+    return (
+        "run publisher as root (`sudo`), as the release machines do; or give the user ranges "
+        f"of subordinate IDs that no other user has (`usermod --add-subuids {ids} "
+        f"--add-subgids {ids} {user or 'USER'}`, the range after those /etc/subuid and "
+        "/etc/subgid list, then `buildah system migrate`)"
+    )
 
 
 def _read(path: Path) -> str:
@@ -645,9 +671,9 @@ class BuildahBuilder:
             others = dockercli.installed_builders(
                 self.runner, BuilderName.BUILDX, BuilderName.DOCKER
             )
+            hint = rootless_hint(_read(SUBUID), _read(SUBGID), _user_name(os.geteuid()))
             raise BrokenToolError(
-                problem,
-                hint=ROOTLESS_HINT + (f"; or build with docker: {others}" if others else ""),
+                problem, hint=hint + (f"; or build with docker: {others}" if others else "")
             )
         refused = open_files_problem()
         if refused is not None:

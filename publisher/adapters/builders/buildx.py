@@ -380,6 +380,8 @@ class BuildxBuilder:
                 "you: run as root or join the docker group) and buildx's state writable "
                 "($DOCKER_CONFIG, default ~/.docker)" + self._instead()
             )
+            if "permission denied" in said.lower():
+                hint = dockercli.daemon_hint(said) + self._instead()
             gone = None if self.instance else MISSING_CONTEXT.search(problem)
             if gone:  # buildx's default builder is the docker context, which is not there
                 hint = (

@@ -117,8 +117,7 @@ class DockerBuilder:
             other = dockercli.installed_builders(self.runner, BuilderName.BUILDAH)
             raise BrokenToolError(
                 f"the docker daemon is not reachable from {daemon.cli}: {daemon.said}",
-                hint="start dockerd (`systemctl start docker`), check DOCKER_HOST"
-                + (f", or use {other}" if other else ""),
+                hint=dockercli.daemon_hint(daemon.said) + (f"; or use {other}" if other else ""),
             )
         self.docker = daemon.cli
         return self.docker

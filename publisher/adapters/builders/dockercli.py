@@ -10,6 +10,7 @@ a 20.10 CLI uses the daemon's built-in BuildKit. So we probe each candidate
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import os
 import re
@@ -129,14 +130,34 @@ def probe_all(runner: Runner) -> list[DockerCli]:
     return [probe(runner, path) for path in candidates(runner)]
 
 
+#: Builders a tip may not offer, however installed (``offering_none``).
+_NOT_OFFERED: contextvars.ContextVar[frozenset[BuilderName]] = contextvars.ContextVar(
+    "not_offered", default=frozenset()
+)
+
+
+@contextlib.contextmanager
+def offering_none(names: Iterable[BuilderName]) -> Iterator[None]:
+    """While builders are checked one after the other (``first_working``), no tip offers
+    one of ``names``: when none works, each was found broken by the same run."""
+    token = _NOT_OFFERED.set(_NOT_OFFERED.get() | frozenset(names))
+    try:
+        yield
+    finally:
+        _NOT_OFFERED.reset(token)
+
+
 def installed_builders(runner: Runner, *names: BuilderName) -> str:
     """Those of the builders ``names`` that can build here, as a tip offers them
     (``--builder buildah / --builder docker``), or "": a tip never offers a builder
-    that is not installed. buildah: on PATH; buildx: a docker CLI with a working buildx
-    plugin; docker: a docker CLI that builds with BuildKit without it."""
+    that is not installed, nor one the run checks as well (``offering_none``). buildah:
+    on PATH; buildx: a docker CLI with a working buildx plugin; docker: a docker CLI
+    that builds with BuildKit without it."""
     clis: list[DockerCli] | None = None
     found = []
     for name in names:
+        if name in _NOT_OFFERED.get():
+            continue
         if name is BuilderName.BUILDAH:
             there = runner.which("buildah") is not None
         else:
@@ -172,6 +193,18 @@ def reach_daemon(runner: Runner, paths: Iterable[str]) -> Daemon:
         lines = server.output.strip().splitlines()
         answer = Daemon(path, None, clip(lines[-1], 300) if lines else "no answer")
     return answer
+
+
+def daemon_hint(said: str) -> str:
+    """What to do when a docker CLI's daemon did not answer, by what the CLI ``said``: a
+    socket that refuses this user (its "permission denied") wants the docker group, not
+    a daemon started, which runs."""
+    if "permission denied" in said.lower():
+        return (
+            "this user may not use the docker daemon's socket: join the docker group "
+            '(`sudo usermod -aG docker "$USER"`, then log out and in again) or run as root'
+        )
+    return "start dockerd (`systemctl start docker`), check DOCKER_HOST"
 
 
 def login_argv(registry_host: str, username: str, *, docker: str = "docker") -> list[str]:
