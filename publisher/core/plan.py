@@ -274,12 +274,17 @@ def settled(
         for tag in tags
         if (parsed := parse_scheme_tag(tag))
     }
-    pins: dict[str, dict[str, frozenset[str]]] = {}
+    # One pass over each registry's tags, grouped by release: never a pass per release,
+    # which years of releases (thousands of tags) would make quadratic.
+    grouped: dict[str, dict[str, set[str]]] = {}
     for name, tags in held.items():
-        for release in {release_of[t] for t in tags if t in release_of}:
-            pins.setdefault(release, {})[name] = frozenset(
-                t for t in tags if release_of.get(t) == release
-            )
+        for tag in tags:
+            if (release := release_of.get(tag)) is not None:
+                grouped.setdefault(release, {}).setdefault(name, set()).add(tag)
+    pins = {
+        release: {name: frozenset(tags) for name, tags in where.items()}
+        for release, where in grouped.items()
+    }
     finished = {
         release
         for release, where in pins.items()

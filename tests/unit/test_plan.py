@@ -266,6 +266,37 @@ def test_a_registry_without_a_releases_pins_does_not_hold_it_back() -> None:
     assert counted["quay"] == {"v2.0.0", "v2.0.0-php-8.4"}
 
 
+class CountedTag(str):
+    """A tag that counts how often it is looked up (hashed), for the work a call does."""
+
+    looked_up = 0
+
+    def __hash__(self) -> int:
+        CountedTag.looked_up += 1
+        return str.__hash__(self)
+
+
+def settled_lookups(releases: int) -> int:
+    """Tag look-ups of one ``settled`` call over ``releases`` releases on two registries."""
+    tags = [
+        CountedTag(tag)
+        for n in range(releases)
+        for tag in (f"v{n}.0.0", f"v{n}.0.0-php-8.3", f"v{n}.0.0-php-8.4")
+    ]
+    existing = {"hub": [*tags, CountedTag("latest")], "ghcr": tags}
+    CountedTag.looked_up = 0
+    counted = settled(existing)
+    assert counted["ghcr"] == set(tags)  # every release finished
+    return CountedTag.looked_up
+
+
+def test_settled_looks_each_tag_up_a_bounded_number_of_times() -> None:
+    """Years of releases: the work grows with the tags, not with releases times tags."""
+    small, large = settled_lookups(50), settled_lookups(200)
+    assert small <= 12 * (2 * 3 * 50 + 1)
+    assert large <= 4.4 * small  # 4 times the tags: about 4 times the work
+
+
 @settings(max_examples=150)
 @given(st.lists(release_tags, min_size=2, max_size=10, unique=True), st.data())
 def test_floating_tags_never_follow_a_release_that_died_writing_pins(sequence, data):
