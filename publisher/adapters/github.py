@@ -55,6 +55,8 @@ ENV_REPOSITORY = "GITHUB_REPOSITORY"
 #: GitHub rejects a release body longer than this ("characters"; gh-release cuts notes to
 #: fit it in UTF-8 bytes, ``notes.body_size``, which fits whichever GitHub counts).
 MAX_BODY = 125_000
+#: Releases (and assets) a page of a list holds: GitHub's most (its default is 30).
+LIST_PAGE = 100
 #: Appended to an asset's name while its replacement is uploaded.
 _UPLOADING = ".uploading"
 
@@ -246,6 +248,8 @@ class GitHubReleases:
             retry=retry,
             seconds_between_requests=s.seconds_between_requests,
             seconds_between_writes=s.seconds_between_writes,
+            # GitHub's most: a repository of years of releases is listed in few requests
+            per_page=LIST_PAGE,
             user_agent="publisher (+https://github.com/twentyi/php-fpm-images)",
             # The CAs of REQUESTS_CA_BUNDLE, else those of SSL_CERT_FILE, as a registry's.
             verify=network.verify_setting(os.environ),
@@ -317,9 +321,13 @@ class GitHubReleases:
             then="nothing on GitHub was created or changed",
         ):
             repo = self._repository()
-            existing = self._find(repo, tag)
+            # The list is read once: it says whether a draft of the tag exists (when no
+            # published release holds it) and whether a higher stable release keeps "latest".
+            published = self._published(repo, tag)
+            listed = self._list(repo)
+            existing = published or self._draft(listed, tag)
             # A draft is no release yet: it never takes "latest" away from this one.
-            others = [r.tag_name for r in self._list(repo) if r.tag_name != tag and not r.draft]
+            others = [r.tag_name for r in listed if r.tag_name != tag and not r.draft]
             if existing is None:
                 self._require_tag(repo, tag)
         latest = is_latest(release, others)
@@ -509,13 +517,21 @@ class GitHubReleases:
         draft is looked for in the list: else a draft made by hand, or left by an earlier
         run, would get a second release of the same tag beside it.
         """
+        found = self._published(repo, tag)
+        return found if found is not None else self._draft(self._list(repo), tag)
+
+    def _published(self, repo: Any, tag: str) -> Any:
+        """The published release of ``tag`` (``GET …/releases/tags/{tag}``), else None."""
         try:
             found = repo.get_release(tag)
         except github.UnknownObjectException:
-            pass
-        else:
-            return self._check_release(found, tag, f"the lookup of the release {tag}")
-        return next((r for r in self._list(repo) if r.draft and r.tag_name == tag), None)
+            return None
+        return self._check_release(found, tag, f"the lookup of the release {tag}")
+
+    @staticmethod
+    def _draft(listed: Iterable[Any], tag: str) -> Any:
+        """The draft of ``tag`` in the list of releases (the newest comes first), else None."""
+        return next((r for r in listed if r.draft and r.tag_name == tag), None)
 
     def _list(self, repo: Any) -> list[Any]:
         """Every release of ``repo``, each checked to be one (``_check_release``)."""

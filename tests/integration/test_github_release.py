@@ -17,6 +17,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from click.testing import CliRunner
@@ -164,11 +165,44 @@ def test_prerelease_and_backport_never_take_latest(gh: FakeGitHub, streams) -> N
 
 
 def test_many_releases_are_paged_through(gh: FakeGitHub, streams) -> None:
-    for i in range(35):  # more than one page of 30
+    for i in range(105):  # more than one page of 100
         gh.add_release(GH_REPO, f"v1.{i}.0")
     result = releases(gh, streams).upsert("v1.20.1", body="backport")
-    assert not result.latest  # v1.34.0 is on the second page
+    assert not result.latest  # v1.104.0 is on the second page
     assert any("page=2" in r.query for r in gh.requests if r.path.endswith("/releases"))
+
+
+def listed_pages(gh: FakeGitHub) -> list[dict[str, str]]:
+    """The query of each request for a page of the list of releases, in turn."""
+    lists = [r for r in gh.requests if r.method == "GET" and r.path.endswith("/releases")]
+    return [dict(parse_qsl(r.query)) for r in lists]
+
+
+def test_a_new_release_reads_the_list_once_a_hundred_a_page(gh: FakeGitHub, streams) -> None:
+    """Years of releases: a new tag is looked up by its tag (404: no published release),
+    then the list, read once, 100 a page (GitHub's most), says whether a draft of it
+    exists and whether a higher stable release keeps "latest"."""
+    for i in range(250):
+        gh.add_release(GH_REPO, f"v1.{i}.0")
+    gh.add_release(GH_REPO, "v1.249.1", body="drafted by hand", draft=True)
+    result = releases(gh, streams).upsert("v1.249.1", body="backport")
+    assert result.action == "updated" and result.draft  # the draft, found in the list
+    assert listed_pages(gh) == [
+        {"per_page": "100"},
+        *({"per_page": "100", "page": p} for p in "23"),
+    ]
+    by_tag = [r.path for r in gh.requests if "/releases/tags/" in r.path]
+    assert by_tag == [f"/repos/{GH_REPO}/releases/tags/v1.249.1"]
+
+
+def test_an_existing_release_is_found_by_its_tag_and_the_list_read_once(
+    gh: FakeGitHub, streams
+) -> None:
+    for i in range(120):
+        gh.add_release(GH_REPO, f"v1.{i}.0")
+    result = releases(gh, streams).upsert("v1.119.0", body="new notes")
+    assert result.action == "updated" and result.latest
+    assert listed_pages(gh) == [{"per_page": "100"}, {"per_page": "100", "page": "2"}]
 
 
 def test_release_created_meanwhile_is_updated_not_duplicated(gh: FakeGitHub, streams) -> None:

@@ -4,7 +4,8 @@ GitHub is the one part of the system that cannot run here, so this stands in for
 it, on 127.0.0.1, for ``publisher.adapters.github`` and ``publisher gh-release``:
 
 * ``GET  /repos/{owner}/{repo}``                    the repository
-* ``GET  /repos/{owner}/{repo}/releases``           list (paginated: ``per_page``, ``page``)
+* ``GET  /repos/{owner}/{repo}/releases``           list (paginated: ``per_page``, 30 unless
+  told, 100 at most, and ``page``)
 * ``GET  /repos/{owner}/{repo}/releases/tags/{tag}`` one published release by tag, or 404
   (as on GitHub, a draft is never found by its tag: only in the list)
 * ``GET  /repos/{owner}/{repo}/releases/{id}``       one release by id
@@ -273,7 +274,7 @@ class FakeGitHub(LoopbackServer):
         if rest == "" and method == "GET":
             return 200, self.repos[full_name], {}
         if rest == "/releases" and method == "GET":
-            per_page = int(query.get("per_page", ["30"])[0])
+            per_page = min(int(query.get("per_page", ["30"])[0]), 100)  # GitHub's most
             page = int(query.get("page", ["1"])[0])
             ordered = sorted(releases, key=lambda r: r["id"], reverse=True)
             chunk = ordered[(page - 1) * per_page : page * per_page]
