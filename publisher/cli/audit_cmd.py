@@ -71,7 +71,12 @@ def audit_command(
     --repair leaves them alone. A floating tag carrying a newer release that
     finished on every registry but has no record here (notes not merged yet) is
     reported as ahead, and --repair never moves it back. Run it after an outage or a half-finished
-    release. Exits 0 only when everything matches, else 12 listing every defect.
+    release. Exits 0 only when everything matches, else 12 listing every defect,
+    in version order (v1.2.0 before v1.10.0); more than 12 releases without a
+    record are said together: how many lack one in the notes directory (a
+    wrong --notes-dir, checkout or branch is likelier than that many unfinished
+    releases), then one line per registry naming the first 12 and how many more
+    (--json lists every finding).
     A notes directory without any record yet (before the first release's notes
     are merged) has nothing to audit: a warning says so, and only the primary
     registry is read, for the pins of a first release that stopped before
@@ -146,7 +151,9 @@ def audit_command(
         failure = (
             unanswered_error(found, rate_limited=bool(report.rate_limited), hint=hint)
             if report.only_unanswered
-            else VerificationError(found, hint=hint)
+            else VerificationError(
+                found, hint=hint, count=len(report.findings) + len(report.unrepairable)
+            )
         )
         if any(f.kind == NEWER_RECORD for f in report.findings):
             # a newer publisher's record is exit 3 whichever command meets it, said with

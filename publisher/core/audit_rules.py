@@ -25,9 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Final
 
 from ..resolve import php_line_order, short_digest
 from . import plan as planning
+from .fileio import counted
 from .locations import DEFAULT as DEFAULT_LOCATIONS
 from .locations import Locations
 from .notes import ReleaseFacts
@@ -283,7 +285,7 @@ def moves(found: Sequence[Scope]) -> list[str]:
 def moved_words(scope: Scope, now: str) -> str:
     """``hub: v1.0.0..v1.2.0 (3 releases) were published to OLD, while matrix.yaml names
     NOW``: the releases of a repository that is not today's."""
-    ordered = sorted(scope.releases, key=_version)
+    ordered = sorted(scope.releases, key=tag_order)
     return (
         f"{scope.registry}: {_span(ordered)} {'was' if len(ordered) == 1 else 'were'} "
         f"published to {scope.repository}, while matrix.yaml names {now}"
@@ -302,7 +304,7 @@ def dropped(records: Sequence[ReleaseFacts], registries: Iterable[str]) -> list[
                 gone.setdefault((registry.name, registry.repository), []).append(record.release)
     sentences = []
     for (name, repository), releases in gone.items():
-        ordered = sorted(releases, key=_version)
+        ordered = sorted(releases, key=tag_order)
         sentences.append(
             f"{name}: {_span(ordered)} {'was' if len(ordered) == 1 else 'were'} also "
             f"published to {repository}, which matrix.yaml no longer names: not audited there"
@@ -317,9 +319,66 @@ def _span(ordered: Sequence[str]) -> str:
     return f"{ordered[0]}..{ordered[-1]} ({len(ordered)} releases)"
 
 
-def _version(release: str) -> tuple[int, object]:
-    parsed = planning.parse_scheme_tag(release)
-    return (0, release) if parsed is None else (1, parsed.release)
+def tag_order(tag: str) -> tuple[int, object, tuple[int, ...]]:
+    """The sort key of a tag or release in version order (``v1.2.0`` before ``v1.10.0``,
+    never as text): a release's ``vX.Y.Z`` before its pins, these by PHP line; a tag of no
+    release (``latest``, ``php-8.4``) first, as text."""
+    parsed = planning.parse_scheme_tag(tag)
+    if parsed is None:
+        return (0, tag, ())
+    return (1, parsed.release, php_line_order(parsed.php) if parsed.php else ())
+
+
+#: How many releases with pins but no record an audit's text names one by one (its JSON
+#: lists every finding): past it, it says how many there are and lists them compactly.
+UNRECORDED_LISTED: Final = 12
+
+
+def in_words(
+    findings: Sequence[Finding], locations: Locations, *, recorded: int, notes_dir: str
+) -> list[str]:
+    """The findings as an audit's text says them, in order.
+
+    Past ``UNRECORDED_LISTED`` releases with pins but no record (each advised a rerun:
+    none of their pins built for another pin or off the primary, whose findings are said
+    alone), a notes directory lacking them (``notes_dir``, which holds ``recorded``
+    records) is likelier than that many releases that never finished: that is said once,
+    first, and each registry's are one line, in place of its first, naming the first
+    ``UNRECORDED_LISTED`` in version order and how many more.
+    """
+    plain = [
+        f for f in findings if f.kind == UNRECORDED and not f.conflict and not f.not_on_primary
+    ]
+    releases = {str(f.release) for f in plain}
+    if len(releases) <= UNRECORDED_LISTED:
+        return [f.says(locations) for f in findings]
+    grouped = {id(f) for f in plain}
+    per_registry: dict[str, list[str]] = {}
+    for f in plain:
+        per_registry.setdefault(f.registry, []).append(str(f.release))
+    said = [
+        f"{counted(len(releases), 'release')} tagged on the registries have no record in "
+        f"{notes_dir} (it holds {counted(recorded, 'record')}): a wrong --notes-dir, or a "
+        "checkout or branch whose notes directory is not the one the releases write to "
+        "(the default branch's), is likelier than that many releases that never finished; "
+        "check that before rerunning any of them"
+    ]
+    for f in findings:
+        if id(f) not in grouped:
+            said.append(f.says(locations))
+        elif f.registry in per_registry:
+            ordered = sorted(per_registry.pop(f.registry), key=tag_order)
+            more = len(ordered) - UNRECORDED_LISTED
+            said.append(
+                f"{f.registry}: {counted(len(ordered), 'release')} "
+                f"{'has' if len(ordered) == 1 else 'have'} pins here but no record here: "
+                f"{', '.join(ordered[:UNRECORDED_LISTED])}"
+                f"{f' and {more} more' if more > 0 else ''}; each started and never "
+                "finished, or its record is elsewhere "
+                f"(`{locations.command('audit', '--json')}` lists each with its pins and "
+                "the rerun that finishes it)"
+            )
+    return said
 
 
 def recorded_pins(records: Iterable[ReleaseFacts]) -> dict[str, Expected]:
@@ -349,13 +408,13 @@ def expected_tags(
     expected = recorded_pins(records)
     recorded = {r.release for r in records} | set(elsewhere)
     unrecorded: dict[str, list[str]] = {}
-    for tag in sorted(actual):
+    for tag in sorted(actual, key=tag_order):
         parsed = planning.parse_scheme_tag(tag)
         if parsed is not None and parsed.release.tag not in recorded:
             unrecorded.setdefault(parsed.release.tag, []).append(tag)
     notices = [
         Finding(registry, UNRECORDED, release, None, None, release, ", ".join(tags))
-        for release, tags in sorted(unrecorded.items())
+        for release, tags in sorted(unrecorded.items(), key=lambda item: tag_order(item[0]))
     ]
     lines = sorted(
         {line.php for r in records for line in r.lines},
@@ -415,7 +474,7 @@ def compare(
         return ""
 
     findings = []
-    for tag, want in sorted(expected.items()):
+    for tag, want in sorted(expected.items(), key=lambda item: tag_order(item[0])):
         have = actual.get(tag)
         if have == want.digest:
             continue

@@ -457,9 +457,13 @@ class VerificationError(PublisherError):
     exit_code = 12
     label = "verification failed"
 
-    def __init__(self, defects: list[str], *, hint: str | None = None) -> None:
+    def __init__(
+        self, defects: list[str], *, hint: str | None = None, count: int | None = None
+    ) -> None:
         self.defects = list(defects)
-        count = len(self.defects)
+        # ``count``: how many defects there are when ``defects`` says some together (audit's
+        # releases without a record, ``audit_rules.in_words``)
+        count = len(self.defects) if count is None else count
         lines = "\n".join(f"  - {d}" for d in self.defects)
         super().__init__(f"{count} defect{'s' if count != 1 else ''} found:\n{lines}", hint=hint)
 

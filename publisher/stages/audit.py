@@ -122,6 +122,8 @@ class AuditReport:
     advice: dict[str, str | None] = field(default_factory=dict, repr=False)
     #: the location options of the run, which the commands its findings name carry
     locations: Locations = field(default=DEFAULT_LOCATIONS, repr=False)
+    #: the notes directory read, in words (``shown_path``), as the text names it
+    notes_dir: str = field(default="the notes directory", repr=False)
 
     @property
     def defects(self) -> list[rules.Finding]:
@@ -129,8 +131,11 @@ class AuditReport:
 
     @property
     def messages(self) -> list[str]:
-        """Each defect in words, its commands carrying the run's location options."""
-        return [f.says(self.locations) for f in self.findings]
+        """The defects in words, their commands carrying the run's location options (many
+        releases without a record said together: ``audit_rules.in_words``)."""
+        return rules.in_words(
+            self.findings, self.locations, recorded=len(self.releases), notes_dir=self.notes_dir
+        )
 
     @property
     def ok(self) -> bool:
@@ -717,7 +722,7 @@ class Auditor:
         findings += self.contradictions(target, records)
         findings += self.built_otherwise(target, records)
         findings += self.unrecorded_lines(target, records, actual)
-        for tag, want in sorted(expected.items()):
+        for tag, want in sorted(expected.items(), key=lambda item: rules.tag_order(item[0])):
             if actual.get(tag) != want.digest:
                 continue
             ok, detail = self.complete(target, want.digest)
@@ -848,7 +853,7 @@ class Auditor:
         line its record does not list: no repair touches it."""
         lines = {record.release: record.line_names for record in records}
         found = []
-        for tag in sorted(actual):
+        for tag in sorted(actual, key=rules.tag_order):
             parsed = parse_scheme_tag(tag)
             if parsed is None or parsed.php is None:
                 continue
@@ -1015,9 +1020,10 @@ def audit(
     if not records and not newer:  # before the first release's notes are merged: not a mistake
         output.warning(nothing_recorded(notes_dir, config.primary))
         # nothing to repair from: a repair would leave these pins alone
-        return Auditor(
-            config, records, connect, output, locations=locations
-        ).unrecorded_on_primary()
+        started = Auditor(config, records, connect, output, locations=locations)
+        report = started.unrecorded_on_primary()
+        report.notes_dir = shown_path(notes_dir)
+        return report
     auditor = Auditor(
         config,
         records,
@@ -1030,6 +1036,7 @@ def audit(
     # the records a newer publisher wrote, named after what was audited; the notes left
     notes = [*unfinished_notes(notes_dir, records), *newer]
     report = auditor.run()
+    report.notes_dir = shown_path(notes_dir)
     report.findings += notes
     for sentence in report.moved:
         output.warning(sentence)
@@ -1039,6 +1046,7 @@ def audit(
         return report
     auditor.repair(report)
     again = auditor.run()
+    again.notes_dir = report.notes_dir
     again.repaired = report.repaired
     again.unrepairable = report.unrepairable
     again.awaiting_record = report.awaiting_record
@@ -1181,7 +1189,8 @@ def advice(
             "audit reads"
         )
     unfinished = sorted(
-        {str(f.release) for f in report.defects if f.kind == rules.UNFINISHED_NOTES}
+        {str(f.release) for f in report.defects if f.kind == rules.UNFINISHED_NOTES},
+        key=rules.tag_order,
     )
     if unfinished:
         release = unfinished[0] if len(unfinished) == 1 else "vX.Y.Z"
@@ -1221,14 +1230,14 @@ def advice(
         and not (repaired and set(f.registry.split(", ")) & {*report.unanswered, *report.refused})
     ]
     if contradicted:
-        releases = sorted({release for release, _ in contradicted if release})
+        releases = sorted({release for release, _ in contradicted if release}, key=rules.tag_order)
         tips.append(
             f"restore the record{'s' if len(releases) > 1 else ''} of {', '.join(releases)} "
             f"from git as said above, then run `{locations.command('audit')}` again: no "
             "repair moves a tag on the word of a record its registries contradict"
         )
     if lacking:
-        releases = sorted({str(f.release) for f in lacking})
+        releases = sorted({str(f.release) for f in lacking}, key=rules.tag_order)
         tips.append(
             f"a published release keeps its lines: restore the record{'s' if len(releases) > 1 else ''} "
             f"of {', '.join(releases)} from git as said above, then run "
@@ -1242,7 +1251,10 @@ def advice(
             if repaired
             else f"run `{locations.command('audit', '--repair')}` to restore what the records say"
         )
-    moved_pins = sorted({f.release for f in report.defects if f.kind == rules.MOVED and f.release})
+    moved_pins = sorted(
+        {f.release for f in report.defects if f.kind == rules.MOVED and f.release},
+        key=rules.tag_order,
+    )
     if moved_pins and not repaired:
         tips.append(
             f"if the pins of {', '.join(moved_pins)} moved because a republish stopped "

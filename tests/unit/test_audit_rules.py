@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from publisher.core import audit_rules as rules
+from publisher.core.errors import VerificationError
 from publisher.stages.audit import AuditReport, advice
 from tests.support.matrices import acme_config
 from tests.unit.test_publish_plan import digest, record_of
@@ -344,3 +345,66 @@ def test_a_pin_of_a_line_its_record_lacks_and_the_floating_tag_it_carries_name_g
         assert "--repair" not in text and "rerun of the release or a republish" not in text
         assert "restore the record of v2.0.0 from git as said above" in text, text
         assert "then run `publisher audit` again" in text, text
+
+
+def test_findings_and_the_releases_they_name_are_in_version_order_not_text_order():
+    """v1.2.0 before v1.10.0: a list of hundreds reads in the order releases were made."""
+    records = [record_of(tag, "8.4") for tag in ("v1.2.0", "v1.10.0", "v1.9.0")]
+    actual = {tag: e.digest for tag, e in rules.recorded_pins(records).items()}
+    for tag in ("v1.2.0-php-8.3", "v1.10.0-php-8.3", "v1.9.0-php-8.3"):
+        del actual[tag]
+    for tag in ("v2.10.0", "v2.2.0-php-8.4", "v2.10.0-php-8.4", "v2.2.0"):
+        actual[tag] = digest(tag)
+    expected, notices = rules.expected_tags(records, actual, "hub")
+    assert [n.release for n in notices] == ["v2.2.0", "v2.10.0"]
+    assert notices[0].detail == "v2.2.0, v2.2.0-php-8.4"
+    missing = [f.tag for f in rules.compare("hub", expected, actual) if f.kind == rules.MISSING]
+    assert missing == ["v1.2.0-php-8.3", "v1.9.0-php-8.3", "v1.10.0-php-8.3"]
+    moved = [
+        rules.Finding("hub", rules.MOVED, f"{tag}-php-8.4", digest("a"), digest("b"), tag)
+        for tag in ("v1.10.0", "v1.2.0")
+    ]
+    text = advice(acme_config(), AuditReport(("v1.2.0", "v1.10.0"), moved), repaired=False)
+    assert "if the pins of v1.2.0, v1.10.0 moved" in text
+
+
+def unrecorded(registry: str, release: str) -> rules.Finding:
+    pins = f"{release}, {release}-php-8.4"
+    return rules.Finding(registry, rules.UNRECORDED, release, None, None, release, pins)
+
+
+def test_many_releases_without_a_record_are_said_once_up_front_and_listed_compactly():
+    """The notes directory holds 2 of 1,002 tagged releases (a wrong --notes-dir, checkout or
+    branch): the text says so once, then one line per registry lists the releases (the
+    first ones in version order, then how many more), not 2,000 findings each advising a
+    rerun; the JSON keeps every finding."""
+    tags = [f"v1.{minor}.0" for minor in range(1000)]
+    moved = rules.Finding("ghcr", rules.MOVED, "php-8.4", digest("a"), digest("b"), "v2.0.0")
+    findings = (
+        [unrecorded("hub", t) for t in tags] + [moved] + [unrecorded("ghcr", t) for t in tags]
+    )
+    report = AuditReport(("v2.0.0", "v2.1.0"), findings, notes_dir="release-notes")
+    said = report.messages
+    assert len(said) == 4, said
+    assert said[0].startswith(
+        "1000 releases tagged on the registries have no record in release-notes "
+        "(it holds 2 records): a wrong --notes-dir, or a checkout or branch"
+    ), said[0]
+    first = ", ".join(tags[: rules.UNRECORDED_LISTED])
+    assert said[1].startswith(
+        f"hub: 1000 releases have pins here but no record here: {first} and 988 more; "
+    ), said[1]
+    assert "v1.2.0, v1.3.0" in said[1] and "v1.10.0" in said[1]
+    assert said[2] == moved.message
+    assert said[3].startswith("ghcr: 1000 releases have pins here but no record here: v1.0.0, ")
+    assert "`publisher audit --json`" in said[1]
+    assert sum(map(len, said)) < 3000
+    assert len(report.to_dict()["findings"]) == 2001  # type: ignore[arg-type]
+    error = VerificationError(said, count=len(findings))
+    assert error.message.startswith("2001 defects found:\n  - 1000 releases tagged")
+
+
+def test_a_few_releases_without_a_record_are_each_said_with_its_rerun():
+    findings = [unrecorded("hub", f"v1.{minor}.0") for minor in range(rules.UNRECORDED_LISTED)]
+    report = AuditReport(("v2.0.0",), findings, notes_dir="release-notes")
+    assert report.messages == [f.message for f in findings]
