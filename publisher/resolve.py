@@ -4678,6 +4678,8 @@ def render(decision: Decision, fmt: str, *, actions: bool = False) -> str:
     if decision.reused:  # started as it is: nothing is built, from that Dockerfile or any
         headline = f"start the local build {decision.image} from an earlier start"
     out = [f"{headline}\n", f"  why: {decision.reason}\n"]
+    if decision.stand_in:  # whatever it decides, as start.sh opens with it
+        out.insert(0, f"{STAND_IN_WARNING}\n")
     if decision.fix:
         out.append(f"  fix: {decision.fix}\n")
     if decision.action is not Action.CANNOT_PROCEED:
@@ -4691,10 +4693,14 @@ def render(decision: Decision, fmt: str, *, actions: bool = False) -> str:
 
 def summary(decision: Decision) -> str:
     """stderr lines for the env and json formats, whose stdout is for machines (a byte
-    that is not UTF-8 written ``\\xff``, as in an error: ``message_text``)."""
+    that is not UTF-8 written ``\\xff``, as in an error: ``message_text``); a stand-in
+    pins file's banner second, after the ``decision=`` line."""
     line = (
         f"resolve: decision={decision.action.value} "
-        f"availability={decision.availability or 'none'}\nresolve: why: {decision.reason}"
+        f"availability={decision.availability or 'none'}\n"
+        # start.sh's banner, whatever the decision: after the line stderr starts with
+        + (f"resolve: {STAND_IN_WARNING}\n" if decision.stand_in else "")
+        + f"resolve: why: {decision.reason}"
     )
     if decision.fix:
         line += f"\nresolve: fix: {decision.fix}"

@@ -1270,6 +1270,37 @@ def test_stand_in_notes_are_labelled() -> None:
     assert f'say "{resolving.STAND_IN_WARNING}"' in launcher
 
 
+@pytest.mark.parametrize(
+    ("use_prebuilt", "dockerfile", "action"),
+    [
+        (True, DOCKERFILE, "use-prebuilt"),
+        (False, DOCKERFILE, "build-locally"),
+        (False, NO_DOCKERFILE, "cannot-proceed"),
+    ],
+)
+def test_every_decision_from_a_stand_in_pins_file_says_the_banner(
+    use_prebuilt: bool, dockerfile: Any, action: str
+) -> None:
+    """Given a stand-in pins file, resolve says start.sh's banner whatever it decides (a
+    local build on a stand-in base, or none at all, too): in the text format on stdout, its
+    first line; with env and json on stderr, after the ``decision=`` line it starts with,
+    stdout keeping the result alone. A pins file of real images says none."""
+    args = inputs(use_prebuilt=use_prebuilt)
+    for stand_in in (True, False):
+        choice = choose(args, notes(stand_in=stand_in), "linux/amd64")
+        decision = decide(args, choice, AVAILABLE if use_prebuilt else None, dockerfile)
+        assert decision.action.value == action
+        text, said = render(decision, "text"), resolving.summary(decision)
+        if not stand_in:
+            assert "STAND-IN" not in text.split("\n")[0] and "STAND-IN" not in said
+            continue
+        assert text.startswith(f"{resolving.STAND_IN_WARNING}\n"), text
+        lines = said.splitlines()
+        assert lines[0].startswith(f"resolve: decision={action} "), said
+        assert lines[1] == f"resolve: {resolving.STAND_IN_WARNING}", said
+        assert "STAND-IN" not in render(decision, "env")
+
+
 def test_the_launcher_says_a_refused_token_in_resolve_s_words() -> None:
     """A registry refusing the token its own token server issued: start.sh (no Python, so a
     copy) carries resolve's why and fix word for word, and its fix, as resolve's, says that
