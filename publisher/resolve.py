@@ -4719,7 +4719,8 @@ def escaped(char: str) -> str:
     """The one way a character a stream has no bytes for is written (a "…" or a "—", or a
     "ü" under LC_ALL=C or PYTHONIOENCODING=ascii): its code point, ``\\u2026``,
     ``\\u00fc`` (``\\U0001f600`` past U+FFFF); never ``\\xfc``, which messages keep for
-    a byte that is not UTF-8 (``printable``)."""
+    a byte that is not UTF-8 (``printable``). publisher's output writes the punctuation of
+    its own words readably first (``adapters/output.py``: ``READABLE``, "..." for "…")."""
     code = ord(char)
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 

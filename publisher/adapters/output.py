@@ -31,6 +31,7 @@ import bisect
 import codecs
 import contextlib
 import errno
+import functools
 import html
 import json
 import os
@@ -253,6 +254,7 @@ class Output:
         text = self.redact(text) if redact else text
         if self.github and not verbatim:
             text = inert(text)
+        text = readable(text, stream)
         with self._writing(stream):
             stream.write(text)
             stream.flush()
@@ -314,7 +316,7 @@ class Output:
             self._write(stream, message + "\n")
         else:
             with self._writing(stream):
-                console.print(self.redact(message), style="dim")
+                console.print(readable(self.redact(message), stream), style="dim")
 
     def debug(self, message: str) -> None:
         if self.debug_enabled:
@@ -403,7 +405,8 @@ class Output:
                 self._write(self._commands, f"-- {title}\n")
         else:  # progress: on stderr, --json or not
             with self._writing(self._err):
-                self._err_console.rule(self.redact(title), align="left", style="cyan")
+                shown = readable(self.redact(title), self._err)
+                self._err_console.rule(shown, align="left", style="cyan")
         try:
             yield
         finally:
@@ -421,10 +424,13 @@ class Output:
             self.summary(markdown_table(self.redact(title), columns, cells))
         if self.quiet:
             return
-        table = Table(title=self.redact(title), title_justify="left")
-        for column in columns:  # wrapped at their spaces only (``_fit_columns``)
+        # drawn by rich, whose stream would write a character it has no byte for escaped
+        heads = [readable(column, self._stream) for column in columns]
+        shown = [[readable(cell, self._stream) for cell in row] for row in cells]
+        table = Table(title=readable(self.redact(title), self._stream), title_justify="left")
+        for column in heads:  # wrapped at their spaces only (``_fit_columns``)
             table.add_column(column, overflow="fold")
-        for row in cells:
+        for row in shown:
             table.add_row(*row)
         # the table's width with no cell wrapped
         needed = self._console.measure(table, options=self._console.options.update_width(1 << 16))
@@ -434,7 +440,7 @@ class Output:
             # that: a console that soft-wraps crops nothing)
             width = table.width = needed.maximum
         fits = width >= needed.maximum or _fit_columns(
-            table, self._console, [columns, *cells], needed.maximum - width
+            table, self._console, [heads, *shown], needed.maximum - width
         )
         if width < MIN_TABLE_WIDTH or not fits:
             # a terminal narrower than the table with no word cut (each digest whole on its
@@ -565,6 +571,41 @@ class Output:
         a value, which its values never hold, would be changed)."""
         self.printed = True
         self._write(self._stream, text if text.endswith("\n") else text + "\n")
+
+
+#: The ASCII a character of publisher's words is written as on a stream whose encoding has
+#: no byte for it (LC_ALL=C, an ISO-8859-1 locale, PYTHONIOENCODING=ascii): a cut's "…"
+#: reads "...", a dash "--" or "-", never the escape ``\u2026`` the stream's error handler
+#: writes (``resolve.escaped``), which any other such character still gets ("é" on ASCII,
+#: a curly quote, which publisher's words never hold and a file name may).
+READABLE = {
+    "\u2026": "...",  # … a cut (``clip``), a command's script echoed on one line
+    "\u2014": "--",  # — between a warning's parts
+    "\u2013": "-",  # – an en dash
+    "\u2212": "-",  # − a minus sign (a size's change)
+    "\u2192": "->",  # → a mapping
+    "\u26a0": "!",  # ⚠ a line past its end of life
+}
+
+
+@functools.lru_cache(maxsize=16)
+def _stand_ins(encoding: str) -> dict[int, str]:
+    """The characters of ``READABLE`` that ``encoding`` has no byte for, with their ASCII."""
+    table = {}
+    for char, ascii_text in READABLE.items():
+        try:
+            char.encode(encoding)
+        except (UnicodeError, LookupError):
+            table[ord(char)] = ascii_text
+    return table
+
+
+def readable(text: str, stream: IO[str]) -> str:
+    """``text`` as ``stream`` writes it readably: each character of ``READABLE`` its
+    encoding has no byte for as its ASCII; every other character as it is (a path's
+    characters it can encode, its bytes under ISO-8859-1, written back exactly)."""
+    table = _stand_ins(getattr(stream, "encoding", None) or "utf-8")
+    return text.translate(table) if table else text
 
 
 def _fit_columns(table: Table, console: Console, rows: Sequence[Sequence[str]], by: int) -> bool:

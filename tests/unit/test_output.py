@@ -42,7 +42,13 @@ from publisher.core.errors import (
     UsageError,
     shown_field,
 )
-from publisher.resolve import MIN_SECRET_FORM, BasicCredentials, without_secrets
+from publisher.resolve import (
+    MIN_SECRET_FORM,
+    STDERR_ERRORS,
+    STDOUT_ERRORS,
+    BasicCredentials,
+    without_secrets,
+)
 from tests.support.github_files import parse_outputs, workflow_commands
 
 CANARY = "cAnArY-s3cr3t%val/ue+1=="
@@ -1302,3 +1308,42 @@ def test_tables_and_steps_show_their_text_as_written_never_as_markup(forced: boo
         assert text in drawn, drawn
     assert "Copy to [fd00::2]:41564/t20/x [bold]" in stderr.getvalue()
     assert "copy [fe80::1]:5000/x [/]" in stderr.getvalue()
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1", "utf-8"])
+def test_punctuation_a_stream_cannot_encode_is_written_as_readable_ascii(encoding: str) -> None:
+    """On a stream whose encoding has no byte for publisher's punctuation (LC_ALL=C,
+    ISO-8859-1, PYTHONIOENCODING=ascii), a warning's "—" reads "--", a cut's "…" "...",
+    in a warning, an echoed command, a step's rule, a table and an error alike, never the
+    escape ``\\u2014``; a character with no ASCII stand-in ("é" on ASCII) keeps its escape,
+    and one the stream can encode (a UTF-8 path's bytes under ISO-8859-1, "Ã¤") is written
+    as it is. A UTF-8 stream gets every character itself."""
+    raw_out, raw_err = io.BytesIO(), io.BytesIO()
+    out = io.TextIOWrapper(raw_out, encoding=encoding, errors=STDOUT_ERRORS)
+    err = io.TextIOWrapper(raw_err, encoding=encoding, errors=STDERR_ERRORS)
+    output = Output({"NO_COLOR": "1"}, stream=out, err_stream=err)
+    path = "/srv/p\u00c3\u00a4 th"  # "pä th" read by ISO-8859-1: its bytes C3 A4
+    output.warning("PHP 8.1 reached end of life \u2014 source: https://www.php.net \u00e9")
+    output.command(f"buildah run -- /bin/sh -c '# the checks \u2026' (+18 lines) {path}")
+    output.info("a \u2013 b \u2212 c \u2192 d \u26a0 e")
+    with output.step("build \u2014 8.4"):
+        pass
+    output.table("Sizes \u2014 all", ["line", "size"], [["8.4", "1 MB \u2026"]])
+    output.error(ConfigError("bad \u2014 value", hint="cut \u2026"))
+    out.flush()
+    err.flush()
+    said = raw_out.getvalue() + raw_err.getvalue()
+    if encoding == "utf-8":
+        assert "\u2014".encode() in said and "\u2026".encode() in said, said
+        return
+    assert b"\\u20" not in said and b"\\u22" not in said and b"\\u26" not in said, said
+    assert b"end of life -- source:" in said, said
+    assert b"# the checks ...' (+18 lines)" in said, said
+    assert b"a - b - c -> d ! e" in said, said
+    assert b"build -- 8.4" in said and b"Sizes -- all" in said and b"1 MB ..." in said, said
+    assert b"bad -- value" in said and b"cut ..." in said, said
+    if encoding == "latin-1":
+        assert path.encode("latin-1") == b"/srv/p\xc3\xa4 th" and path.encode("latin-1") in said
+        assert b"php.net \xe9" in said, said
+    else:
+        assert b"php.net \\u00e9" in said, said
