@@ -631,6 +631,7 @@ def local_registries(
     """
     started: list[LocalRegistry] = []
     hosts: dict[str, str] = {}
+    served = None  # the stand-in bases, which buildah may leave nameless (forget_registry)
     runner = runner or Runner(output=output)  # also says what a killed rehearsal left
     if config.stand_in and not config.base_mirror:  # before any registry starts
         from . import standins
@@ -652,7 +653,10 @@ def local_registries(
             bases = LocalRegistry(runner=runner).start()
             started.append(bases)
             output.progress(f"rehearsal: STAND-IN base images are served by {bases.url}")
-            standins.push_for_config(config, bases.host, runner=runner, env=env)
+            pushed = standins.push_for_config(config, bases.host, runner=runner, env=env)
+            from ..adapters.builders.buildah import stand_in_bases
+
+            served = stand_in_bases(runner, bases.host, pushed)  # before any build
             mapped = dataclasses.replace(mapped, base_mirror=bases.host)
         yield mapped, started
     except PublisherError as exc:
@@ -665,7 +669,7 @@ def local_registries(
             from ..adapters.builders.buildah import forget_registry
 
             for local in started:  # the bases buildah pulled from them, named after them
-                forget_registry(runner, local.host, os.environ if env is None else env)
+                forget_registry(runner, local.host, os.environ if env is None else env, served)
         for local in started:
             local.stop()
 

@@ -171,10 +171,13 @@ def test_a_buildah_rehearsal_leaves_no_name_of_its_registries_in_buildahs_store(
 ) -> None:
     """buildah names the stand-in base it pulls after the rehearsal's throwaway registry
     (``127.0.0.1:PORT/stand-in/php@sha256:...``): gone with the rehearsal, as the
-    registry is. Not while another run builds from that repository: buildah finds a base
-    by digest under any registry's name, so that run may be using this very image. An
-    image store and a cache of the test's own: the base is pulled, not found there from
-    another run, and no other run building holds its repository."""
+    registry is. So is the base of the other platform, which that name left (buildah
+    1.28 gives a name to one image only: the last platform pulled by that digest takes it,
+    the first one's is left nameless). Not while another run builds from that repository:
+    buildah finds a base by digest under any registry's name, so that run may be using
+    this very image. A nameless one the store held before the run is not the run's, and
+    stays. An image store and a cache of the test's own: the base is pulled, not found
+    there from another run, and no other run building holds its repository."""
     require_tool("buildah")
     storage = tmp_path / "storage.conf"
     storage.write_text(
@@ -197,10 +200,22 @@ def test_a_buildah_rehearsal_leaves_no_name_of_its_registries_in_buildahs_store(
         )
         return [n for image in json.loads(listed.stdout or "[]") for n in image.get("names") or []]
 
+    def nameless() -> list[str]:  # the store is the test's own: every one is the run's
+        listed = subprocess.run(
+            ["buildah", "images", "--all", "--json", "--no-trunc"],
+            env=rehearsal.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return [i["id"] for i in json.loads(listed.stdout or "[]") if not i.get("names")]
+
+    rehearsal.env["PUBLISHER_PLATFORMS"] = "linux/amd64,linux/arm64"
     result = rehearsal.rehearse("v1.0.0")
     assert result.returncode == 0, result.stdout + result.stderr
     hosts = _throwaway_hosts(result)
     assert [n for n in names() if n.partition("/")[0] in hosts] == []
+    assert nameless() == [], result.stderr
 
     another_run = Reference("127.0.0.1:1", "stand-in/php", None, "sha256:" + "0" * 64)
     with building_from(rehearsal.env, another_run):
@@ -209,3 +224,11 @@ def test_a_buildah_rehearsal_leaves_no_name_of_its_registries_in_buildahs_store(
     hosts = _throwaway_hosts(result)
     kept = [n for n in names() if n.partition("/")[0] in hosts]
     assert [n.partition("@")[0].partition("/")[2] for n in kept] == ["stand-in/php"], kept
+    kept_base = nameless()
+    assert len(kept_base) == 1, result.stderr  # the other platform's, kept with it
+    # one the store held before a run is never that run's, though the same base
+    result = rehearsal.rehearse("v1.0.2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    hosts = _throwaway_hosts(result)
+    assert [n for n in names() if n.partition("/")[0] in hosts] == []
+    assert nameless() == kept_base, result.stderr

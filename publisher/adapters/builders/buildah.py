@@ -4,7 +4,8 @@
 -t LOCALNAME CONTEXT``, then ``buildah push --digestfile F LOCALNAME oci:LAYOUT``
 writes a single-platform OCI image layout that the build stage pushes by digest.
 The local image is removed afterwards; the name a rehearsal's base got when pulled from
-its throwaway registry goes when the rehearsal ends (``forget_registry``). So does the
+its throwaway registry goes when the rehearsal ends (``forget_registry``), and so does the
+other platform's base that name left nameless (``StandInBases``). So does the
 working container of a build that was stopped (publisher stopping, buildah killed by a
 signal), which buildah leaves when the signal reaches it outside a RUN step
 (``remove_build_containers``), unless another buildah process may be using the image store
@@ -45,6 +46,7 @@ from typing import Any
 
 from ...core.errors import BrokenToolError, CommandError, ConfigError, UsageError
 from ...core.fileio import CACHE_BUILDAH_BASES, cache_root, can_flock, locked_file, temp_dir
+from ...core.manifest import STAND_IN_LABEL
 from ...core.platforms import BuilderName, Platform
 from ...core.reference import Reference
 from ...resolve import is_loopback
@@ -424,7 +426,34 @@ def building_from(env: Mapping[str, str], base: Reference | None) -> Iterator[No
         yield
 
 
-def forget_registry(runner: Runner, host: str, env: Mapping[str, str]) -> list[str]:
+@dataclass(frozen=True)
+class StandInBases:
+    """The stand-in bases a rehearsal serves from its registry ``host``: each one's
+    repository path by its index digest (``stand-in/php`` by ``sha256:...``), and the IDs
+    of the images buildah's store held before its builds, none of them pulled by this run
+    (None: the store could not be listed, so no nameless image is taken for this run's)."""
+
+    host: str
+    paths: Mapping[str, str]
+    before: frozenset[str] | None
+
+
+def stand_in_bases(
+    runner: Runner, host: str, bases: Sequence[Reference] | Mapping[str, Reference]
+) -> StandInBases:
+    """What ``forget_registry`` needs to tell this run's stand-in bases left nameless from
+    any other image: taken once the bases are pushed to ``host``, before any build."""
+    refs = bases.values() if isinstance(bases, Mapping) else bases
+    paths = {ref.digest: ref.path for ref in refs if ref.digest}
+    buildah = runner.which("buildah")
+    images = None if buildah is None else listed(runner, buildah, "images", every=True)
+    before = None if images is None else frozenset(str(image.get("id")) for image in images)
+    return StandInBases(host, paths, before)
+
+
+def forget_registry(
+    runner: Runner, host: str, env: Mapping[str, str], bases: StandInBases | None = None
+) -> list[str]:
     """Remove from buildah's image store the names on registry ``host`` (``HOST:PORT``),
     e.g. ``127.0.0.1:PORT/stand-in/php@sha256:...``, which ``buildah build`` gives a base
     it pulls; returns those removed. For a rehearsal's throwaway registries once its
@@ -432,12 +461,18 @@ def forget_registry(runner: Runner, host: str, env: Mapping[str, str]) -> list[s
     a registry on that port meanwhile) and would name a registry gone. An image that
     holds other names too only loses these; one a container uses is kept; so is one whose
     repository another run is building from (``building_from``: it may have found this
-    very image by digest). Never raises (``Runner.cleanup``); no buildah, nothing."""
+    very image by digest). Never raises (``Runner.cleanup``); no buildah, nothing.
+
+    buildah (1.28) gives a name to one image only: a base pulled by an index digest for a
+    second platform takes that name, and the first platform's image is left with none.
+    Given the stand-in ``bases`` served from ``host``, such an image goes too (its ID
+    returned) when it is one this run pulled (``_nameless_base``), under the same lock."""
     buildah = runner.which("buildah")
     if buildah is None:
         return []
     forgotten: list[str] = []
-    for image in listed(runner, buildah, "images") or []:
+    images = listed(runner, buildah, "images") or []
+    for image in images:
         names = image.get("names")
         ours = [n for n in names or [] if isinstance(n, str) and n.startswith(f"{host}/")]
         paths = {re.split(r"[@:]", n.removeprefix(f"{host}/"), maxsplit=1)[0] for n in ours}
@@ -456,7 +491,56 @@ def forget_registry(runner: Runner, host: str, env: Mapping[str, str]) -> list[s
                     if removed.ok:
                         break
                 forgotten += ours
+    if bases is not None and bases.host == host:
+        for image in images:
+            path = _nameless_base(runner, buildah, image, bases)
+            if path is None:
+                continue
+            with contextlib.ExitStack() as stack:
+                try:  # OSError: another run is building from it, and may use this image
+                    stack.enter_context(locked_file(_base_lock(env, path), wait=False))
+                except OSError:
+                    runner.output.debug(f"kept {image['id']}: another run may be using it")
+                    continue
+                for _attempt in range(LIST_ATTEMPTS):  # a container using it: it stays
+                    removed = runner.cleanup(
+                        [buildah, "rmi", image["id"]], what=f"buildah rmi of a base from {host}"
+                    )
+                    if removed.ok:
+                        forgotten.append(image["id"])
+                        break
     return forgotten
+
+
+def _nameless_base(
+    runner: Runner, buildah: str, image: Mapping[str, Any], bases: StandInBases
+) -> str | None:
+    """The repository path of ``image`` when it is a stand-in base this run pulled and
+    left without a name: it has no name (an image with any is never removed for it), its
+    digest is one of ``bases``' (the index digest it was pulled by), its ID was not in
+    the store before this run's builds, and its config has the stand-in label. Else None;
+    None too without ``flock``, which alone tells whether another run is building from it."""
+    digest, image_id = image.get("digest"), image.get("id")
+    path = bases.paths.get(digest) if isinstance(digest, str) else None
+    if (
+        image.get("names")
+        or path is None
+        or not isinstance(image_id, str)
+        or bases.before is None
+        or image_id in bases.before
+        or not can_flock()
+    ):
+        return None
+    inspected = runner.cleanup(
+        [buildah, "inspect", "--type", "image", image_id], what="buildah inspect of a base"
+    )
+    try:
+        found: Any = json.loads(inspected.stdout or "null") if inspected.ok else None
+        labels = found["OCIv1"]["config"].get("Labels") or {}
+        said = labels.get(STAND_IN_LABEL)
+    except (ValueError, KeyError, TypeError, AttributeError):  # no such answer: not ours
+        return None
+    return path if said == "true" else None
 
 
 #: The name ``buildah build`` gives the container of a stage: the base image's last name
@@ -465,12 +549,15 @@ def forget_registry(runner: Runner, host: str, env: Mapping[str, str]) -> list[s
 WORKING_CONTAINER = re.compile(r"(?:\A|-)working-container(?:-\d+)?\Z")
 
 
-def listed(runner: Runner, buildah: str, what: str) -> list[dict[str, Any]] | None:
-    """What ``buildah WHAT --json`` lists (``images``, whole IDs, ``sha256:`` first;
-    ``containers``); None when it cannot say, after ``LIST_ATTEMPTS`` tries (another
-    buildah process adding or removing one makes a listing fail now and then). A tidy-up
-    command (``Runner.cleanup``): it runs while publisher stops, and never raises."""
-    whole = ["--no-trunc"] if what == "images" else []
+def listed(
+    runner: Runner, buildah: str, what: str, *, every: bool = False
+) -> list[dict[str, Any]] | None:
+    """What ``buildah WHAT --json`` lists (``images``, whole IDs, ``sha256:`` first, with
+    ``every`` those it hides too: nameless ones other images are built on; ``containers``);
+    None when it cannot say, after ``LIST_ATTEMPTS`` tries (another buildah process adding
+    or removing one makes a listing fail now and then). A tidy-up command
+    (``Runner.cleanup``): it runs while publisher stops, and never raises."""
+    whole = ["--no-trunc", *(["--all"] if every else [])] if what == "images" else []
     for _attempt in range(LIST_ATTEMPTS):
         result = runner.cleanup([buildah, what, "--json", *whole], what=f"buildah {what}")
         if not result.ok:
