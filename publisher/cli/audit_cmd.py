@@ -100,11 +100,15 @@ def audit_command(
     record a newer publisher wrote (a higher schema than this one reads) is
     left unread and as it is, every other record still audited: it is a
     newer-record defect naming the file and its schema (upgrade publisher to
-    audit it), exit 3 whatever else was found; its pins and the floating tags
-    carrying them are not judged, and --repair moves no floating tag until it is
-    read (it still restores the other records' pins). --json prints {"ok", "releases", "findings", "unreachable",
-    "rate_limited", "repaired", "unrepairable", "moved"}; a failed audit adds
-    "error".
+    audit it), exit 3 whatever else was found; its pins are not judged, nor a
+    floating tag it may place (one whose readable release is older than it, or
+    of a line no readable record has): one elsewhere than the readable records
+    or that release place it is an undecided defect, with no expected digest,
+    and --repair moves none of them until it is read. Every other floating tag
+    is judged and repaired as usual (latest rolled back below the newest readable
+    release is drift). --json prints {"ok", "releases", "findings", "unreachable",
+    "rate_limited", "repaired", "unrepairable", "moved", "undecided"}; a failed
+    audit adds "error".
 
     A release is judged by its record: each release is audited (and repaired)
     in the repository its record names for each registry, so after a

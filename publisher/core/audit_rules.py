@@ -71,10 +71,14 @@ UNFINISHED_NOTES = "notes-incomplete"
 REFUSED = "refused-write"
 #: a release record a newer publisher wrote (a schema above the one this publisher reads):
 #: left unread and as it is, the other records audited; its ``registry`` is the notes
-#: directory, its ``tag`` the file, its ``detail`` the schema; no repair moves a floating
-#: tag meanwhile (where they belong depends on every record). Exit 3, as every command
-#: refuses such a file
+#: directory, its ``tag`` the file, its ``detail`` the schema; the floating tags it may
+#: place (``undecided``) are not judged meanwhile. Exit 3, as every command refuses such a file
 NEWER_RECORD = "newer-record"
+#: a floating tag a release whose record is unread (``NEWER_RECORD``) may place, pointing
+#: neither where the readable records place it nor at that release's content: where it
+#: belongs cannot be judged until that record is read (no ``expected``; its ``detail``
+#: names those releases), and no repair moves it
+UNDECIDED = "undecided"
 #: The kinds that say a registry did not answer (nothing on it was judged).
 UNANSWERED = (UNREACHABLE, RATE_LIMITED)
 #: The kinds that say nothing on a registry was judged.
@@ -99,6 +103,7 @@ KINDS = (
     REFUSED,
     UNFINISHED_NOTES,
     NEWER_RECORD,
+    UNDECIDED,
 )
 
 
@@ -209,8 +214,21 @@ class Finding:
             text = (
                 f"{self.tag} has schema {self.detail}, written by a newer publisher: upgrade "
                 f"publisher to audit it (this one leaves the file as it is); {self.release}'s "
-                "pins were not judged, and no repair moves a floating tag until it is read "
-                "(where they belong depends on every record)"
+                "pins were not judged, nor a floating tag it may place (one no readable "
+                "release newer than it places), which no repair moves until it is read"
+            )
+        elif self.kind == UNDECIDED:
+            releases = self.detail.split(", ")
+            where = (
+                "is missing" if self.actual is None else f"points at {short_digest(self.actual)}"
+            )
+            text = (
+                f"{self.tag} {where}; where it belongs cannot be judged until "
+                f"{_records_of(releases)} {'is' if len(releases) == 1 else 'are'} read "
+                f"({', '.join(r + '.json' for r in releases)}, a newer publisher's): "
+                f"{'that release' if len(releases) == 1 else 'a release of theirs'} may place "
+                "it, being newer than any readable release that does; no repair moves it "
+                "meanwhile"
             )
         elif self.kind == UNREACHABLE:
             text = f"could not be reached, so nothing on it was checked: {self.detail}"
@@ -381,6 +399,39 @@ def in_words(
     return said
 
 
+def _records_of(releases: Sequence[str]) -> str:
+    """``the record of v1.1.0``, ``the records of v1.1.0, v1.2.0``."""
+    return f"the record{'' if len(releases) == 1 else 's'} of {', '.join(releases)}"
+
+
+def deciders(want: Expected | None, unread: Iterable[str]) -> tuple[str, ...]:
+    """The releases of ``unread`` (whose record a newer publisher wrote) that may place a
+    floating tag the readable records place at ``want`` (None: none places it), in version
+    order: each stable one newer than ``want``'s release, as a floating tag follows the
+    highest stable release (of its line), and any stable one when no readable record
+    places it (a line only an unread record may have). A prerelease places none."""
+    found = []
+    for release in unread:
+        parsed = planning.parse_scheme_tag(release)
+        if parsed is None or parsed.php is not None or not parsed.release.is_stable:
+            continue
+        if want is None or _newer(release, want.release):
+            found.append(release)
+    return tuple(sorted(found, key=tag_order))
+
+
+def undecided(
+    expected: Mapping[str, Expected], actual: Mapping[str, str], unread: Iterable[str]
+) -> dict[str, tuple[str, ...]]:
+    """Each floating tag that a release of ``unread`` may place (``deciders``), expected
+    or present on the registry -> those releases: no audit judges it until they are read."""
+    releases = tuple(unread)
+    tags = {t for t, e in expected.items() if e.floating}
+    tags |= {t for t in actual if planning.is_floating_tag(t)}
+    found = {tag: deciders(expected.get(tag), releases) for tag in tags}
+    return {tag: found[tag] for tag in sorted(found, key=tag_order) if found[tag]}
+
+
 def recorded_pins(records: Iterable[ReleaseFacts]) -> dict[str, Expected]:
     """Every pin of every recorded release -> the index its record names."""
     result: dict[str, Expected] = {}
@@ -439,11 +490,14 @@ def compare(
     A floating tag carrying the content of a pin without a record says whose;
     when that release is in ``finished`` (its pins are alike on every registry:
     ``plan.settled``) and newer than the records' choice, the tag is ``ahead``.
-    ``unread``: the releases whose record a newer publisher wrote (``NEWER_RECORD``): a
-    floating tag carrying one is not judged (the unread record may well place it there),
-    and never said to carry a release without a record.
+    ``unread``: the releases whose record a newer publisher wrote (``NEWER_RECORD``):
+    a floating tag one of them may place (``undecided``) is not judged where the readable
+    records place it or where it carries such a release, and is ``UNDECIDED`` elsewhere,
+    with no expected digest (the readable records' would be a lower release's); every
+    other floating tag is judged as usual, one carrying an unread release said so.
     """
     unreadable = set(unread)
+    waiting = undecided(expected, actual, unreadable)
     done = set(finished)
     recorded = {e.digest for e in expected.values()}
     releases = {e.release for e in expected.values()}
@@ -466,6 +520,8 @@ def compare(
     def whose(digest: str | None) -> str:
         if digest is None or digest in recorded:
             return ""
+        if digest in unrecorded and unrecorded[digest] in unreadable:
+            return f"content of {unrecorded[digest]}, whose record is unread (a newer publisher's)"
         if digest in unrecorded:
             return f"content of {unrecorded[digest]}, which has no record"
         if digest in lacking:
@@ -481,17 +537,25 @@ def compare(
         kind = FLOATING if want.floating else MISSING if have is None else MOVED
         detail = whose(have) if want.floating else ""
         newer = unrecorded.get(have or "")
-        if want.floating and newer in unreadable:
-            continue  # where its unread record may place it: not judged
+        if tag in waiting:
+            if newer not in waiting[tag]:  # no lower release's digest is where it belongs
+                findings.append(_undecided(registry, tag, have, waiting[tag]))
+            continue  # else where an unread record may place it: not judged
         if detail and newer in done and _newer(newer, want.release):
             kind, detail = AHEAD, str(newer)
         findings.append(Finding(registry, kind, tag, want.digest, have, want.release, detail))
     for tag, have in sorted(actual.items()):
         if tag not in expected and planning.is_floating_tag(tag):
-            if unrecorded.get(have) in unreadable:
-                continue  # where its unread record may place it: not judged
+            if tag in waiting:
+                if unrecorded.get(have) not in waiting[tag]:
+                    findings.append(_undecided(registry, tag, have, waiting[tag]))
+                continue  # else where an unread record may place it: not judged
             findings.append(Finding(registry, FLOATING, tag, None, have, None, whose(have)))
     return findings
+
+
+def _undecided(registry: str, tag: str, have: str | None, releases: Sequence[str]) -> Finding:
+    return Finding(registry, UNDECIDED, tag, None, have, None, ", ".join(releases))
 
 
 def carried_unrecorded_line(finding: Finding, findings: Iterable[Finding]) -> Finding | None:

@@ -124,6 +124,9 @@ class AuditReport:
     locations: Locations = field(default=DEFAULT_LOCATIONS, repr=False)
     #: the notes directory read, in words (``shown_path``), as the text names it
     notes_dir: str = field(default="the notes directory", repr=False)
+    #: label of each audited repository -> its floating tags a release whose record is
+    #: unread may place (``audit_rules.undecided``), which the audit leaves unjudged
+    undecided: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def defects(self) -> list[rules.Finding]:
@@ -194,6 +197,7 @@ class AuditReport:
             "repaired": self.repaired,
             "unrepairable": self.unrepairable,
             "moved": self.moved,
+            "undecided": self.undecided,
         }
 
 
@@ -318,6 +322,8 @@ class Auditor:
         #: the releases whose record a newer publisher wrote (``read_records``): their pins
         #: are not judged, and no repair moves a floating tag (it depends on every record)
         self.unread = tuple(unread)
+        #: label of each repository judged -> its floating tags an unread record may place
+        self.undecided: dict[str, list[str]] = {}
         #: the run's location options, which the commands its findings name carry
         self.locations = locations
         self.records = list(records)
@@ -500,6 +506,7 @@ class Auditor:
         report.moved = rules.moves([t.scope for t in self.targets])
         report.targets = {t.label: t.registry for t in self.targets}
         self.down = {}
+        self.undecided = {}
         for target in self.targets:
             self.client(target)  # made here, not by the threads
         found = in_parallel(self._actual_or_error, self.targets)
@@ -571,6 +578,9 @@ class Auditor:
             for name, exc in self.down.items()
         ]
         report.advice = {name: exc.hint for name, exc in self.down.items()}
+        report.undecided = {
+            t.label: self.undecided[t.label] for t in self.targets if self.undecided.get(t.label)
+        }
         return report
 
     def unrecorded_on_primary(self) -> AuditReport:
@@ -712,6 +722,7 @@ class Auditor:
         expected, notices = rules.expected_tags(records, actual, label, elsewhere)
         findings += notices
         findings += rules.compare(label, expected, actual, finished, self.unread)
+        self.undecided[label] = list(rules.undecided(expected, actual, self.unread))
         # Each index the tags point at is checked once, several at a time: years of
         # releases are hundreds of indexes, each a GET and a HEAD per child.
         held = [want.digest for tag, want in expected.items() if actual.get(tag) == want.digest]
@@ -912,9 +923,6 @@ class Auditor:
             target = by_label[finding.registry]
             if target.label in self.failed or target.label in self.refused:
                 continue  # said once, as a registry that could not be reached or refused
-            if finding.kind == rules.FLOATING and self.unread:
-                held.append(finding)  # said once, below
-                continue
             try:
                 self._repair(finding, target, report)
             except RegistryError as exc:  # the other repositories are still repaired
@@ -925,14 +933,19 @@ class Auditor:
                     self.failed[failed.label] = exc
                 else:
                     self.refused[failed.label] = exc
+        held = [f for f in report.defects if f.kind == rules.UNDECIDED]
         if held:
-            # Where a floating tag belongs depends on every record: with one unread, a
-            # move would follow the others' word alone, so none is made.
+            # A floating tag an unread record may place: a move would follow a lower
+            # release's word, so none is made; the others were moved as usual.
             tags = ", ".join(f"{f.registry}: {f.tag}" for f in held)
+            waiting = sorted({r for f in held for r in f.detail.split(", ")}, key=rules.tag_order)
+            one = len(waiting) == 1
             left = (
-                f"no floating tag is moved ({tags}) while the record of "
-                f"{', '.join(self.unread)} is unread: where floating tags belong depends on "
-                "every record, and a newer publisher wrote it; upgrade publisher, then run "
+                f"{tags}: not moved while the record{'' if one else 's'} of "
+                f"{', '.join(waiting)} {'is' if one else 'are'} unread, as "
+                f"{'that release' if one else 'a release of theirs'} may place "
+                f"{'it' if len(held) == 1 else 'them'} (a newer publisher wrote "
+                f"{'it' if one else 'them'}); upgrade publisher, then run "
                 f"`{self.locations.command('audit', '--repair')}` again"
             )
             report.unrepairable.append(left)
@@ -1142,15 +1155,32 @@ def advice(
     tips = []
     rerun = locations.command("audit", *(["--repair"] if repaired else []))
     newer = [f for f in report.defects if f.kind == rules.NEWER_RECORD]
+    waiting = {tag for tags in report.undecided.values() for tag in tags}
     if newer:
+        one = len(newer) == 1
         files = ", ".join(f.tag for f in newer)
+        unjudged = "; ".join(
+            f"{label}: {', '.join(tags)}" for label, tags in report.undecided.items()
+        )
         tips.append(
-            f"{files} {'was' if len(newer) == 1 else 'were'} written by a newer publisher: "
-            "upgrade publisher to the version that wrote "
-            f"{'it' if len(newer) == 1 else 'them'} (or a later one), then run "
-            f"`{rerun}` again: it audits {'that release' if len(newer) == 1 else 'those releases'}"
-            ", and a repair moves the floating tags only then (the other records were "
-            "audited; a job re-run from an older commit runs that commit's publisher)"
+            f"{files} {'was' if one else 'were'} written by a newer publisher: "
+            f"upgrade publisher to the version that wrote {'it' if one else 'them'} (or a "
+            f"later one), then run `{rerun}` again: it audits "
+            f"{'that release' if one else 'those releases'}"
+            + (
+                f", and the floating tags {'it' if one else 'they'} may place are left "
+                f"unjudged until then ({unjudged}): no readable release newer than "
+                f"{'it' if one else 'them'} places them"
+                if unjudged
+                else ""
+            )
+            + " ("
+            + (
+                "the other records were audited"
+                if report.releases
+                else "no other record is here to audit"
+            )
+            + "; a job re-run from an older commit runs that commit's publisher)"
         )
     if any(f.kind == rules.AHEAD for f in report.defects):
         tips.append(
@@ -1220,9 +1250,10 @@ def advice(
             rules.REFUSED,
             rules.UNFINISHED_NOTES,
             rules.NEWER_RECORD,
+            rules.UNDECIDED,
         )
-        # a floating tag waits for the unread records: no repair moves it meanwhile
-        and not (newer and f.kind in (rules.FLOATING, rules.DISAGREE))
+        # a floating tag an unread record may place waits for it: no repair moves it
+        and not (f.kind == rules.DISAGREE and f.tag in waiting)
         and (f.release, f.expected) not in contradicted
         and rules.carried_unrecorded_line(f, lacking) is None
         # what a repair left on a registry that stopped answering (one named with others,

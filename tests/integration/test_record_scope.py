@@ -1372,16 +1372,57 @@ def test_audit_goes_on_past_a_record_a_newer_publisher_wrote(world: World) -> No
         assert result.returncode == 3, said
         assert "v1.1.0.json has schema 2" in said, said
         assert "written by a newer publisher: upgrade publisher to audit it" in said, said
-        assert "no record" not in said and "hub: latest" not in said, said
+        assert "no record" not in said and "hub: latest points" not in said, said
         assert "ghcr: php-8.3 points at" in said, said
         if args == ("audit",):
             assert "hub: v1.0.0-php-8.3 points at" in said, said
             assert _tags(world) == before
         else:
             assert "repaired: hub: v1.0.0-php-8.3 ->" in said, said
-            assert "no floating tag is moved (ghcr: php-8.3) while the record of v1.1.0" in said
+            assert "ghcr: php-8.3: not moved while the record of v1.1.0 is unread" in said
+        # v1.1.0 may place php-8.3: no lower release's digest is said to be its place
+        assert "where it belongs cannot be judged until the record of v1.1.0 is" in said, said
+        assert "ghcr: php-8.3 points at" in said and "recorded pins say" not in said, said
     after = _tags(world)
     assert after["hub"]["v1.0.0-php-8.3"] != newer["8.3"]
     floating = [t for t in before["hub"] if not t.startswith("v")]
     assert floating and all(after[n][t] == before[n][t] for n in after for t in floating)
     assert path.read_bytes() == written
+
+
+def test_an_unread_record_of_an_older_release_hides_no_rollback_of_the_floating_tags(
+    world: World,
+) -> None:
+    """v1.0.0's record of schema 2, v1.1.0's read: latest and php-8.4 pointed back at
+    v1.0.0's images on both registries are where no record of v1.0.0 could place them (the
+    newer v1.1.0 has 8.4), so audit reports all four as floating drift carrying v1.0.0
+    (exit 3 all the same, for the unread file) and --repair points them back at v1.1.0's;
+    no floating tag is left undecided, and the next audit finds only the unread file."""
+    matrix, newer = _published_twice(world)
+    path = world.notes / "v1.0.0.json"
+    record = json.loads(path.read_text())
+    record["schema"] = 2
+    path.write_text(json.dumps(record))
+    for name in world.hosts:
+        for tag in ("latest", "php-8.4"):
+            point_tag(world.hosts[name], world.repo, tag, "v1.0.0-php-8.4")
+    result = world.run("audit", "--json", matrix=matrix)
+    assert result.returncode == 3, result.stderr
+    report = json.loads(result.stdout)
+    found = {(f["registry"], f["kind"], f["tag"]): f for f in report["findings"]}
+    for name in world.hosts:
+        for tag in ("latest", "php-8.4"):
+            finding = found.get((name, "floating", tag))
+            assert finding and finding["expected"] == newer["8.4"], report["findings"]
+            assert "it carries content of v1.0.0, whose record is unread" in finding["message"]
+    assert report["undecided"] == {}, report
+    result = world.run("audit", "--repair", matrix=matrix)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 3, said
+    assert "repaired: hub: latest ->" in said and "repaired: ghcr: php-8.4 ->" in said, said
+    assert "not moved" not in said and "left unjudged" not in said, said
+    after = _tags(world)
+    assert all(after[n][t] == newer["8.4"] for n in after for t in ("latest", "php-8.4"))
+    result = world.run("audit", "--json", matrix=matrix)
+    kinds = [f["kind"] for f in json.loads(result.stdout)["findings"]]
+    assert result.returncode == 3 and kinds == ["newer-record"], result.stdout

@@ -138,7 +138,75 @@ def test_a_release_whose_record_a_newer_publisher_wrote_is_neither_unrecorded_no
     expected, unrecorded = rules.expected_tags(records, actual, "hub", ["v2.0.0"])
     assert unrecorded == []
     found = rules.compare("hub", expected, actual, {"v2.0.0"}, unread=["v2.0.0"])
-    assert [(f.kind, f.tag) for f in found] == [(rules.FLOATING, "php-8.3")], found
+    # php-8.3 is a line only v2.0.0 may have: where it belongs waits for its record
+    assert [(f.kind, f.tag) for f in found] == [(rules.UNDECIDED, "php-8.3")], found
+
+
+def test_an_unread_record_older_than_the_release_placing_a_floating_tag_hides_no_rollback():
+    """v1.0.0's record is unread, v1.1.0's is read: v1.1.0 places latest and php-8.4
+    whatever v1.0.0's record says, so both moved back onto v1.0.0's images are floating
+    drift, said to carry the unread release and placed back by a repair (expected: v1.1.0's
+    digest); php-8.5, a line v1.1.0 lacks, is v1.0.0's to place: not judged."""
+    records = [record_of("v1.1.0", "8.4")]
+    actual = {tag: e.digest for tag, e in rules.recorded_pins(records).items()}
+    actual.update(
+        {
+            "v1.0.0-php-8.4": digest("v1.0.0/8.4"),
+            "v1.0.0-php-8.5": digest("v1.0.0/8.5"),
+            "v1.0.0": digest("v1.0.0/8.4"),
+            "php-8.3": digest("v1.1.0/8.3"),
+            "php-8.4": digest("v1.0.0/8.4"),
+            "latest": digest("v1.0.0/8.4"),
+            "php-8.5": digest("v1.0.0/8.5"),
+        }
+    )
+    expected, unrecorded = rules.expected_tags(records, actual, "hub", ["v1.0.0"])
+    assert unrecorded == []
+    found = rules.compare("hub", expected, actual, unread=["v1.0.0"])
+    assert [(f.kind, f.tag, f.expected) for f in found] == [
+        (rules.FLOATING, "latest", digest("v1.1.0/8.4")),
+        (rules.FLOATING, "php-8.4", digest("v1.1.0/8.4")),
+    ], found
+    assert "it carries content of v1.0.0, whose record is unread" in found[0].message
+    assert rules.undecided(expected, actual, ["v1.0.0"]) == {"php-8.5": ("v1.0.0",)}
+    # php-8.5 elsewhere than v1.0.0's pin: still v1.0.0's to place, so not judged either
+    actual["php-8.5"] = digest("v1.1.0/8.3")
+    found = rules.compare("hub", expected, actual, unread=["v1.0.0"])
+    assert [(f.kind, f.tag) for f in found][-1] == (rules.UNDECIDED, "php-8.5"), found
+
+
+def test_a_floating_tag_an_unread_newer_record_could_place_names_no_older_expected_digest():
+    """v1.1.0 and v1.2.0 are unread, v1.0.0 read: php-8.3 moved onto v1.0.0's 8.4 image is
+    not said to belong at v1.0.0's 8.3 (v1.2.0 may place it): no expected digest, the
+    unread releases named. A prerelease's unread record places no floating tag."""
+    records = [record_of("v1.0.0", "8.4")]
+    actual = {tag: e.digest for tag, e in rules.recorded_pins(records).items()}
+    actual.update(
+        {
+            "php-8.3": digest("v1.0.0/8.4"),
+            "php-8.4": digest("v1.0.0/8.4"),
+            "latest": digest("v1.0.0/8.4"),
+        }
+    )
+    unread = ["v1.1.0", "v1.2.0", "v1.3.0-rc.1"]
+    expected, _ = rules.expected_tags(records, actual, "ghcr", unread)
+    found = rules.compare("ghcr", expected, actual, unread=unread)
+    assert [(f.kind, f.tag, f.expected) for f in found] == [(rules.UNDECIDED, "php-8.3", None)], (
+        found
+    )
+    said = found[0].message
+    assert said.startswith("ghcr: php-8.3 points at "), said
+    assert "cannot be judged until the records of v1.1.0, v1.2.0 are read" in said, said
+    assert "rc" not in said and "recorded pins say" not in said, said
+    assert found[0].to_dict()["expected"] is None
+    assert rules.undecided(expected, actual, unread) == {
+        tag: ("v1.1.0", "v1.2.0") for tag in ("latest", "php-8.3", "php-8.4")
+    }
+    # with the prerelease alone unread, the readable record decides as usual
+    found = rules.compare("ghcr", expected, actual, unread=["v1.3.0-rc.1"])
+    assert [(f.kind, f.tag, f.expected) for f in found] == [
+        (rules.FLOATING, "php-8.3", digest("v1.0.0/8.3"))
+    ], found
 
 
 def test_a_finished_release_whose_record_is_not_here_is_ahead_never_rolled_back():
@@ -408,3 +476,19 @@ def test_a_few_releases_without_a_record_are_each_said_with_its_rerun():
     findings = [unrecorded("hub", f"v1.{minor}.0") for minor in range(rules.UNRECORDED_LISTED)]
     report = AuditReport(("v2.0.0",), findings, notes_dir="release-notes")
     assert report.messages == [f.message for f in findings]
+
+
+def test_the_tip_on_a_newer_record_names_what_waits_for_it_and_no_other_records_when_none():
+    """A newer publisher's record alone: the tip does not say the other records were
+    audited, there being none; beside readable ones it says so, and names the floating
+    tags the unread record may place, left unjudged."""
+    newer = rules.Finding(
+        "release-notes", rules.NEWER_RECORD, "v1.0.0.json", None, None, "v1.0.0", "2"
+    )
+    text = " ".join(advice(acme_config(), AuditReport((), [newer]), repaired=False).split())
+    assert "the other records were audited" not in text, text
+    assert "no other record is here to audit" in text, text
+    both = AuditReport(("v1.1.0",), [newer], undecided={"hub": ["php-8.5"]})
+    text = " ".join(advice(acme_config(), both, repaired=False).split())
+    assert "the other records were audited" in text, text
+    assert "the floating tags it may place are left unjudged until then (hub: php-8.5)" in text

@@ -263,6 +263,7 @@ def test_render_json_diff_is_said_a_list_of_lines_with_its_bound(cli, tmp_path):
                 "repaired",
                 "unrepairable",
                 "moved",
+                "undecided",
             },
             set(),
         ),
