@@ -34,7 +34,7 @@ from ..resolve import (
     php_line_order,
 )
 from . import reference
-from .errors import ConfigError, InvalidReferenceError, UsageError, file_error, shown_path
+from .errors import ConfigError, InvalidReferenceError, UsageError, clip, file_error, shown_path
 from .fileio import NotRegularFileError, dangling_link, read_prefix
 from .locations import DEFAULT_CONFIG
 from .platforms import Platform, did_you_mean
@@ -1712,6 +1712,7 @@ class _Reader:
             "registries",
             values["namespace"].value,
             values["image"].value,
+            namespace_from_env=values["namespace"].path == ENV_NAMESPACE,
         )
 
         lines_node = top["lines"][1]
@@ -1949,8 +1950,16 @@ class _Reader:
         return tuple(packages)
 
     def registries(
-        self, node: yaml.Node, path: str, namespace: str, image: str
+        self,
+        node: yaml.Node,
+        path: str,
+        namespace: str,
+        image: str,
+        *,
+        namespace_from_env: bool = False,
     ) -> tuple[Registry, ...]:
+        """The registries; ``namespace_from_env``: the namespace is PUBLISHER_NAMESPACE's, so
+        a repository it makes invalid (too long) is that variable's mistake, said so."""
         if not isinstance(node, yaml.SequenceNode) or not node.value:
             self.fail(
                 node,
@@ -1997,6 +2006,17 @@ class _Reader:
                     hint="set a top-level image:, or write the image name into the repository",
                 )
             text = raw.replace("{namespace}", namespace).replace("{image}", image)
+            if namespace_from_env and "{namespace}" in raw:
+                try:
+                    reference.parse(text)
+                except InvalidReferenceError as exc:
+                    _env_fail(
+                        ENV_NAMESPACE,
+                        f"{clip(namespace, 40)!r} is not a valid namespace for "
+                        f"{where}.repository ({raw}): {exc.message}",
+                        f"set {ENV_NAMESPACE} to a shorter namespace such as acme, or unset it "
+                        "to keep matrix.yaml's",
+                    )
             repo = self.ref(repo_node, f"{where}.repository", text)
             if repo.tag or repo.digest:
                 self.fail(

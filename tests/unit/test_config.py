@@ -1442,3 +1442,18 @@ def test_a_name_with_a_letter_outside_ascii_is_told_ascii_only(old, new, env, sa
     """'ü' is a lowercase letter: saying "lowercase letters" would not tell what is wrong."""
     err = error_for(replace(old, new), env=env)
     assert said in err.message + " " + (err.hint or ""), err
+
+
+@pytest.mark.parametrize("length", [300, 250])
+def test_a_namespace_too_long_for_its_repository_is_said_to_come_from_the_environment(
+    length: int,
+) -> None:
+    """A PUBLISHER_NAMESPACE that makes a repository's path longer than a registry takes is
+    the variable's mistake, said as every other bad value of it is, never a line of
+    matrix.yaml the user did not write it in."""
+    err = error_for(GOOD, env={"PUBLISHER_NAMESPACE": "x" * length})
+    assert (err.source, err.field) == ("environment", "PUBLISHER_NAMESPACE"), err.message
+    assert "registries[0].repository" in err.message
+    assert "the repository path may be at most 255 characters" in err.message
+    assert "matrix.yaml:" not in err.message
+    assert err.hint and "PUBLISHER_NAMESPACE" in err.hint
