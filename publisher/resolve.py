@@ -3423,9 +3423,15 @@ def parse_pins(text: str, *, source: str) -> Pins:
         image = ref(f"PHP_IMAGE_{key}", image_text)
         if image.digest is None:
             raise fail(f"PHP_IMAGE_{key} is not pinned by digest")
+        # A key publisher writes for every line, missing, is a file cut short (a download's
+        # last lines lost): never a line read as if pinned without it.
+        if mirror is not None and f"PHP_IMAGE_MIRROR_{key}" not in values:
+            raise fail(f"PHP_IMAGE_MIRROR_{key} is missing (PHP_MIRROR_REPOSITORY names a mirror)")
         mirror_image = None
         if f"PHP_IMAGE_MIRROR_{key}" in values:
             mirror_image = ref(f"PHP_IMAGE_MIRROR_{key}", values[f"PHP_IMAGE_MIRROR_{key}"])
+        if f"PHP_PLATFORMS_{key}" not in values:
+            raise fail(f"PHP_PLATFORMS_{key} is missing (PHP_LINES lists {php})")
         listed = words(values.get(f"PHP_PLATFORMS_{key}", ""))
         for word in listed:  # the first in the file's order, as the launcher names it
             if not _PINNED_PLATFORM_RE.fullmatch(word):
@@ -3434,7 +3440,11 @@ def parse_pins(text: str, *, source: str) -> Pins:
                     "linux/amd64)"
                 )
         platforms = tuple(sorted(listed)) or None  # None: not recorded, the registry is asked
-        base = values.get(f"PHP_BASE_IMAGE_{key}") or None
+        if f"PHP_BASE_IMAGE_{key}" not in values:
+            raise fail(f"PHP_BASE_IMAGE_{key} is missing (PHP_LINES lists {php})")
+        base = values[f"PHP_BASE_IMAGE_{key}"] or None  # empty: the Dockerfile's default
+        if base is not None:  # a reference (by digest when publisher knew it), no option
+            ref(f"PHP_BASE_IMAGE_{key}", base)
         lines.append(PinnedLine(php, image, mirror_image, platforms, base))
     default_line = values.get("PHP_DEFAULT_LINE") or None
     if default_line is not None and not is_php_line(default_line):
@@ -3526,6 +3536,14 @@ def load_pins(
             raise PinsError(
                 "line 1 starts with a byte order mark (U+FEFF): an editor saved the file as "
                 "UTF-8 with BOM, which sh reads as part of that line",
+                source=str(path),
+                hint="use the pins file publisher wrote, unmodified (download it again)",
+            )
+        if "\0" in text:  # the launcher's shell would drop it unsaid (UTF-16 without a BOM)
+            number = text.count("\n", 0, text.index("\0")) + 1
+            raise PinsError(
+                f"line {number} holds a NUL byte (0x00): not a pins file, or one saved in "
+                "another encoding",
                 source=str(path),
                 hint="use the pins file publisher wrote, unmodified (download it again)",
             )

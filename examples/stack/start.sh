@@ -1151,6 +1151,15 @@ case $(od -An -N3 -tx1 "$pins" | tr -d "$blanks") in
   efbbbf) fail 3 "$pins: line 1 starts with a byte order mark (U+FEFF): an editor saved the file as UTF-8 with BOM, which sh reads as part of that line
 start: fix: use the pins file publisher wrote, unmodified (download it again)" ;;
 esac
+# A NUL byte (a binary file, UTF-16 saved without its byte order mark): the shell's read
+# would drop it unsaid, so a line resolve refuses would be read as another.
+if [ "$(LC_ALL=C tr -dc '\000' <"$pins" | wc -c)" -gt 0 ]; then
+  found=$(od -An -v -tu1 "$pins" | awk '
+    BEGIN { line = 1 }
+    { for (i = 1; i <= NF; i++) { if ($i == 0) { print line; exit } if ($i == 10) line++ } }')
+  fail 3 "$pins: line $found holds a NUL byte (0x00): not a pins file, or one saved in another encoding
+start: fix: use the pins file publisher wrote, unmodified (download it again)"
+fi
 
 # A release record (vX.Y.Z.json: JSON naming "release" and "lines") where its pins file goes,
 # or other JSON (a docker config.json): resolve's words.
@@ -1247,13 +1256,24 @@ for line in $lines; do
   has_pin "PHP_IMAGE_$line_key" || broken "PHP_IMAGE_$line_key is missing (PHP_LINES lists $line)"
   reference "$(pin "PHP_IMAGE_$line_key")" || broken "PHP_IMAGE_$line_key: $ref_error"
   [ -n "$ref_digest" ] || broken "PHP_IMAGE_$line_key is not pinned by digest"
+  # A key publisher writes for every line, missing, is a file cut short (a download's last
+  # lines lost): never a line read as if pinned without it.
+  [ -z "$mirror" ] || has_pin "PHP_IMAGE_MIRROR_$line_key" \
+    || broken "PHP_IMAGE_MIRROR_$line_key is missing (PHP_MIRROR_REPOSITORY names a mirror)"
   if has_pin "PHP_IMAGE_MIRROR_$line_key"; then
     reference "$(pin "PHP_IMAGE_MIRROR_$line_key")" || broken "PHP_IMAGE_MIRROR_$line_key: $ref_error"
   fi
-  for word in $(pin "PHP_PLATFORMS_$line_key"); do  # none (empty, missing): not recorded
+  has_pin "PHP_PLATFORMS_$line_key" || broken "PHP_PLATFORMS_$line_key is missing (PHP_LINES lists $line)"
+  for word in $(pin "PHP_PLATFORMS_$line_key"); do  # none (empty): not recorded
     is_platform "$word" \
       || broken "PHP_PLATFORMS_$line_key: $(utf8 repr "$word") is not a platform (os/arch, e.g. linux/amd64)"
   done
+  has_pin "PHP_BASE_IMAGE_$line_key" || broken "PHP_BASE_IMAGE_$line_key is missing (PHP_LINES lists $line)"
+  # a reference (by digest when publisher knew it), never an option of docker pull; empty:
+  # the Dockerfile's default
+  if [ -n "$(pin "PHP_BASE_IMAGE_$line_key")" ]; then
+    reference "$(pin "PHP_BASE_IMAGE_$line_key")" || broken "PHP_BASE_IMAGE_$line_key: $ref_error"
+  fi
 done
 set +f
 lines=$(in_order lines "$lines")
@@ -1406,14 +1426,14 @@ esac
 # a manifest of the wrong kind for the platform.
 cached() {
   unrunnable=
-  found=$(engine "$docker" image inspect --format '{{.Os}}/{{.Architecture}}' "$1") || { not_here; return 1; }
+  found=$(engine "$docker" image inspect --format '{{.Os}}/{{.Architecture}}' -- "$1") || { not_here; return 1; }
   # A local build is this engine's own image. Any other is asked for a container: a
   # multi-platform image in the containerd image store has inspect name one of its
   # platforms (the engine's when present), and docker answers for another one only by
   # creating a container for it, which --pull never keeps off the network; an index of
   # indexes has the platform named too, yet no image ("manifest has incorrect mediatype").
   [ "$found" != "$platform" ] || [ "$1" != "$local_image" ] || return 0
-  probe=$(engine "$docker" create --pull never --platform "$platform" "$1" true) || {
+  probe=$(engine "$docker" create --pull never --platform "$platform" -- "$1" true) || {
     case $(lower "$(cat "$work/engine.err" 2>/dev/null)") in
       *"incorrect mediatype"*) unrunnable=$(sed -n 's/^Error response from daemon: //p' "$work/engine.err" | sed -n 1p) ;;
     esac
@@ -1455,7 +1475,7 @@ token_unverified_fix="have the registry's operator check its log, its clock agai
 # credentials, no engine) asks again, within the registry's deadline, and says the
 # registry's word. No buildx, or another answer: not known (the pull's words stand).
 token_refused() {
-  in_session "$docker" buildx imagetools inspect --raw "$1" >"$work/token.log" 2>&1 </dev/null &
+  in_session "$docker" buildx imagetools inspect --raw -- "$1" >"$work/token.log" 2>&1 </dev/null &
   pid=$!
   within "$registry_ticks" || :
   LC_ALL=C grep -q 'invalid_token' "$work/token.log"
@@ -1477,7 +1497,7 @@ pull() {
   if reference "$1"; then pull_host=${ref_repository%%/*}; else pull_host=$registry_host; fi
   # In a session of its own (in_session): the pull's process group holds docker and any
   # credential helper it runs, stopped together.
-  in_session "$docker" pull --platform "$platform" "$1" >"$log" 2>&1 </dev/null &
+  in_session "$docker" pull --platform "$platform" -- "$1" >"$log" 2>&1 </dev/null &
   pid=$!
   ticks=0
   answered=false
@@ -1529,9 +1549,9 @@ pull() {
   # already (a registry answering a web page for a digest the store has): a record of no
   # manifest, which then stands for that digest under every name (compose: "error walking
   # manifest"). One the pull left under its own name is removed; a sound one never is.
-  if ! engine "$docker" image inspect --format '{{.Id}}' "$1" >/dev/null \
+  if ! engine "$docker" image inspect --format '{{.Id}}' -- "$1" >/dev/null \
     && ! LC_ALL=C grep -qi -e 'no such image' -e 'no such object' "$work/engine.err"; then
-    engine "$docker" image rm "$1" >/dev/null || :
+    engine "$docker" image rm -- "$1" >/dev/null || :
   fi
   pull_detail=$(LC_ALL=C grep -v '^[[:space:]]*$' "$log" | tail -n 1 | sed 's/^Error response from daemon: //')
   case $(lower "$pull_detail") in
@@ -1872,14 +1892,14 @@ start: fix: this docker engine is $engine_platform: $platform images run under e
 # kept by the engine. The stack is up by now: nothing here changes the exit status.
 prune_superseded() {
   repo=${local_image%:*}
-  listed=$(engine "$docker" image ls --format '{{.Repository}}:{{.Tag}}' "$repo") || return 0
+  listed=$(engine "$docker" image ls --format '{{.Repository}}:{{.Tag}}' -- "$repo") || return 0
   for old in $listed; do
     case $old in
       "$local_image") continue ;;
       "$repo:$release-php-$php" | "$repo:$release-php-$php-base-"*) ;;
       *) continue ;;
     esac
-    if engine "$docker" image rm "$old" >/dev/null; then
+    if engine "$docker" image rm -- "$old" >/dev/null; then
       say "removed $old: a local build of PHP $php on another base than the pins file's"
     fi
   done
@@ -1929,7 +1949,7 @@ fetched() {
     esac
     return 1
   fi
-  has=$(engine "$docker" image inspect --format '{{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}}' "$1") \
+  has=$(engine "$docker" image inspect --format '{{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}}' -- "$1") \
     || { hung; has=; }
   case $has in linux/arm64/v8) has=linux/arm64 ;; esac  # as resolve names it
   pull_class="platform-missing"
@@ -2039,7 +2059,7 @@ if { [ -f "$dockerfile" ] || [ -n "$dockerfile_denied" ]; } && [ "$cache_check" 
   && cached "$local_image"; then
   reuse=1
   if [ -n "$dockerfile_digest" ]; then
-    built_from=$(engine "$docker" image inspect --format '{{index .Config.Labels "dev.publisher.dockerfile"}}' "$local_image") \
+    built_from=$(engine "$docker" image inspect --format '{{index .Config.Labels "dev.publisher.dockerfile"}}' -- "$local_image") \
       || { hung; engine_answers; built_from=; }
     if [ "$built_from" != "$dockerfile_digest" ]; then
       reuse=

@@ -187,15 +187,15 @@ def pins(record: Mapping[str, Any]) -> list[tuple[str, str]]:
             # registry); a release record always has the platforms of the index it verified.
             raise _refused(f"PHP {php} lists no 'platforms'", f"{where[php]}.platforms")
         out.append((f"PHP_PLATFORMS_{key}", " ".join(platforms)))
-        # the base is optional (null or "" where not recorded), but of its type when there
-        base = _typed(item, "base", where[php], Mapping) if item.get("base") else {}
-        image = _typed(base, "image", f"{where[php]}.base", str) if base.get("image") else ""
-        if image:
-            base_digest = (
-                _typed(base, "digest", f"{where[php]}.base", str) if base.get("digest") else ""
-            )
-            ref = f"{_without_digest(image)}@{base_digest}" if base_digest else image
-            out.append((f"PHP_BASE_IMAGE_{key}", ref))
+        # Every line has its base (by digest where the record knows it): the launcher and
+        # resolve read a line without PHP_BASE_IMAGE_X_Y as a file cut short.
+        base = _typed(item, "base", where[php], Mapping)
+        image = _field(base, "image", f"{where[php]}.base")
+        base_digest = (
+            _typed(base, "digest", f"{where[php]}.base", str) if base.get("digest") else ""
+        )
+        ref = f"{_without_digest(image)}@{base_digest}" if base_digest else image
+        out.append((f"PHP_BASE_IMAGE_{key}", ref))
     return out
 
 

@@ -951,22 +951,20 @@ def test_an_image_cached_for_the_emulated_platform_needs_no_registry(
         run(world.docker, "rmi", "-f", reference, check=False)
 
 
-@pytest.mark.parametrize("written", ["empty", "blank", "missing"])
+@pytest.mark.parametrize("written", ["empty", "blank"])
 @pytest.mark.parametrize("wanted", ["host", "other"])
 def test_platforms_the_pins_file_does_not_record_are_asked_of_the_registry(
     world: World, project: str, tmp_path: Path, written: str, wanted: str
 ) -> None:
-    """PHP_PLATFORMS_8_4 empty, blank (a tab) or missing records no platform: both tools ask
-    the registry, which serves this engine's platform (started) and not the other
+    """PHP_PLATFORMS_8_4 empty or blank (a tab) records no platform: both tools ask the
+    registry, which serves this engine's platform (started) and not the other
     (platform-missing in the registry's words, the same fix from both). Both once said "it
     has: none" from the pins file and stopped, advising the other platform, which it did not
-    list either; the launcher said so of a tab alone later still."""
+    list either; the launcher said so of a tab alone later still. (Missing, the key is a
+    file cut short: a broken pins file, BROKEN_PINS's cut-platforms.)"""
     text = world.pins.read_text()
-    if written == "missing":
-        text = re.sub(r"^PHP_PLATFORMS_8_4=.*\n", "", text, flags=re.M)
-    else:
-        value = "\t" if written == "blank" else ""
-        text = re.sub(r"^PHP_PLATFORMS_8_4=.*$", f"PHP_PLATFORMS_8_4='{value}'", text, flags=re.M)
+    value = "\t" if written == "blank" else ""
+    text = re.sub(r"^PHP_PLATFORMS_8_4=.*$", f"PHP_PLATFORMS_8_4='{value}'", text, flags=re.M)
     assert text != world.pins.read_text()
     pins_file = tmp_path / f"{RELEASE}.env"
     pins_file.write_text(text)
@@ -1712,11 +1710,13 @@ AWK_SETTINGS = {
     "pma-nbsp": ("PMA_IMAGE", "phpmyadmin:5\u00a0"),
 }
 
-#: Pins files the launcher reads with awk (not_utf8): Latin-1, UTF-16, a cut character.
+#: Pins files the launcher reads with awk (not_utf8, and where a NUL is): Latin-1, UTF-16,
+#: a cut character, a NUL.
 AWK_PINS = {
-    "pins-latin-1": ("PHP_PINS_SCHEMA='1'\n# caf\u00e9\n".encode("latin-1"), "0xe9"),
-    "pins-utf-16": ("PHP_PINS_SCHEMA='1'\n".encode("utf-16"), "0xff"),
-    "pins-utf-8-cut": ("PHP_PINS_SCHEMA='1'\n# caf\u00e9".encode()[:-1], "0xc3"),
+    "pins-latin-1": ("PHP_PINS_SCHEMA='1'\n# caf\u00e9\n".encode("latin-1"), "not UTF-8 (0xe9)"),
+    "pins-utf-16": ("PHP_PINS_SCHEMA='1'\n".encode("utf-16"), "not UTF-8 (0xff)"),
+    "pins-utf-8-cut": ("PHP_PINS_SCHEMA='1'\n# caf\u00e9".encode()[:-1], "not UTF-8 (0xc3)"),
+    "pins-nul": (b"PHP_PINS_SCHEMA='1'\n# c\n\nPHP_\0LINES='8.4'\n", "line 4 holds a NUL byte"),
 }
 
 
@@ -1754,10 +1754,9 @@ def test_every_awk_writes_a_refused_value_byte_for_byte_as_mawk_does(
         env[name] = value
         words = "' is not valid"
     else:
-        text, byte = AWK_PINS[case]
+        text, words = AWK_PINS[case]
         (tmp_path / "pins.env").write_bytes(text)
         env["PHP_PINS_FILE"] = str(tmp_path / "pins.env")
-        words = f"holds a byte that is not UTF-8 ({byte})"
     said = {}
     for name in ("mawk", awk):
         launcher = {**env, "PATH": awk_first(tmp_path, name)}
@@ -2414,6 +2413,9 @@ def _broken_pins(world: World, tmp_path: Path, case: str) -> str:
     if case == "utf-8-cut":  # a multi-byte character cut at the end of a partial download
         path.write_bytes(text.encode() + "# é".encode()[:-1])
         return str(path)
+    if case == "utf-16-no-bom":  # saved as UTF-16 without a byte order mark: NULs
+        path.write_bytes(text.encode("utf-16-le"))
+        return str(path)
     image = next(line for line in text.splitlines() if line.startswith("PHP_IMAGE_8_4="))
     edited = {
         "truncated": text[: text.index(image) + 40],  # a partial download
@@ -2441,6 +2443,19 @@ def _broken_pins(world: World, tmp_path: Path, case: str) -> str:
             flags=re.M,
         ),
         "em-space-after": text.replace(image, image + "\u2003"),
+        # the shell's read dropped a NUL: the line read as PHP_IMAGE_8_4 where resolve refused it
+        "nul": text.replace("PHP_IMAGE_8_4=", "PHP_\0IMAGE_8_4=", 1),
+        # a base is a reference: never an option of docker pull, nor a registry error
+        "base-option": re.sub(
+            r"^PHP_BASE_IMAGE_8_4=.*$", "PHP_BASE_IMAGE_8_4='--all-tags'", text, flags=re.M
+        ),
+        "base-substitution": text.replace(
+            f"PHP_BASE_IMAGE_8_4='{world.registry.host}/",
+            f"PHP_BASE_IMAGE_8_4='{world.registry.host}/$(touch pwned)/",
+        ),
+        # cut short at a line's end, its last lines lost: no line read as pinned without them
+        "cut-base": re.sub(r"^PHP_BASE_IMAGE_8_4=.*\n", "", text, flags=re.M),
+        "cut-platforms": text[: text.index("PHP_PLATFORMS_8_4=")],
     }
     path.write_bytes(edited[case].encode())
     return str(path)
@@ -2469,6 +2484,14 @@ BROKEN_PINS = {
     "line-no-break-space": "PHP_LINES: '8.4\\xa08.3' is not a PHP line",
     "platform-vertical-tab": "PHP_PLATFORMS_8_4: 'linux/s390x\\x0blinux/s390x' is not a platform",
     "em-space-after": "line {n} is not KEY='value'",
+    "utf-16-no-bom": "line 1 holds a NUL byte (0x00): not a pins file, or one saved in another "
+    "encoding",
+    "nul": "line {n} holds a NUL byte (0x00): not a pins file, or one saved in another encoding",
+    "base-option": "PHP_BASE_IMAGE_8_4: a repository path is lowercase ASCII letters, digits and "
+    "separators ('.', '_', '-')",
+    "base-substitution": "PHP_BASE_IMAGE_8_4: a repository path is lowercase ASCII letters",
+    "cut-base": "PHP_BASE_IMAGE_8_4 is missing (PHP_LINES lists 8.4)",
+    "cut-platforms": "PHP_PLATFORMS_8_4 is missing (PHP_LINES lists 8.4)",
 }
 
 
@@ -2490,12 +2513,33 @@ def test_a_broken_pins_file_is_exit_3_in_both(
     assert "use the pins file publisher wrote" in proc.stderr
 
 
+def test_a_pins_file_cut_at_any_line_end_is_refused_alike_by_both(tmp_path: Path) -> None:
+    """A download cut short at a line's end (the release's own pins file: two lines, a
+    mirror): every cut is a broken pins file, in the same words from both, naming the first
+    key missing; neither reads a line pinned without its mirror, platforms or base."""
+    whole = (ROOT / "tests/fixtures/records-v1/release-notes/v1.0.0.env").read_text()
+    lines = whole.splitlines(keepends=True)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER": "/bin/false"}
+    env |= {"PHP_VERSION": "8.4", "USE_PREBUILT": "false"}
+    for cut in range(len(lines)):
+        path = tmp_path / f"cut-{cut}.env"
+        path.write_text("".join(lines[:cut]))
+        env["PHP_PINS_FILE"] = str(path)
+        answer, _ = resolve(env, tmp_path)
+        proc = run(shutil.which("dash") or "sh", str(STACK / "start.sh"), env=env, check=False)
+        assert (answer.returncode, proc.returncode) == (3, 3), (cut, answer.stderr, proc.stderr)
+        same_words(answer.stderr, proc.stderr)
+    assert "PHP_BASE_IMAGE_8_5 is missing (PHP_LINES lists 8.5)" in answer.stderr
+
+
 @pytest.mark.parametrize(
     "shell",
     [("dash",), ("bash",), ("zsh",), ("busybox", "sh")],
     ids=["dash", "bash", "zsh", "busybox"],
 )
-@pytest.mark.parametrize("case", ["em-space-after", "line-no-break-space", "byte-order-mark"])
+@pytest.mark.parametrize(
+    "case", ["em-space-after", "line-no-break-space", "byte-order-mark", "nul", "cut-base"]
+)
 def test_a_pins_file_is_read_alike_in_every_shell_under_a_utf8_locale(
     world: World, project: str, tmp_path: Path, case: str, shell: tuple[str, ...]
 ) -> None:

@@ -306,3 +306,28 @@ def test_a_record_whose_line_lists_no_platform_is_a_corrupt_record() -> None:
     assert caught.value.exit_code == 3
     assert "lists at least one platform" in str(caught.value)
     assert caught.value.field == "lines[0].platforms"
+
+
+@pytest.mark.parametrize(
+    ("edit", "named", "said"),
+    [
+        ("drop base", "lines[0].base", "'base' is missing"),
+        ("drop image", "lines[0].base.image", "'image' is missing"),
+        ("empty image", "lines[0].base.image", "'image' is empty"),
+    ],
+)
+def test_a_line_without_its_base_is_refused_not_written_without_one(
+    edit: str, named: str, said: str
+) -> None:
+    """Every line of a pins file has its PHP_BASE_IMAGE_X_Y: the launcher and resolve read
+    a line without it as a file cut short, so none is written."""
+    data = record()
+    if edit == "drop base":
+        del data["lines"][0]["base"]
+    elif edit == "drop image":
+        del data["lines"][0]["base"]["image"]
+    else:
+        data["lines"][0]["base"]["image"] = ""
+    with pytest.raises(ConfigError) as caught:
+        pins.render(data)
+    assert caught.value.message == f"{named}: release record: {said}"

@@ -631,6 +631,35 @@ def test_parse_pins() -> None:
             ("PHP_LINES='8.3 8.4'", "PHP_LINES='" + "8" * 70 + "'"),
             "PHP_LINES: '" + "8" * 57 + "...'",
         ),
+        # the base is an image reference as PHP_IMAGE_X_Y is: never an option of docker pull
+        (
+            (
+                f"PHP_BASE_IMAGE_8_4='docker.io/library/php:8.4-fpm-alpine@{BASE}'",
+                "PHP_BASE_IMAGE_8_4='--all-tags'",
+            ),
+            "PHP_BASE_IMAGE_8_4: a repository path is lowercase ASCII letters",
+        ),
+        (
+            ("PHP_BASE_IMAGE_8_4='docker.io/", "PHP_BASE_IMAGE_8_4='docker.io/$(touch x)/"),
+            "PHP_BASE_IMAGE_8_4: a repository path is lowercase ASCII letters",
+        ),
+        (
+            (f"-fpm-alpine@{BASE}'\nPHP_IMAGE_8_4", "-fpm-alpine@sha256:zz'\nPHP_IMAGE_8_4"),
+            "PHP_BASE_IMAGE_8_3: 'sha256:zz' is not a sha256 digest",
+        ),
+        # a file cut short at a line's end: a line without a key publisher always writes
+        (
+            (f"PHP_BASE_IMAGE_8_4='docker.io/library/php:8.4-fpm-alpine@{BASE}'\n", ""),
+            "PHP_BASE_IMAGE_8_4 is missing (PHP_LINES lists 8.4)",
+        ),
+        (
+            ("PHP_PLATFORMS_8_4='linux/amd64 linux/arm64'\n", ""),
+            "PHP_PLATFORMS_8_4 is missing (PHP_LINES lists 8.4)",
+        ),
+        (
+            (f"PHP_IMAGE_MIRROR_8_4='ghcr.io/twentyi/php-fpm:v2.0.0-php-8.4@{INDEX}'\n", ""),
+            "PHP_IMAGE_MIRROR_8_4 is missing (PHP_MIRROR_REPOSITORY names a mirror)",
+        ),
     ],
 )
 def test_broken_pins_are_located(edit: tuple[str, str], message: str) -> None:
@@ -640,6 +669,49 @@ def test_broken_pins_are_located(edit: tuple[str, str], message: str) -> None:
         parse_pins(text.replace(edit[0], edit[1]), source="v2.0.0.env")
     assert message in info.value.message
     assert info.value.message.startswith("v2.0.0.env: ")
+    assert info.value.exit_code == 3
+
+
+@pytest.mark.parametrize("mirror", [True, False], ids=["mirror", "no-mirror"])
+def test_a_pins_file_cut_at_any_line_end_is_refused_or_whole(mirror: bool) -> None:
+    """A download cut short at a line's end leaves no line half-pinned unsaid: every cut is
+    a broken pins file (its missing key named), or the whole file."""
+    registries = notes_dict()["registries"][: 2 if mirror else 1]
+    lines = pins_text(registries=registries).splitlines(keepends=True)
+    for cut in range(len(lines)):
+        with pytest.raises(PinsError):
+            parse_pins("".join(lines[:cut]), source="v2.0.0.env")
+    assert parse_pins("".join(lines), source="v2.0.0.env").line_names == ("8.3", "8.4")
+
+
+def test_a_base_pinned_by_tag_alone_is_read() -> None:
+    """A record that knew no base digest gives the base by tag: publisher writes it so."""
+    text = pins_text().replace(f"php:8.4-fpm-alpine@{BASE}'", "php:8.4-fpm-alpine'")
+    line = parse_pins(text, source="v2.0.0.env").line("8.4")
+    assert line is not None and line.base_image == "docker.io/library/php:8.4-fpm-alpine"
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("PHP_\0LINES='8.3 8.4'", 6),
+        ("# \0 a comment\nPHP_LINES='8.3 8.4'", 6),
+        ("PHP_LINES='8.3 8.4'\0", 6),
+    ],
+    ids=["key", "comment", "end"],
+)
+def test_a_nul_byte_is_located_with_a_hint(tmp_path: Path, text: str, number: int) -> None:
+    """A NUL anywhere (a binary file, UTF-16 saved without its byte order mark) is refused,
+    as the launcher's shell would silently drop it."""
+    path = tmp_path / "v2.0.0.env"
+    path.write_text(pins_text().replace("PHP_LINES='8.3 8.4'", text))
+    with pytest.raises(PinsError) as info:
+        resolving.load_pins(str(path), None, cwd=tmp_path)
+    assert info.value.message == (
+        f"{path}: line {number} holds a NUL byte (0x00): not a pins file, or one saved in "
+        "another encoding"
+    )
+    assert info.value.hint and "unmodified" in info.value.hint
     assert info.value.exit_code == 3
 
 
@@ -881,18 +953,13 @@ def test_notes_decide_without_network_when_the_platform_is_missing() -> None:
     assert choice.precheck.platforms == ("linux/amd64",)
 
 
-@pytest.mark.parametrize("written", ["", "   ", None], ids=["empty", "blank", "missing"])
-def test_platforms_the_pins_file_does_not_record_are_asked_of_the_registry(
-    written: str | None,
-) -> None:
-    """A PHP_PLATFORMS_X_Y empty or missing records no platform: the probe reads the index
-    (a GET, not a HEAD trusting the pins), instead of "it has: none" for an image the
-    registry may well serve for this machine."""
+@pytest.mark.parametrize("written", ["", "   "], ids=["empty", "blank"])
+def test_platforms_the_pins_file_does_not_record_are_asked_of_the_registry(written: str) -> None:
+    """A PHP_PLATFORMS_X_Y empty records no platform: the probe reads the index (a GET, not
+    a HEAD trusting the pins), instead of "it has: none" for an image the registry may well
+    serve for this machine. (Missing, it is a file cut short: a broken pins file.)"""
     text = pins.render(notes_dict())
-    if written is None:
-        text = re.sub(r"^PHP_PLATFORMS_8_4=.*\n", "", text, flags=re.M)
-    else:
-        text = re.sub(r"^PHP_PLATFORMS_8_4=.*$", f"PHP_PLATFORMS_8_4='{written}'", text, flags=re.M)
+    text = re.sub(r"^PHP_PLATFORMS_8_4=.*$", f"PHP_PLATFORMS_8_4='{written}'", text, flags=re.M)
     pinned = parse_pins(text, source="v2.0.0.env")
     line = pinned.line("8.4")
     assert line is not None and line.platforms is None
@@ -1605,9 +1672,7 @@ def test_a_base_named_by_tag_that_its_registry_lacks_is_not_on_registry(tmp_path
     word for the release's lines), and gets the fix for a base gone from its registry."""
     write_tree(tmp_path, with_notes=False)
     (tmp_path / "release-notes").mkdir()
-    text = "".join(
-        line for line in pins_text().splitlines(True) if not line.startswith("PHP_BASE_IMAGE_")
-    )
+    text = pins_text().replace(f"-fpm-alpine@{BASE}'", "-fpm-alpine'")  # no base digest known
     (tmp_path / "release-notes" / "v2.0.0.env").write_text(text)
     fake = FakeProbe(FAILURES["registry down"][0], base=probing.Result(S.NOT_PUBLISHED, "said"))
     env = {"PHP_VERSION": "8.4", "STACK_RELEASE": "v2.0.0"}
@@ -2826,6 +2891,7 @@ def test_a_line_past_its_end_of_life_in_the_pins_file_publisher_writes_is_read_f
             {
                 "php": php,
                 "index_digest": "sha256:" + "a" * 64,
+                "base": {"image": f"php:{php}-fpm-alpine"},
                 "platforms": [{"platform": "linux/amd64"}],
             }
             for php in ("8.1", "8.4")
