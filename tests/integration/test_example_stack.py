@@ -4809,6 +4809,61 @@ def test_the_scripts_refuse_arguments_and_show_their_header_for_help(
     assert "\n  STACK_NAME=other ./stop.sh  " in help_.stdout, help_.stdout
 
 
+@pytest.mark.parametrize("shell", ["dash", *SHELLS])
+def test_a_copy_with_crlf_line_ends_says_so_before_anything_else(
+    shell: str, tmp_path: Path
+) -> None:
+    """A copy checked out with CRLF line ends (git's core.autocrlf=true, in a repository
+    without this one's .gitattributes): sh once stopped at ``set: Illegal option -`` (exit
+    2, no decision line); each script now says what is wrong and how to mend it."""
+    argv = ("dash",) if shell == "dash" else SHELLS[shell]
+    tool = shutil.which(argv[0])
+    assert tool, f"{argv[0]} is not installed (scripts/setup-machine installs it)"
+    for name in ("start.sh", "stop.sh"):
+        (tmp_path / name).write_bytes((STACK / name).read_bytes().replace(b"\n", b"\r\n"))
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
+    for name in ("start.sh", "stop.sh"):
+        me = name.removesuffix(".sh")
+        proc = run(tool, *argv[1:], str(tmp_path / name), env=env, check=False, cwd=tmp_path)
+        assert proc.returncode == 17, proc.stderr
+        assert proc.stderr.splitlines() == [
+            *(["start: decision=none error=file-access"] if me == "start" else []),
+            f"{me}: error: {tmp_path / name} has CRLF (Windows) line ends, which sh cannot run "
+            "(a checkout with git's core.autocrlf=true?)",
+            f"{me}: fix: give start.sh and stop.sh LF line ends (dos2unix start.sh stop.sh), "
+            "and keep them so: '*.sh text eol=lf' in the .gitattributes of the repository "
+            "that holds them",
+        ], proc.stderr
+
+
+def test_a_checkout_with_autocrlf_keeps_the_lf_files_lf(tmp_path: Path) -> None:
+    """The repository's .gitattributes: a clone with core.autocrlf=true (Windows, WSL) still
+    checks the launcher, the pins files, the Dockerfiles and their template out with LF."""
+    git = require_tool("git")
+    names = [
+        ".gitattributes",
+        "examples/stack/start.sh",
+        "examples/stack/stop.sh",
+        "tests/fixtures/records-v1/release-notes/v1.0.0.env",
+        "examples/offline/dockerfiles/8.4/Dockerfile",
+        "dockerfiles/Dockerfile.j2",
+    ]
+    source = tmp_path / "source"
+    for name in names:
+        assert (ROOT / name).is_file(), name
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, source / name)
+    quiet = ("-c", "user.name=t", "-c", "user.email=t@example.invalid")
+    run(git, "init", "-q", str(source))
+    run(git, "-C", str(source), "add", ".")
+    run(git, "-C", str(source), *quiet, "commit", "-q", "-m", "files")
+    clone = tmp_path / "clone"
+    run(git, "-c", "core.autocrlf=true", "clone", "-q", "--config", "core.autocrlf=true",
+        str(source), str(clone))  # fmt: skip
+    for name in names:
+        assert b"\r" not in (clone / name).read_bytes(), name
+
+
 def as_nobody(
     world: World, project: str, locked: str, use_prebuilt: str, **settings: str
 ) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str], Path]:
