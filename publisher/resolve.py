@@ -3399,6 +3399,9 @@ def parse_pins(text: str, *, source: str) -> Pins:
     release = values.get("STACK_RELEASE", "")
     if not is_release(release):
         raise fail(f"STACK_RELEASE {release!r} is not a release tag")
+    stand_in = values.get("PHP_STAND_IN", "false")
+    if stand_in not in ("true", "false"):  # any other word would drop the STAND-IN banner
+        raise fail(f"PHP_STAND_IN: {as_shown(stand_in)} is not true or false")
 
     def ref(key: str, value: str) -> ImageRef:
         try:
@@ -3455,7 +3458,7 @@ def parse_pins(text: str, *, source: str) -> Pins:
         source=source,
         release=release,
         default_line=default_line,
-        stand_in=values.get("PHP_STAND_IN") == "true",
+        stand_in=stand_in == "true",
         repository=repository,
         mirror=mirror,
         lines=tuple(lines),

@@ -1242,6 +1242,13 @@ elif [ "$(pin PHP_PINS_SCHEMA)" != 1 ]; then
 fi
 release=$(pin STACK_RELEASE)
 is_release "$release" || broken "STACK_RELEASE '$release' is not a release tag"
+# only 'true' is a stand-in: any other word would drop the STAND-IN banner
+if has_pin PHP_STAND_IN; then
+  case $(pin PHP_STAND_IN) in
+    true | false) ;;
+    *) broken "PHP_STAND_IN: $(utf8 repr "$(pin PHP_STAND_IN)") is not true or false" ;;
+  esac
+fi
 repository "$(pin PHP_REPOSITORY)" || broken "PHP_REPOSITORY/PHP_MIRROR_REPOSITORY: $ref_error"
 canonical=$ref_repository
 mirror=

@@ -2456,6 +2456,7 @@ def _broken_pins(world: World, tmp_path: Path, case: str) -> str:
         # cut short at a line's end, its last lines lost: no line read as pinned without them
         "cut-base": re.sub(r"^PHP_BASE_IMAGE_8_4=.*\n", "", text, flags=re.M),
         "cut-platforms": text[: text.index("PHP_PLATFORMS_8_4=")],
+        "stand-in-yes": text.replace("PHP_STAND_IN='true'", "PHP_STAND_IN='yes'"),
     }
     path.write_bytes(edited[case].encode())
     return str(path)
@@ -2492,6 +2493,7 @@ BROKEN_PINS = {
     "base-substitution": "PHP_BASE_IMAGE_8_4: a repository path is lowercase ASCII letters",
     "cut-base": "PHP_BASE_IMAGE_8_4 is missing (PHP_LINES lists 8.4)",
     "cut-platforms": "PHP_PLATFORMS_8_4 is missing (PHP_LINES lists 8.4)",
+    "stand-in-yes": "PHP_STAND_IN: 'yes' is not true or false",
 }
 
 

@@ -647,6 +647,12 @@ def test_parse_pins() -> None:
             (f"-fpm-alpine@{BASE}'\nPHP_IMAGE_8_4", "-fpm-alpine@sha256:zz'\nPHP_IMAGE_8_4"),
             "PHP_BASE_IMAGE_8_3: 'sha256:zz' is not a sha256 digest",
         ),
+        # only 'true' is a stand-in, so any word but 'false' would drop the STAND-IN banner
+        (
+            ("PHP_STAND_IN='false'", "PHP_STAND_IN='yes'"),
+            "PHP_STAND_IN: 'yes' is not true or false",
+        ),
+        (("PHP_STAND_IN='false'", "PHP_STAND_IN=''"), "PHP_STAND_IN: '' is not true or false"),
         # a file cut short at a line's end: a line without a key publisher always writes
         (
             (f"PHP_BASE_IMAGE_8_4='docker.io/library/php:8.4-fpm-alpine@{BASE}'\n", ""),
