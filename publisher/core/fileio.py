@@ -43,8 +43,10 @@ ENV_CACHE = "PUBLISHER_CACHE_DIR"
 #: What publisher writes in its cache, each a directory: the rehearsal's stand-ins
 #: (stages/standins.py), the locks of the bases buildah builds from
 #: (adapters/builders/buildah.py), the smoke tests' image holds and container locks
-#: (adapters/smoke.py). A directory holding these alone is publisher's cache
-#: (``own_cache``): only such a one is a tip's to remove.
+#: (adapters/smoke.py); nothing else (bar a write check's hidden ``.publisher-*`` file,
+#: made and removed at once). A directory holding these alone is publisher's cache
+#: (``own_cache``): only such a one is a tip's to remove. One holding anything else
+#: (``foreign_entries``) is not a cache, and is refused.
 CACHE_STANDINS = "standins"
 CACHE_BUILDAH_BASES = "buildah-bases"
 CACHE_SMOKE_IMAGES = "smoke-images"
@@ -52,6 +54,9 @@ CACHE_SMOKE_CONTAINERS = "smoke-containers"
 CACHE_ENTRIES = frozenset(
     {CACHE_STANDINS, CACHE_BUILDAH_BASES, CACHE_SMOKE_IMAGES, CACHE_SMOKE_CONTAINERS}
 )
+#: What a directory may hold besides ``CACHE_ENTRIES`` and hidden files and still be a
+#: cache of its own: a file system's, mounted there for the cache alone.
+_NOT_CONTENT = frozenset({"lost+found"})
 
 
 def cache_root(env: Mapping[str, str]) -> Path:
@@ -538,8 +543,10 @@ def check_cache(env: Mapping[str, str], *, what: str = "the cache", create: bool
     or by all). What is there is read and run as this user (a stand-in base a rehearsal
     builds on, a lock file opened, a smoke test's mark that removes an image), so it must
     be theirs; a directory in it that another user (root) made is refused here too,
-    rather than when the run first writes there. A cache not there yet passes these (it is
-    made private, mode 0700, when first written), where it could be made. Returns its path."""
+    rather than when the run first writes there. A directory holding other entries than
+    publisher's (``foreign_entries``: ``$HOME``, ``/usr``) is refused too, not written
+    into. A cache not there yet, or empty, passes these (it is made private, mode 0700,
+    when first written), where it could be made. Returns its path."""
     root = cache_root(env)
     default = "by default the cache is $XDG_CACHE_HOME/publisher, else ~/.cache/publisher"
     hazard = shared_hazard(root)
@@ -563,11 +570,12 @@ def check_cache(env: Mapping[str, str], *, what: str = "the cache", create: bool
         if at != root:
             said = f"the directory {shown_path(at)} ({_owner_mode(info)}) in the cache {shown_path(root)}"
         if entries is None or not own_cache(entries):
+            others = [name for name in entries or () if name not in CACHE_ENTRIES]
             hint = (
                 f"{_cache_setting(env, root)}, which holds "
                 + (
-                    f"other files than publisher's ({_listed(entries)})"
-                    if entries
+                    f"other files than publisher's ({_listed(others)})"
+                    if others
                     else "nothing publisher wrote"
                 )
                 + ", so it is not publisher's to change or remove: point "
@@ -591,6 +599,27 @@ def check_cache(env: Mapping[str, str], *, what: str = "the cache", create: bool
             "built or pushed",
             hint=hint,
         )
+    home = user_home(env)
+    foreign = foreign_entries(
+        root, entries or (), home=home is not None and _same_directory(root, home)
+    )
+    if foreign:
+        from .settings import setting
+
+        chosen = setting(env, ENV_CACHE)
+        raise FileAccessError(
+            f"{_cache_setting(env, root)}, which holds other files than publisher's "
+            f"({_listed(foreign)}): publisher keeps its cache (stand-in bases, lock files) "
+            "in a directory of its own, never among other files; nothing was built or pushed",
+            hint=f"point {ENV_CACHE} at a directory of its own, new or empty, which publisher "
+            "makes private to you (mode 0700)"
+            + (
+                f", or unset it: {default}, publisher's own"
+                if chosen
+                else f", such as ~/.cache/php-fpm-publisher; publisher leaves {shown_path(root)} "
+                "as it is"
+            ),
+        )
     try:
         return ensure_writable(root, what, create=create, private=True)
     except FileAccessError as exc:  # (what to do there, e.g. free space, kept first)
@@ -601,6 +630,35 @@ def check_cache(env: Mapping[str, str], *, what: str = "the cache", create: bool
             ]
         )
         raise
+
+
+def foreign_entries(root: Path, entries: Iterable[str], *, home: bool = False) -> list[str]:
+    """Those of ``entries`` (the names in directory ``root``) that make it no cache of
+    publisher's: all but its own (``CACHE_ENTRIES``), a file system's ``lost+found`` and
+    hidden files (``.DS_Store``, a write check's ``.publisher-write-check.*``). A hidden
+    directory (``.git``, ``.cache``) is someone's content, and in the ``home`` directory
+    a hidden file too (``.bashrc``)."""
+    return [
+        name
+        for name in entries
+        if name not in CACHE_ENTRIES
+        and name not in _NOT_CONTENT
+        and (home or not name.startswith(".") or not _regular_file(root / name))
+    ]
+
+
+def _regular_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return True  # gone meanwhile: nothing
+
+
+def _same_directory(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False
 
 
 def own_cache(entries: Iterable[str]) -> bool:
@@ -637,7 +695,7 @@ def _cache_setting(env: Mapping[str, str], root: Path) -> str:
         return f"{ENV_CACHE} points at {shown_path(root)}"
     if os.path.isabs(env.get("XDG_CACHE_HOME", "")):
         return f"XDG_CACHE_HOME puts the cache at {shown_path(root)}"
-    return f"the cache is {shown_path(root)}"
+    return f"the cache is {shown_path(root)} (by default)"
 
 
 def _cache_directories(

@@ -272,18 +272,166 @@ def test_a_directory_that_is_not_a_cache_is_judged_on_its_first_level_alone(
     tmp_path: Path,
 ) -> None:
     """``/usr``'s refusal walked all of it (6.5 s) to a directory publisher never reads
-    (polkit's rules.d): in a directory that is not publisher's cache alone, only its own
-    entries are looked at, and publisher's entries in it to the end."""
+    (polkit's rules.d): a directory that is not publisher's cache alone is refused for
+    what its own entries are, never for what lies deeper, and publisher's entries in it
+    are looked at to the end."""
     top = tmp_path / "top"
     (top / "share" / "polkit-1" / "rules.d").mkdir(parents=True)
     (top / "share" / "polkit-1" / "rules.d").chmod(0o777)
-    assert check_cache({"PUBLISHER_CACHE_DIR": str(top)}) == top
+    with pytest.raises(FileAccessError) as info:
+        check_cache({"PUBLISHER_CACHE_DIR": str(top)})
+    words = f"PUBLISHER_CACHE_DIR points at {top}, which holds other files than publisher's (share)"
+    assert words in said(info.value), said(info.value)
+    assert "polkit" not in said(info.value) and "cannot be trusted" not in said(info.value)
     (top / "standins" / "layouts").mkdir(parents=True)
     (top / "standins" / "layouts").chmod(0o777)
     with pytest.raises(FileAccessError) as info:
         check_cache({"PUBLISHER_CACHE_DIR": str(top)})
     assert f"the directory {top}/standins/layouts" in said(info.value), said(info.value)
     assert "rm -rf" not in said(info.value) and "chmod" not in said(info.value)
+
+
+def test_a_refused_directory_lists_only_what_is_not_publishers(tmp_path: Path) -> None:
+    """tF's nit: a world-writable ``standins`` beside ``notes.txt`` was said to hold
+    "other files than publisher's (notes.txt, standins)"."""
+    cache = tmp_path / "cache"
+    (cache / "standins").mkdir(parents=True)
+    (cache / "standins").chmod(0o777)
+    (cache / "notes.txt").write_text("theirs\n")
+    with pytest.raises(FileAccessError) as info:
+        check_cache({"PUBLISHER_CACHE_DIR": str(cache)})
+    words = said(info.value)
+    assert f"the directory {cache}/standins (" in words, words
+    assert "which holds other files than publisher's (notes.txt)," in words, words
+
+
+def home_like(top: Path) -> Path:
+    """A private directory holding a user's files, as ``$HOME``, ``/root`` or ``/usr``:
+    five entries, one of them hidden, none of them unsafe."""
+    for name in ("projects", "src", "Downloads"):
+        (top / name).mkdir(parents=True)
+    (top / "notes.txt").write_text("theirs\n")
+    (top / ".bashrc").write_text("# theirs\n")
+    top.chmod(0o700)
+    return top
+
+
+@pytest.mark.parametrize(
+    ("setting", "chooses"),
+    [
+        ("PUBLISHER_CACHE_DIR", "PUBLISHER_CACHE_DIR points at {c}"),
+        ("XDG_CACHE_HOME", "XDG_CACHE_HOME puts the cache at {c}"),
+        ("HOME", "the cache is {c} (by default)"),
+    ],
+)
+def test_a_directory_holding_other_files_is_refused_as_the_cache(
+    tmp_path: Path, setting: str, chooses: str
+) -> None:
+    """tF finding 1: ``PUBLISHER_CACHE_DIR=$HOME`` (``/usr``, ``/root`` as root) was used
+    as the cache, its first level being safe: a dry run exited 0 and the rehearsal wrote
+    ``standins/`` (15 MB in /usr) among the user's files. Refused before anything starts,
+    naming the directory, the setting that chose it and some of what it holds, with
+    nothing written there."""
+    top = tmp_path / "home"
+    top.mkdir()
+    cache = {
+        "PUBLISHER_CACHE_DIR": top,
+        "XDG_CACHE_HOME": top / "publisher",
+        "HOME": top / ".cache" / "publisher",
+    }[setting]
+    home_like(cache)
+    before = sorted(os.listdir(cache))
+    for check in (check_cache, standins.check_cache):
+        with pytest.raises(FileAccessError) as info:
+            check({setting: str(top)})
+        words = said(info.value)
+        assert info.value.exit_code == 18
+        assert chooses.format(c=cache) in words, words
+        assert (
+            "which holds other files than publisher's (Downloads, notes.txt, projects and 1 more)"
+            in words
+        ), words
+        assert "nothing was built or pushed" in words, words
+        assert "point PUBLISHER_CACHE_DIR at a directory of its own" in words, words
+        assert "rm -rf" not in words and "chmod" not in words, words
+        assert sorted(os.listdir(cache)) == before
+
+
+def test_what_publisher_writes_in_its_cache_never_makes_it_refused(tmp_path: Path) -> None:
+    """A suite, or two rehearsals, share one cache: nothing publisher leaves there (each
+    writer's own directory, a write check a killed run left, macOS's ``.DS_Store``) makes
+    a later run refuse it; an empty directory, or none yet, is a cache of its own too, as
+    is a file system's root (``lost+found``)."""
+    from publisher.adapters import smoke
+    from publisher.adapters.builders import buildah
+
+    cache = tmp_path / "cache"
+    env = {"PUBLISHER_CACHE_DIR": str(cache)}
+    assert check_cache(env) == cache and not cache.exists()
+    cache.mkdir(mode=0o700)
+    assert check_cache(env) == cache
+    locks = [
+        buildah._base_lock(env, "localhost:5000/php"),
+        smoke._hold_file(cache / smoke.HOLDS_DIR, smoke.Engine.BUILDAH, "sha256:ab", "lock"),
+        cache / smoke.CONTAINERS_DIR / "buildah-x.lock",
+        cache / "standins" / "layouts" / "k-php-8.4-amd64.oci.lock",
+        cache / "standins" / "debian-layouts" / "k-php-8.4-amd64.oci.lock",
+    ]
+    for lock in locks:
+        with locked_file(lock):
+            pass
+    (cache / ".publisher-write-check.k1x2y3z4").write_text("")
+    (cache / ".DS_Store").write_text("")
+    (cache / "lost+found").mkdir()  # a file system of its own mounted there
+    assert standins.check_cache(env) == cache
+    assert check_cache(env) == cache
+    assert {p.relative_to(cache).parts[0] for p in locks} == fileio.CACHE_ENTRIES
+
+
+@pytest.mark.parametrize("home", [True, False])
+def test_a_directory_holding_only_hidden_entries_of_its_own_is_refused_too(
+    tmp_path: Path, home: bool
+) -> None:
+    """``/root`` holds only hidden entries (``.bashrc``, ``.cache``, ``.config``), and
+    a fresh home only hidden files: hidden files (``.DS_Store``) are passed over, but not
+    in the home directory itself, and never a hidden directory (``.git``, ``.cache``)."""
+    top = tmp_path / "root"
+    top.mkdir(mode=0o700)
+    (top / ".bashrc").write_text("# theirs\n")
+    (top / ".profile").write_text("# theirs\n")
+    env = {"PUBLISHER_CACHE_DIR": str(top), **({"HOME": str(top)} if home else {})}
+    if home:
+        with pytest.raises(FileAccessError) as info:
+            check_cache(env)
+        assert "other files than publisher's (.bashrc, .profile)" in said(info.value)
+    else:
+        assert check_cache(env) == top
+    (top / ".git").mkdir()
+    with pytest.raises(FileAccessError) as info:
+        check_cache({"PUBLISHER_CACHE_DIR": str(top)})
+    assert f"{top}, which holds other files than publisher's (.git)" in said(info.value)
+
+
+def test_a_rehearsal_with_a_cache_holding_other_files_starts_nothing(cli, tmp_path: Path) -> None:
+    """tF finding 1, as it was met: ``PUBLISHER_CACHE_DIR=$HOME publisher release v1.0.0
+    --local --dry-run`` exited 0 and made ``~/standins``. Exit 18 before anything starts
+    (a unit test fails on the first process run)."""
+    home = home_like(tmp_path / "home")
+    result = cli(
+        "release",
+        "v1.0.0",
+        "--local",
+        "--dry-run",
+        "--config",
+        "examples/offline/matrix.yaml",
+        "--notes-dir",
+        str(tmp_path / "notes"),
+        env={"PUBLISHER_CACHE_DIR": str(home)},
+    )
+    assert result.exit_code == 18, result.output
+    words = " ".join(result.stderr.split())
+    assert f"PUBLISHER_CACHE_DIR points at {home}, which holds other files" in words, words
+    assert not (home / "standins").exists()
 
 
 def test_a_tip_to_act_as_the_owner_names_root_once() -> None:
