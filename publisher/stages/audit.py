@@ -88,7 +88,7 @@ from ..core.plan import (
 from ..core.reference import Reference, parse_repository
 from ..resolve import short_digest
 from .clients import AnonymousClient
-from .parallel import REQUESTS_IN_FLIGHT, in_parallel, listed_tags, tag_digests
+from .parallel import REQUESTS_IN_FLIGHT, ByDigest, in_parallel, listed_tags, tag_digests
 from .parallel import built_as as images_built_as
 from .public import fix_steps
 
@@ -334,6 +334,9 @@ class Auditor:
         self.anonymous = anonymous
         self.transfers = Transfers(workers=transfers, output=output)
         self._complete: dict[tuple[str, str], tuple[bool, str]] = {}
+        #: each manifest, image config and manifest's presence read once per repository
+        #: in a pass over the registries, however many tags and records name it
+        self.reads = ByDigest()
         #: (target label, index digest) -> its children's digest by platform (None: gone)
         self._children: dict[tuple[str, str], dict[str, str] | None] = {}
         #: (release, index digest) whose index contradicts the release's record: no
@@ -451,7 +454,7 @@ class Auditor:
 
         def children(digest: str) -> list[Descriptor] | None:
             try:
-                return list(client.get_manifest_by_digest(repo, digest).children)
+                return list(self.reads.manifest(client, repo, digest).children)
             except NotFoundError:
                 return None
 
@@ -460,7 +463,7 @@ class Auditor:
         there = dict(
             zip(
                 asked,
-                in_parallel(lambda c: client.manifest_exists(repo, c), asked, workers),
+                in_parallel(lambda c: self.reads.manifest_exists(client, repo, c), asked, workers),
                 strict=True,
             )
         )
@@ -507,6 +510,7 @@ class Auditor:
         report.targets = {t.label: t.registry for t in self.targets}
         self.down = {}
         self.undecided = {}
+        self.reads = ByDigest()  # what a repair wrote is read afresh
         for target in self.targets:
             self.client(target)  # made here, not by the threads
         found = in_parallel(self._actual_or_error, self.targets)
@@ -688,7 +692,8 @@ class Auditor:
         """The pins the images of the index ``digest`` in ``target``'s repository were
         built as (their version labels, sorted; an image built before the label existed
         names none), or None when they cannot be read."""
-        found = images_built_as(self.client(target), target.registry.repository.path, digest)
+        client, path = self.client(target), target.registry.repository.path
+        found = images_built_as(client, path, digest, self.reads)
         return None if found is None else sorted({name for _, name in found})
 
     def rebuild_of_itself(self, finding: rules.Finding, target: Target) -> str | None:
@@ -825,10 +830,10 @@ class Auditor:
 
         def read(item: tuple[ReleaseFacts, LineFacts, str, str]) -> verify_rules.BuiltAs | None:
             try:
-                image = client.get_manifest_by_digest(repo, item[3])
+                image = self.reads.manifest(client, repo, item[3])
                 if image.is_index or image.config is None:
                     return None
-                return verify_rules.built_as(client.image_config(repo, image))
+                return verify_rules.built_as(self.reads.config(client, repo, image))
             except NotFoundError:  # gone: an incomplete finding says so
                 return None
 
@@ -988,7 +993,7 @@ class Auditor:
             # The index and its children as roots: a present index with
             # children gone gets exactly the children it lacks.
             path = source.registry.repository.path
-            children = self.client(source).get_manifest_by_digest(path, digest).children
+            children = self.reads.manifest(self.client(source), path, digest).children
             self.transfers.copy(
                 self.client(source),
                 path,

@@ -9,13 +9,14 @@ error through, as the sequential loop it replaces would; tag writes go through
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+import threading
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar, cast
 
-from ..adapters.registry import RegistryClient
+from ..adapters.registry import Manifest, RegistryClient
 from ..core.errors import PublisherError, RegistryError, TagsNotListedError, threads_limited
-from ..core.manifest import VERSION_LABEL
+from ..core.manifest import VERSION_LABEL, config_labels
 from ..core.plan import is_floating_tag, parse_scheme_tag
 
 T = TypeVar("T")
@@ -24,6 +25,56 @@ R = TypeVar("R")
 #: Registry requests in flight at once for reads and tag writes (the HTTP pool
 #: keeps 32 connections per host, so nested calls stay within it).
 REQUESTS_IN_FLIGHT = 8
+
+
+class ByDigest:
+    """Reads of content by digest (a manifest, an image's config, whether a manifest or
+    a blob is there), each asked once per registry repository in a run: a digest names
+    content that cannot change, so the tags, records and indexes naming the same one share
+    one answer, also when they ask at the same time. Its error is every asker's (a HEAD
+    giving a blob another size than its descriptor's raises DamagedBlobError each time it
+    is asked). A tag is never read through it: a tag moves. Made afresh for each pass over
+    the registries, so what a repair wrote is read again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[Hashable, Future[Any]] = {}
+
+    def _once(self, key: Hashable, ask: Callable[[], T]) -> T:
+        with self._lock:
+            answer = self._known.get(key)
+            asks = answer is None
+            if answer is None:
+                answer = self._known[key] = Future()
+        if asks:
+            try:
+                answer.set_result(ask())
+            except BaseException as exc:
+                answer.set_exception(exc)
+                raise
+        return cast(T, answer.result())
+
+    def manifest(self, client: RegistryClient, repo: str, digest: str) -> Manifest:
+        """``RegistryClient.get_manifest_by_digest``."""
+        key = ("manifest", client.transport.base, repo, digest)
+        return self._once(key, lambda: client.get_manifest_by_digest(repo, digest))
+
+    def manifest_exists(self, client: RegistryClient, repo: str, digest: str) -> bool:
+        """``RegistryClient.manifest_exists`` (a manifest already read is there)."""
+        key = ("manifest?", client.transport.base, repo, digest)
+        return self._once(key, lambda: client.manifest_exists(repo, digest))
+
+    def blob_exists(self, client: RegistryClient, repo: str, digest: str, size: int) -> bool:
+        """``RegistryClient.blob_exists``: a HEAD giving another size than ``size`` (the
+        descriptor's) raises DamagedBlobError."""
+        key = ("blob?", client.transport.base, repo, digest)
+        return self._once(key, lambda: client.blob_exists(repo, digest, size))
+
+    def config(self, client: RegistryClient, repo: str, image: Manifest) -> dict[str, Any]:
+        """``RegistryClient.image_config`` of the image manifest ``image``."""
+        assert image.config is not None, "an index has no config"
+        key = ("config", client.transport.base, repo, image.config.digest)
+        return self._once(key, lambda: client.image_config(repo, image))
 
 
 def in_parallel(
@@ -186,18 +237,22 @@ def holds(client: RegistryClient, path: str, digest: str, *, blob: bool = False)
         return None
 
 
-def built_as(client: RegistryClient, path: str, digest: str) -> list[tuple[str, str]] | None:
+def built_as(
+    client: RegistryClient, path: str, digest: str, reads: ByDigest | None = None
+) -> list[tuple[str, str]] | None:
     """Each image of the index ``digest`` in the repository ``path`` as (its platform, the
     pin it was built as: its version label), in the index's order; an image built before
-    the label existed is left out. None when they cannot be read (a registry error)."""
+    the label existed is left out. None when they cannot be read (a registry error).
+    ``reads``: the run's reads by digest, shared with its other readers."""
+    reads = reads or ByDigest()
     try:
-        index = client.get_manifest_by_digest(path, digest)
+        index = reads.manifest(client, path, digest)
         found = []
         for child in index.children if index.is_index else ():
             if child.is_attestation:
                 continue
-            image = client.get_manifest_by_digest(path, child.digest)
-            name = client.labels(path, image).get(VERSION_LABEL)
+            image = reads.manifest(client, path, child.digest)
+            name = config_labels(reads.config(client, path, image)).get(VERSION_LABEL)
             if name:
                 found.append((child.platform or "unknown", name))
     except RegistryError:

@@ -22,9 +22,7 @@ them) is one defect as well, the others checked, and the check ends as the refus
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -65,7 +63,7 @@ from ..core.sizes import human_size, megabytes
 from ..core.verify_rules import Defect, ImageFacts, LineExpectation, Report, TagFacts
 from ..core.version import Release
 from ..resolve import STAND_IN_IMAGES, short_digest
-from .parallel import REQUESTS_IN_FLIGHT, in_parallel, listed_tags
+from .parallel import REQUESTS_IN_FLIGHT, ByDigest, in_parallel, listed_tags
 
 T = TypeVar("T")
 
@@ -76,38 +74,12 @@ NOT_CHECKED = (*UNANSWERED, InvalidResponseError, AuthError)
 Unchecked = Unanswered | InvalidResponseError | AuthError
 
 
-class _BlobCache:
-    """Whether each blob exists, asked once per registry and repository even when
-    several indexes that share layers are inspected at the same time."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._known: dict[tuple[str, str, str], Future[bool]] = {}
-
-    def exists(self, client: RegistryClient, repo_path: str, digest: str, size: int) -> bool:
-        """``RegistryClient.blob_exists``: a HEAD giving another size than ``size`` (the
-        descriptor's) raises DamagedBlobError, each time it is asked."""
-        key = (client.transport.base, repo_path, digest)
-        with self._lock:
-            answer = self._known.get(key)
-            asks = answer is None
-            if answer is None:
-                answer = self._known[key] = Future()
-        if asks:
-            try:
-                answer.set_result(client.blob_exists(repo_path, digest, size))
-            except BaseException as exc:
-                answer.set_exception(exc)
-                raise
-        return answer.result()
-
-
 def _missing_blobs(
     client: RegistryClient,
     repo_path: str,
     manifest: Manifest,
     label: str,
-    cache: _BlobCache,
+    cache: ByDigest,
 ) -> tuple[list[str], list[rules.DamagedBlob]]:
     """The blobs of ``manifest`` the registry lacks (``linux/arm64 config blob sha256:…``,
     ``linux/arm64 layer 2 of 3 blob sha256:…``), and those it holds with another size than
@@ -119,7 +91,7 @@ def _missing_blobs(
     blobs += [(f"{label}layer {n} of {len(layers)} blob", b) for n, b in enumerate(layers, 1)]
     for named, blob in blobs:
         try:
-            there = cache.exists(client, repo_path, blob.digest, blob.size)
+            there = cache.blob_exists(client, repo_path, blob.digest, blob.size)
         except DamagedBlobError as exc:
             at = client.transport.label
             damaged.append(
@@ -137,19 +109,20 @@ def inspect_index(
     repo_path: str,
     digest: str,
     *,
-    blobs: _BlobCache | None = None,
+    reads: ByDigest | None = None,
     configs: Mapping[str, bytes] | None = None,
 ) -> ImageFacts:
     """Everything the rules need to know about one digest: platforms, sizes, what is
     missing or damaged (a blob there with another size than its descriptor's), what each
     image's config says it is (``configs``: config blobs already read, by digest, not
-    downloaded again).
+    downloaded again; ``reads``: the run's blob checks, each blob asked once per
+    repository even when several indexes that share layers are inspected at once).
 
     Content the registry sends altered or malformed (a manifest or config whose body
     does not match its digest, or cannot be parsed) raises InvalidResponseError: the
     registry's answer, not a defect of the release (a rerun or a repair restores nothing
     of it)."""
-    cache = blobs or _BlobCache()
+    cache = reads or ByDigest()
     try:
         manifest = client.get_manifest_by_digest(repo_path, digest)
     except NotFoundError:
@@ -229,7 +202,7 @@ def inspect_index(
             config is not None
             and key not in built
             and all(blob.digest != config.digest for blob in cut)  # a damaged one: not read
-            and cache.exists(client, repo_path, config.digest, config.size)  # (asked above)
+            and cache.blob_exists(client, repo_path, config.digest, config.size)  # (asked above)
         ):
             try:
                 known = (configs or {}).get(config.digest)
@@ -483,7 +456,7 @@ def verify_release(
     """
     wanted = expectations(config, plan, record)
     down: dict[str, Unchecked] = dict(unchecked or {})
-    cache = _BlobCache()
+    cache = ByDigest()
 
     def read(registry: Registry) -> _RegistryFacts | Unchecked:
         """What ``registry`` holds of the release, or why it could not be read."""
@@ -516,7 +489,7 @@ def verify_release(
         @unless_gone
         def inspect(digest: str) -> ImageFacts:
             output.progress(f"checking {registry.name} {repo.name}@{digest}")
-            return inspect_index(client, registry.name, repo.path, digest, blobs=cache)
+            return inspect_index(client, registry.name, repo.path, digest, reads=cache)
 
         tags = [tag for line in wanted for tag in line.tags.get(registry.name, ())]
         #: each tag -> the index its line's record names (a HEAD naming another is
