@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -442,12 +442,19 @@ class Auditor:
         return self._complete[(target.label, digest)]
 
     def check_indexes(
-        self, target: Target, digests: Sequence[str], workers: int = REQUESTS_IN_FLIGHT
+        self,
+        target: Target,
+        digests: Sequence[str],
+        workers: int = REQUESTS_IN_FLIGHT,
+        *,
+        reading: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         """Whether each index at ``digests`` is there with every child manifest, into
         ``complete``'s answers: the indexes read ``workers`` at a time, then their
         children asked about ``workers`` at a time (one level, so the requests to
-        ``target`` in flight never exceed ``workers``)."""
+        ``target`` in flight never exceed ``workers``). ``reading``: index digest -> the
+        platforms whose images the caller reads next (``built_otherwise``): those are read
+        whole here (an image read is there), not asked about by a HEAD first."""
         client = self.client(target)
         repo = target.registry.repository.path
         todo = [d for d in dict.fromkeys(digests) if (target.label, d) not in self._complete]
@@ -459,18 +466,29 @@ class Auditor:
                 return None
 
         listed = dict(zip(todo, in_parallel(children, todo, workers), strict=True))
-        asked = list(dict.fromkeys(c.digest for found in listed.values() for c in found or ()))
-        there = dict(
-            zip(
-                asked,
-                in_parallel(lambda c: self.reads.manifest_exists(client, repo, c), asked, workers),
-                strict=True,
-            )
-        )
         for digest, found in listed.items():
             self._children[(target.label, digest)] = (
                 None if found is None else {c.platform: c.digest for c in found if c.platform}
             )
+        whole = {
+            child
+            for digest, platforms in (reading or {}).items()
+            for platform, child in (self._children.get((target.label, digest)) or {}).items()
+            if platform in platforms
+        }
+
+        def exists(child: str) -> bool:
+            if child not in whole:
+                return self.reads.manifest_exists(client, repo, child)
+            try:
+                self.reads.manifest(client, repo, child)
+            except NotFoundError:
+                return False
+            return True
+
+        asked = list(dict.fromkeys(c.digest for found in listed.values() for c in found or ()))
+        there = dict(zip(asked, in_parallel(exists, asked, workers), strict=True))
+        for digest, found in listed.items():
             missing = [c for c in found or () if not there[c.digest]]
             answer = (True, "")
             if found is None:
@@ -734,7 +752,14 @@ class Auditor:
         # the index each recorded line names, too: a record is trusted only as far as the
         # index it names holds the images it lists
         named = [line.index_digest for record in records for line in record.lines]
-        self.check_indexes(target, [*held, *named])
+        # the images of the platforms each record lists, which ``built_otherwise`` reads
+        reading: dict[str, set[str]] = {}
+        for record in records:
+            for line in record.lines:
+                reading.setdefault(line.index_digest, set()).update(
+                    str(p.platform) for p in line.platforms
+                )
+        self.check_indexes(target, [*held, *named], reading=reading)
         findings += self.contradictions(target, records)
         findings += self.built_otherwise(target, records)
         findings += self.unrecorded_lines(target, records, actual)

@@ -24,6 +24,7 @@ import pytest
 import requests
 
 from publisher.adapters.localregistry import free_port
+from publisher.core.notes import load_record
 from tests.conftest import ROOT, require_tool
 from tests.integration.conftest import BasicAuthRegistry
 from tests.support.faultproxy import Fault, FaultProxy
@@ -743,16 +744,17 @@ def audit_while_held(
     at_least: int,
     *,
     settle: float = 0.0,
+    only: Sequence[str] = (),
 ) -> tuple[list[int], str]:
     """Run ``publisher audit`` while each proxy holds every request by digest for a
-    manifest with the given method; wait until each holds ``at_least`` of them (or audit
-    ends, or 20 s pass), then ``settle`` s more. Returns how many each held at once, and
-    audit's output once released (audit must then pass)."""
+    manifest (``only``: for one of these digests) with the given method; wait until each
+    holds ``at_least`` of them (or audit ends, or 20 s pass), then ``settle`` s more.
+    Returns how many each held at once, and audit's output once released (audit must
+    then pass)."""
+    path = f"/manifests/({'|'.join(only)})$" if only else r"/manifests/sha256:"
     faults = []
     for proxy, method in held:
-        fault = Fault(
-            "stall", method=method, path=r"/manifests/sha256:", stall_seconds=60, times=None
-        )
+        fault = Fault("stall", method=method, path=path, stall_seconds=60, times=None)
         proxy.add(fault)
         faults.append(fault)
     audit = subprocess.Popen(
@@ -779,6 +781,13 @@ def audit_while_held(
         out, err = audit.communicate(timeout=300)
     assert audit.returncode == 0, out + err
     return at_once, out + err
+
+
+def recorded_images(world: World, releases: Sequence[str]) -> list[str]:
+    """The digests of the platform images the records of ``releases`` list (the children
+    of their indexes, which audit reads whole: what each was built as)."""
+    records = [load_record(world.notes, release) for release in releases]
+    return [p.digest for r in records if r for line in r.lines for p in line.platforms]
 
 
 def test_audit_reads_a_long_history_several_indexes_at_a_time(
@@ -962,16 +971,20 @@ def test_audit_reads_the_registries_at_once_and_an_index_children_several_at_a_t
     proxy_for: Callable[[Any], FaultProxy],
     write_matrix: Callable[..., Path],
 ) -> None:
-    """One index per registry (one release of one line, two platforms): audit asks about
-    its two children at once, and about both registries' at the same time, not one
-    registry after the other. Every child asked about by digest is held at its proxy
-    until audit has asked about both children on both registries."""
+    """One index per registry (one release of one line, two platforms): audit reads its
+    two children at once, and both registries' at the same time, not one registry after
+    the other. Every child read by digest is held at its proxy until audit has asked for
+    both children on both registries."""
     proxies = {"hub": proxy_for(registry), "ghcr": proxy_for(second_registry)}
     world = make_world(tmp_path, write_matrix, **{n: p.host for n, p in proxies.items()})
     published = world.matrix("matrix.yaml", lines=("8.4",))
     world.publish("v1.0.0", published, ("8.4",))
     at_once, said = audit_while_held(
-        world, published, [(proxies["hub"], "HEAD"), (proxies["ghcr"], "HEAD")], 2
+        world,
+        published,
+        [(proxies["hub"], "GET"), (proxies["ghcr"], "GET")],
+        2,
+        only=recorded_images(world, ["v1.0.0"]),
     )
     assert at_once == [2, 2], f"children held at once (hub, ghcr): {at_once}"
     assert "1 release matches its record on every registry" in said
@@ -983,15 +996,18 @@ def test_audit_asks_a_registry_at_most_eight_requests_at_once(
     second_registry: Any,
     write_matrix: Callable[..., Path],
 ) -> None:
-    """Six indexes of twelve children on hub: the children are asked about eight at a
-    time (REQUESTS_IN_FLIGHT), never all twelve, however the checks are nested."""
+    """Six indexes of twelve children on hub: the children are read eight at a time
+    (REQUESTS_IN_FLIGHT), never all twelve, however the checks are nested."""
     world = make_world(tmp_path, write_matrix, hub=proxy.host, ghcr=second_registry.host)
     published = world.matrix("matrix.yaml", lines=("8.3", "8.4"))
     for release in ("v1.0.0", "v1.1.0", "v1.2.0"):
         world.publish(release, published, ("8.3", "8.4"))
     # Then a second's wait: time for a ninth, were there one.
-    (at_once,), said = audit_while_held(world, published, [(proxy, "HEAD")], 8, settle=1)
-    assert at_once == 8, f"{at_once} children asked about at once"
+    children = recorded_images(world, ["v1.0.0", "v1.1.0", "v1.2.0"])
+    (at_once,), said = audit_while_held(
+        world, published, [(proxy, "GET")], 8, settle=1, only=children
+    )
+    assert at_once == 8, f"{at_once} children read at once"
     assert "3 releases match their records on every registry" in said
 
 
