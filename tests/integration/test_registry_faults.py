@@ -1700,6 +1700,27 @@ def test_a_manifest_refused_with_401_after_its_blobs_went_up_is_not_told_about_t
     assert "check the username and password" not in hint, hint
 
 
+def test_a_read_refused_with_401_after_the_credentials_were_taken_is_not_told_about_push(
+    basic_registry: Any, repo: str, proxy_for: Callable[[Any], FaultProxy], tmp_path: Path
+) -> None:
+    """The image goes up with the credentials, then reading its tags meets 401 (a
+    registry whose rules let the account write but not list there): a read is no push,
+    so the error is the credentials' refusal, not the pull-but-not-push advice."""
+    proxy = proxy_for(basic_registry)
+    client = client_via(proxy, FakeClock().policy(), credentials=basic_registry.credentials)
+    client.push_layout(write_layout(make_image(seed=36).images[0], tmp_path / "l"), repo)
+    challenge = {"WWW-Authenticate": 'Basic realm="publisher-test"'}
+    proxy.add(
+        Fault("status", method="GET", path="/tags/list", status=401, headers=challenge, times=None)
+    )
+    with pytest.raises(AuthError) as info:
+        client.list_tags(repo)
+    message, hint = info.value.message, info.value.hint or ""
+    assert "not authorized (HTTP 401)" in message, message
+    assert "may pull but not push" not in hint, hint
+    assert "the password is not the cause" not in hint, hint
+
+
 @pytest.mark.parametrize(
     ("reason", "policy"),
     [

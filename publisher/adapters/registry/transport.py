@@ -1813,8 +1813,8 @@ class Transport:
                 said == "invalid_token" or (self.credentials and not said)
             ):
                 refused = self._token_refused(what, scopes, server, said, suffix)
-            elif self.credentials and self.accepted:
-                request = f"this {method or 'request'}"
+            elif self.credentials and self.accepted and method in WRITES:
+                request = f"this {method}"
                 refused = self._refused_after(what, request, scopes, said, suffix)
             else:
                 refused = self._auth_failed(
