@@ -19,6 +19,7 @@ from ..core.errors import (
 from ..core.fileio import counted
 
 if TYPE_CHECKING:
+    from ..stages.audit import AuditReport
     from ..stages.clients import AnonymousClient
 from . import options
 from .base import State, handle_errors, main, pass_state, print_report
@@ -150,23 +151,7 @@ def audit_command(
     )
     failure: PublisherError | None = None
     if not report.ok:
-        found = report.messages + report.unrepairable
-        hint = advice(cfg, report, repaired=repair, locations=locations)
-        failure = (
-            unanswered_error(found, rate_limited=bool(report.rate_limited), hint=hint)
-            if report.only_unanswered
-            else VerificationError(
-                found, hint=hint, count=len(report.findings) + len(report.unrepairable)
-            )
-        )
-        if any(f.kind == NEWER_RECORD for f in report.findings):
-            # a newer publisher's record is exit 3 whichever command meets it, said with
-            # what the other records' audit found
-            failure = NewerRecordsError(found, hint=hint)
-        elif report.invalid:  # a lying registry is exit 8, said with the others' findings
-            failure = InvalidResponseError(failure.message, hint=hint)
-        elif report.refused_reads:  # one refusing the reads, exit 4 so
-            failure = AuthError(failure.message, hint=hint)
+        failure = failure_of(report, advice(cfg, report, repaired=repair, locations=locations))
     if as_json:
         print_report(state, report.to_dict(), failure)
     for line in report.repaired:
@@ -182,3 +167,23 @@ def audit_command(
         f"{'matches its record' if len(report.releases) == 1 else 'match their records'} "
         "on every registry"
     )
+
+
+def failure_of(report: AuditReport, hint: str) -> PublisherError:
+    """The error an audit that found something ends with (``hint`` its advice): its header
+    counts every defect, those said together too (``AuditReport.messages``)."""
+    found = report.messages + report.unrepairable
+    count = len(report.findings) + len(report.unrepairable)
+    if report.only_unanswered:
+        failure = unanswered_error(found, rate_limited=bool(report.rate_limited), hint=hint)
+    else:
+        failure = VerificationError(found, hint=hint, count=count)
+    if any(f.kind == NEWER_RECORD for f in report.findings):
+        # a newer publisher's record is exit 3 whichever command meets it, said with what
+        # the other records' audit found
+        return NewerRecordsError(found, hint=hint, count=count)
+    if report.invalid:  # a lying registry is exit 8, said with the others' findings
+        return InvalidResponseError(failure.message, hint=hint)
+    if report.refused_reads:  # one refusing the reads, exit 4 so
+        return AuthError(failure.message, hint=hint)
+    return failure

@@ -948,7 +948,6 @@ class Auditor:
         # each kind registry by registry in matrix.yaml's order, as the report says them
         labels = in_matrix_order((f.registry for f in found), by_label)
         todo = sorted(found, key=lambda f: (order[f.kind], labels.index(f.registry), f.tag))
-        held: list[rules.Finding] = []
         for finding in todo:
             target = by_label[finding.registry]
             if target.label in self.failed or target.label in self.refused:

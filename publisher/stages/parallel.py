@@ -60,7 +60,7 @@ class ByDigest:
         return self._once(key, lambda: client.get_manifest_by_digest(repo, digest))
 
     def manifest_exists(self, client: RegistryClient, repo: str, digest: str) -> bool:
-        """``RegistryClient.manifest_exists`` (a manifest already read is there)."""
+        """``RegistryClient.manifest_exists``."""
         key = ("manifest?", client.transport.base, repo, digest)
         return self._once(key, lambda: client.manifest_exists(repo, digest))
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from publisher.cli.audit_cmd import failure_of
 from publisher.core import audit_rules as rules
-from publisher.core.errors import VerificationError
+from publisher.core.errors import NewerRecordsError, VerificationError
 from publisher.stages.audit import AuditReport, advice
 from tests.support.matrices import acme_config
 from tests.unit.test_publish_plan import digest, record_of
@@ -492,3 +493,15 @@ def test_the_tip_on_a_newer_record_names_what_waits_for_it_and_no_other_records_
     text = " ".join(advice(acme_config(), both, repaired=False).split())
     assert "the other records were audited" in text, text
     assert "the floating tags it may place are left unjudged until then (hub: php-8.5)" in text
+
+
+def test_a_newer_record_beside_many_releases_without_one_counts_every_defect():
+    """The newer publisher's record makes the error exit 3; its header still counts every
+    defect, the releases said together included, as the plain audit's does."""
+    newer = rules.Finding(
+        "release-notes", rules.NEWER_RECORD, "v3.0.0.json", None, None, "v3.0.0", "2"
+    )
+    findings = [unrecorded("hub", f"v1.{minor}.0") for minor in range(150)] + [newer]
+    error = failure_of(AuditReport(("v2.0.0",), findings, notes_dir="release-notes"), "tip")
+    assert isinstance(error, NewerRecordsError) and error.exit_code == 3
+    assert error.message.startswith("151 defects found:"), error.message
