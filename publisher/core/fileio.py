@@ -44,9 +44,9 @@ ENV_CACHE = "PUBLISHER_CACHE_DIR"
 #: (stages/standins.py), the locks of the bases buildah builds from
 #: (adapters/builders/buildah.py), the smoke tests' image holds and container locks
 #: (adapters/smoke.py); nothing else (bar a write check's hidden ``.publisher-*`` file,
-#: made and removed at once). A directory holding these alone is publisher's cache
-#: (``own_cache``): only such a one is a tip's to remove. One holding anything else
-#: (``foreign_entries``) is not a cache, and is refused.
+#: made and removed at once). A directory holding these alone (hidden files aside) is
+#: publisher's cache: only such a one is a tip's to change or remove. One holding anything
+#: else (``foreign_entries``) is not a cache, and is refused.
 CACHE_STANDINS = "standins"
 CACHE_BUILDAH_BASES = "buildah-bases"
 CACHE_SMOKE_IMAGES = "smoke-images"
@@ -562,6 +562,10 @@ def check_cache(env: Mapping[str, str], *, what: str = "the cache", create: bool
             f"may change ({default})",
         )
     entries = _entries(root)
+    home = user_home(env)
+    foreign = foreign_entries(
+        root, entries or (), home=home is not None and _same_directory(root, home)
+    )
     for at, info in _cache_directories(root, entries):
         reason = _not_private(info) if stat.S_ISDIR(info.st_mode) else None
         if reason is None:
@@ -569,14 +573,13 @@ def check_cache(env: Mapping[str, str], *, what: str = "the cache", create: bool
         said = f"the cache {shown_path(root)} ({_owner_mode(info)})"
         if at != root:
             said = f"the directory {shown_path(at)} ({_owner_mode(info)}) in the cache {shown_path(root)}"
-        if entries is None or not own_cache(entries):
-            others = [name for name in entries or () if name not in CACHE_ENTRIES]
+        if entries is None or foreign:
             hint = (
                 f"{_cache_setting(env, root)}, which holds "
                 + (
-                    f"other files than publisher's ({_listed(others)})"
-                    if others
-                    else "nothing publisher wrote"
+                    f"other files than publisher's ({_listed(foreign)})"
+                    if foreign
+                    else "what could not be listed"
                 )
                 + ", so it is not publisher's to change or remove: point "
                 f"{ENV_CACHE} at a directory of its own, which publisher makes private to you "
@@ -599,10 +602,6 @@ def check_cache(env: Mapping[str, str], *, what: str = "the cache", create: bool
             "built or pushed",
             hint=hint,
         )
-    home = user_home(env)
-    foreign = foreign_entries(
-        root, entries or (), home=home is not None and _same_directory(root, home)
-    )
     if foreign:
         from .settings import setting
 
@@ -659,13 +658,6 @@ def _same_directory(one: Path, other: Path) -> bool:
         return os.path.samefile(one, other)
     except OSError:
         return False
-
-
-def own_cache(entries: Iterable[str]) -> bool:
-    """Whether a directory holding ``entries`` (the names in it) is recognisably
-    publisher's cache: one or more of its entries (``CACHE_ENTRIES``) and nothing else."""
-    names = set(entries)
-    return bool(names) and names <= CACHE_ENTRIES
 
 
 def _entries(root: Path) -> list[str] | None:

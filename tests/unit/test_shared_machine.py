@@ -234,6 +234,33 @@ def test_a_cache_another_user_could_change_is_refused(tmp_path: Path, change, wo
 
 
 @pytest.mark.parametrize(
+    "beside",
+    [
+        None,  # an empty cache made under umask 002
+        ".DS_Store",  # a hidden file Finder left: no content, the cache stays publisher's
+        ".publisher-write-check.x1y2",  # a killed run's write check
+    ],
+)
+def test_a_group_writable_cache_with_nothing_but_its_own_is_offered_the_chmod(
+    tmp_path: Path, beside: str | None
+) -> None:
+    """A cache refused for its mode that holds nothing but what publisher may hold is
+    publisher's to change: the tip is the `chmod -R go-w`, never "holds other files"."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    if beside is None:
+        cache.chmod(0o775)
+    else:
+        (cache / "standins").mkdir()
+        (cache / beside).write_text("")
+        cache.chmod(0o775)
+    with pytest.raises(FileAccessError) as info:
+        check_cache({"PUBLISHER_CACHE_DIR": str(cache)})
+    assert f"`chmod -R go-w {cache}`" in said(info.value), said(info.value)
+    assert "other files than publisher's" not in said(info.value), said(info.value)
+
+
+@pytest.mark.parametrize(
     ("setting", "shared"),
     [
         ("PUBLISHER_CACHE_DIR", "."),  # /tmp: the directory itself is 1777
