@@ -867,12 +867,21 @@ def pins_off_record(
 def off_record_hint(
     release: str, pins: Sequence[str], locations: Locations = DEFAULT_LOCATIONS
 ) -> str:
-    """The tip for pins of a recorded release that point elsewhere than its record names
-    (moved by hand): the repair points them back; a republish replaces on purpose. The
-    commands it names carry ``locations``, the run's."""
+    """The tip of a run refused for pins of a recorded release that point elsewhere than
+    its record names (``moved_pins_tip``), which it left as they are."""
+    return f"nothing was changed. {moved_pins_tip(release, pins, locations)}"
+
+
+def moved_pins_tip(
+    release: str, pins: Sequence[str], locations: Locations = DEFAULT_LOCATIONS
+) -> str:
+    """What to do about ``pins`` of a recorded release that point elsewhere than its record
+    names (moved by hand), the one wording a refused run and ``verify`` give: the repair
+    points them back; a republish replaces on purpose. The commands it names carry
+    ``locations``, the run's."""
     one = len(pins) == 1
     return (
-        f"nothing was changed. {', '.join(pins)} {'points' if one else 'point'} at other "
+        f"{', '.join(pins)} {'points' if one else 'point'} at other "
         f"content than the release's record names (moved by hand?): "
         f"`{locations.command('audit', '--repair')}` points {'it' if one else 'them'} back "
         f"at the recorded {'index' if one else 'indexes'}; to replace the release's content "

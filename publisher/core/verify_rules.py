@@ -412,6 +412,24 @@ def line_digests(expectation: LineExpectation, tags: Iterable[TagFacts]) -> dict
     return result
 
 
+def moved_pins(
+    expectation: LineExpectation, found: Mapping[tuple[str, str], str | None]
+) -> list[tuple[str, str, str]]:
+    """``(registry, tag, digest)`` for each pin of a recorded line that points at another
+    index than the record names (moved by hand): ``found`` maps (registry, tag) to the
+    digest it points at. Empty without a record."""
+    if not expectation.recorded:
+        return []
+    return [
+        (registry, tag, digest)
+        for registry, wanted in expectation.tags.items()
+        for tag in wanted
+        if tag in expectation.pins
+        and (digest := found.get((registry, tag)))
+        and digest != expectation.recorded
+    ]
+
+
 def check_line(
     expectation: LineExpectation,
     tags: Sequence[TagFacts],
@@ -496,20 +514,16 @@ def check_line(
                     registry,
                 )
             )
-    if expectation.recorded:
-        for registry, wanted in expectation.tags.items():
-            for tag in wanted:
-                digest = found.get((registry, tag))
-                if tag in expectation.pins and digest and digest != expectation.recorded:
-                    defects.append(
-                        Defect(
-                            "pin-moved",
-                            f"PHP {php}: {registry} tag {tag} points at {short_digest(digest)}, "
-                            f"the release's record names {short_digest(expectation.recorded)}",
-                            php,
-                            registry,
-                        )
-                    )
+    for registry, tag, digest in moved_pins(expectation, found):
+        defects.append(
+            Defect(
+                "pin-moved",
+                f"PHP {php}: {registry} tag {tag} points at {short_digest(digest)}, "
+                f"the release's record names {short_digest(expectation.recorded)}",
+                php,
+                registry,
+            )
+        )
     agreed = line_digests(expectation, tags)
     distinct = {d for d in agreed.values() if d}
     if len(distinct) > 1:
@@ -629,6 +643,9 @@ class Report:
     #: without a record: the lines whose pins the primary holds, when fewer than a rerun
     #: would build (``plan.started_with``), which the rerun its tip names is given
     started: Started | None = None
+    #: the pins of a recorded release that point at another index than its record names
+    #: (moved by hand), as ``"ghcr v1.0.0-php-8.3"``: what ``audit --repair`` points back
+    off_record: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -861,6 +878,11 @@ def build_report(
         ),
         foreign_pins=any(_pins_foreign(e, tags, images) for e in expectations),
         invalid=lying,
+        off_record=tuple(
+            f"{registry} {tag}"
+            for e in expectations
+            for registry, tag, _ in moved_pins(e, {(f.registry, f.tag): f.digest for f in tags})
+        ),
         refused=denied,
         registries=tuple(registries),
     )

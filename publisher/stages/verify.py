@@ -57,7 +57,7 @@ from ..core.plan import (
     rerun_release,
     wait_for_run,
 )
-from ..core.publish_plan import audit_repairs_image, config_for_record
+from ..core.publish_plan import audit_repairs_image, config_for_record, moved_pins_tip
 from ..core.reference import Reference
 from ..core.sizes import human_size, megabytes
 from ..core.verify_rules import Defect, ImageFacts, LineExpectation, Report, TagFacts
@@ -652,7 +652,11 @@ def defects_hint(report: Report) -> str:
             f"again (neither a rerun nor `{at.command('audit', '--repair')}` moves a pin on its "
             f"word); {scripts}"
         )
-    if any(d.kind == "stand-in" for d in report.defects):
+    # an image of an index a pin was moved onto by hand is that index's, not the
+    # release's: the repair points the pin back at the one the record names
+    moved = {(d.php, d.registry) for d in report.defects if d.kind == "pin-moved"}
+    own = [d for d in report.defects if (d.php, d.registry) not in moved]
+    if any(d.kind == "stand-in" for d in own):
         # published as PHP, yet built on stand-in bases: a rerun and a repair keep them
         return (
             f"{release} was published from STAND-IN images, {STAND_IN_IMAGES} (a base "
@@ -660,7 +664,7 @@ def defects_hint(report: Report) -> str:
             "mirror at the real bases (or unset it), then replace the images on purpose: "
             f"`{at.command('republish', release, REASON)}`; {scripts}"
         )
-    if any(d.kind in rules.OTHER_CONTENT_KINDS for d in report.defects):
+    if any(d.kind in rules.OTHER_CONTENT_KINDS for d in own):
         # the images are wrong, record and all: a rerun and a repair keep them
         return (
             f"an index of {release} lists an image built for another platform or another "
@@ -720,23 +724,15 @@ def _pins_tip(report: Report) -> str | None:
     dropped = (
         "if matrix.yaml no longer lists a platform the release was published with, put it back"
     )
+    if report.off_record:
+        # the one wording of a refused run's tip (`release --dry-run`, exit 14)
+        return moved_pins_tip(release, report.off_record, at) + (
+            f"; if the record itself is wrong (edited by hand, merged badly), "
+            f"{notes.restore_tip(at.notes_dir, release)}"
+        )
     if report.wrong_pins:
-        back = (
-            f"`{at.command('audit', '--repair')}` points the tags back at the indexes the "
-            "record names (copied by digest from a registry that holds them); "
-            if report.recorded
-            else ""
-        )
-        stopped = (
-            f"; if a republish of {release} stopped before writing its record (its pins "
-            "rewritten, the record not), rerun that republish instead: it finishes the job, "
-            "while a repair points them back at the images the record names; if the record "
-            f"itself is wrong (edited by hand, merged badly), {notes.restore_tip(at.notes_dir, release)}"
-            if report.recorded
-            else ""
-        )
-        # a pin also holding a platform publish never wrote there: with a record, its
-        # platforms are the record's, and the repair or the republish replaces the index
+        # no record names the release's indexes (a pin off its record is said above); a
+        # pin also holding a platform publish never wrote there: put the platform back
         foreign = (
             f"; a pin's index also lists what the line is not published with: {dropped}"
             if report.foreign_pins and not report.recorded
@@ -744,7 +740,7 @@ def _pins_tip(report: Report) -> str | None:
         )
         return (
             f"a tag of {release} points at other content than the release's, which a rerun "
-            f"refuses: {back}to replace the content on purpose, {republish}{stopped}{foreign}"
+            f"refuses: to replace the content on purpose, {republish}{foreign}"
         )
     if report.foreign_pins:
         return (

@@ -9,8 +9,9 @@ from typing import Any
 from publisher.adapters.registry import OCI_INDEX, OCI_MANIFEST, Manifest, sha256_digest
 from publisher.core.errors import DamagedBlobError, InvalidResponseError
 from publisher.core.platforms import Platform
-from publisher.core.publish_plan import AUDIT_REPAIRS_IMAGE
+from publisher.core.publish_plan import AUDIT_REPAIRS_IMAGE, moved_pins_tip
 from publisher.core.verify_rules import (
+    BuiltAs,
     DamagedBlob,
     ImageFacts,
     LineExpectation,
@@ -449,7 +450,7 @@ def test_a_pin_holding_other_content_keeps_the_advice_for_the_size_and_a_lost_pi
         },
         {"pin-moved", "over-budget"},
     )
-    assert "`publisher audit --repair` points the tags back" in moved, moved
+    assert "`publisher audit --repair` points them back" in moved, moved
     assert size_advice in moved, moved
     # a pin holding a platform the line is not published for, over its budget too
     extra = ImageFacts("hub", blob(1), platforms={"linux/amd64": 1_200_000, "linux/s390x": 1})
@@ -487,7 +488,7 @@ def test_a_pin_holding_other_content_keeps_the_advice_for_the_size_and_a_lost_pi
         },
         {"pin-moved", "child-missing"},
     )
-    assert "`publisher audit --repair` points the tags back" in lost, lost
+    assert "`publisher audit --repair` points them back" in lost, lost
     assert (
         "a registry holds an index or image of v9.9.9 without one of its blobs (its config or a "
         "layer), which the primary holds whole: once the pins hold the release's content, "
@@ -573,3 +574,46 @@ def test_a_damaged_blob_is_one_defect_of_its_image_beside_the_others_and_exit_8(
         assert damaged in error.message and error.hint is not None
         assert error.hint.startswith("ghcr: the registry holds a damaged copy of the blob")
         assert rest in error.hint, error.hint
+
+
+def test_a_pin_moved_by_hand_onto_another_release_is_sent_to_the_repair() -> None:
+    """A pin of a recorded release moved by hand onto another release's index: its images
+    are built as that release's pin, yet the record names the right index, which
+    `audit --repair` points the pin back at with one tag write. verify said neither a
+    rerun nor a repair helps and named the republish, which rebuilds every line and moves
+    every pin, the right ones too. Its tip is now the one `release --dry-run` gives."""
+    pins = ("v9.9.9-php-8.4", "v9.9.9")
+    expect = LineExpectation(
+        "8.4",
+        (Platform.AMD64,),
+        10**9,
+        {name: pins for name in ("hub", "ghcr")},
+        recorded=blob(1),
+        pins=pins,
+    )
+    pointing = {"hub": blob(3), "ghcr": blob(1)}
+    tags = [TagFacts(name, t, pointing[name]) for name in ("hub", "ghcr") for t in pins]
+
+    def built(version: str) -> dict[str, BuiltAs]:
+        return {"linux/amd64": BuiltAs("linux/amd64", ("linux", "amd64", None), version)}
+
+    held = {
+        ("hub", blob(3)): ImageFacts(
+            "hub", blob(3), platforms={"linux/amd64": 1}, built=built("v1.0.0-php-8.4")
+        ),
+        ("ghcr", blob(1)): ImageFacts(
+            "ghcr", blob(1), platforms={"linux/amd64": 1}, built=built("v9.9.9-php-8.4")
+        ),
+    }
+    report = build_report("v9.9.9", [expect], tags, held, primary="hub")
+    assert {"pin-moved", "other-release"} <= {d.kind for d in report.defects}, report.defects
+    hint = " ".join(defects_hint(report).split())
+    moved = moved_pins_tip("v9.9.9", ["hub v9.9.9-php-8.4", "hub v9.9.9"])
+    assert moved in hint, hint
+    assert "neither a rerun nor a repair" not in hint, hint
+    # the index the record names itself lists another release's image: no repair helps
+    held[("ghcr", blob(1))] = dataclasses.replace(held[("hub", blob(3))], registry="ghcr")
+    held[("ghcr", blob(1))] = dataclasses.replace(held[("ghcr", blob(1))], digest=blob(1))
+    report = build_report("v9.9.9", [expect], tags, held, primary="hub")
+    hint = " ".join(defects_hint(report).split())
+    assert "neither a rerun nor a repair changes an index's images" in hint, hint
