@@ -97,7 +97,8 @@ def plan_command(
     for text in _partial_existing(version.tag, existing_tags, cfg.line_names, latest, dropped):
         state.output.warning(text)
     if _record is None:
-        for text in planning.lines_left_behind(version, existing_tags, cfg.line_names):
+        located = options.locations_of(scope.config_path, scope.notes_dir)
+        for text in planning.lines_left_behind(version, existing_tags, cfg.line_names, located):
             state.output.warning(text)
     records = options.notes_dir_of(cfg, scope.notes_dir)
     for text in publish_plan.platforms_lost_planned(

@@ -34,7 +34,7 @@ from . import lifecycle
 from .config import ENV_LINES, Config
 from .errors import ConfigError, InvalidVersionError, shown_field
 from .locations import DEFAULT as DEFAULT_LOCATIONS
-from .locations import Locations
+from .locations import REASON, Locations
 from .platforms import Platform
 from .version import Release, parse_release
 
@@ -438,22 +438,30 @@ def dropped_lines(
     return newest, dropped
 
 
-def lines_left_behind(release: Release, tags: Iterable[str], lines: Collection[str]) -> list[str]:
+def lines_left_behind(
+    release: Release,
+    tags: Iterable[str],
+    lines: Collection[str],
+    locations: Locations = DEFAULT_LOCATIONS,
+) -> list[str]:
     """What a stable ``release`` newer than every stable release among ``tags`` leaves
     behind (``dropped_lines``, pure): for each line the newest of those has and ``lines``
     lacks, the words saying that ``php-X.Y`` stays on that pin, and that
     ``republish-check``, which looks at the newest stable release, no longer offers the
-    line for a rebuild; [] for a prerelease, a backport, or when it drops no line."""
+    line for a rebuild; [] for a prerelease, a backport, or when it drops no line. The
+    commands it names carry ``locations``, the run's."""
     newest, dropped = dropped_lines(release, tags, lines)
     if newest is None:
         return []
+    check = locations.command("republish-check")
     return [
         f"{release.tag} has no PHP {php}, which {newest.tag}, the newest stable release until "
-        f"now, has: {line_tag(php)} stays on {pin_tag(newest, php)}, and `publisher "
-        f"republish-check`, which looks at the newest stable release, no longer offers PHP "
-        f"{php} for a rebuild; a release or a republish (`publisher republish {newest.tag} "
-        f'--reason "..." --only {php}`) from a checkout whose matrix.yaml has the line still '
-        f'moves {line_tag(php)} (README "PHP lifecycle")'
+        f"now, has: {line_tag(php)} stays on {pin_tag(newest, php)}, and `{check}`, which "
+        f"looks at the newest stable release, no longer offers PHP {php} for a rebuild; a "
+        "release or a republish "
+        f"(`{locations.command('republish', newest.tag, REASON, '--only', php)}`) from a "
+        f'checkout whose matrix.yaml has the line still moves {line_tag(php)} (README "PHP '
+        'lifecycle")'
         for php in dropped
     ]
 

@@ -1730,6 +1730,7 @@ class Publisher:
                 self.release,
                 tags_present.get(self.primary.name, ()),
                 [line.php for line in p.lines],
+                self.options.locations,
             )
         )
         disagree = pp.floating_disagreements(publish_plan)

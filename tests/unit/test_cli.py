@@ -166,6 +166,26 @@ def test_plan_says_a_newer_stable_release_leaves_a_dropped_line_s_tag_behind(cli
     assert ("no longer offers" in result.stderr) is warned
 
 
+def test_plan_names_the_dropped_line_s_commands_with_its_config(cli, repo_root, tmp_path):
+    """Run with another matrix file, the warning's `republish-check` and `republish` carry
+    its --config and --notes-dir: pasted elsewhere they found no matrix.yaml (exit 3), and
+    from a checkout's root they acted on its matrix.yaml, not the one planned."""
+    matrix = tmp_path / "m" / "matrix.yaml"
+    matrix.parent.mkdir()
+    matrix.write_bytes((repo_root / "matrix.yaml").read_bytes())
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    existing = ("v1.1.0", "v1.1.0-php-8.3", "v1.1.0-php-8.4")
+    args = [arg for tag in existing for arg in ("--existing", tag)]
+    where = ["--config", str(matrix), "--notes-dir", str(notes)]
+    result = cli("plan", "v2.0.0", "--only", "8.4", *args, *where)
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.stderr.split())
+    located = f"--config {matrix} --notes-dir {notes}"
+    assert f"`publisher republish-check {located}`, which looks at" in flat, flat
+    assert f'`publisher republish v1.1.0 --reason "..." --only 8.3 {located}`' in flat, flat
+
+
 @pytest.mark.parametrize("tag", ["foo", "php-8.4", "latest", "2.0.0-php-8.4", "v2.0-php-8.4"])
 def test_plan_refuses_existing_tags_that_are_no_release_or_pin(cli, tag):
     result = cli("plan", "v2.0.1", "--existing", tag)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from publisher.core import config
 from publisher.core.errors import ConfigError, InvalidVersionError
+from publisher.core.locations import Locations
 from publisher.core.plan import (
     LATEST,
     default_line_gap,
@@ -462,6 +463,23 @@ def test_a_dropped_line_is_said_against_the_newest_stable_release_never_a_prerel
         "php-8.2 stays on v1.0.0-php-8.2,"
     ), said
     assert "rc" not in said, said
+
+
+def test_a_dropped_line_names_its_commands_with_the_run_s_locations() -> None:
+    """The warning of a release that drops a line names `republish` and `republish-check`
+    with the run's --config and --notes-dir, as every tip naming a command does: pasted,
+    they acted on ./matrix.yaml (or found none) instead of the matrix the run used."""
+    tags = ["v1.2.0", "v1.2.0-php-8.4", "v1.2.0-php-8.5"]
+    at = Locations(config="m/matrix.yaml", notes_dir="m/notes", release="v1.3.0", only=("8.4",))
+    (said,) = lines_left_behind(parse_release("v1.3.0"), tags, ["8.4"], at)
+    assert (
+        '`publisher republish v1.2.0 --reason "..." --only 8.5 --config m/matrix.yaml '
+        "--notes-dir m/notes`" in said
+    ), said
+    assert "`publisher republish-check --config m/matrix.yaml --notes-dir m/notes`" in said, said
+    # a run given none: the commands as written without options
+    (said,) = lines_left_behind(parse_release("v1.3.0"), tags, ["8.4"])
+    assert '`publisher republish v1.2.0 --reason "..." --only 8.5`' in said, said
 
 
 def test_a_newer_release_left_half_pinned_after_a_narrowed_run_is_named_with_its_only() -> None:
