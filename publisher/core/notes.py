@@ -564,6 +564,18 @@ RECORD_HINT = (
 )
 
 
+#: What to do about a release record that is not JSON (cut short, overwritten). Without
+#: it, a rerun of the release finishes it as one that stopped before its record: from the
+#: images its pins hold, which it does not rebuild.
+CORRUPT_RECORD_HINT = (
+    "restore the file from git history (publisher writes it atomically); if it was never "
+    "committed, move it out of the notes directory and rerun the release with the same "
+    "--config and --notes-dir (its --dry-run first shows what it does): it writes the record "
+    "again from the images the release's pins hold, with a new published_at and without "
+    "any republish history the file held"
+)
+
+
 class _Fields:
     """Typed access to one JSON object, each error naming the file and the field path."""
 
@@ -634,7 +646,7 @@ def parse_record(text: str, source: str) -> ReleaseFacts:
         source,
         limit=MAX_RECORD_BYTES,
         what="release record",
-        hint="restore the file from git history; publisher writes it atomically",
+        hint=CORRUPT_RECORD_HINT,
     )
     top = _Fields(data, source, "")
     schema = top.get("schema", int)

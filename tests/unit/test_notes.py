@@ -995,3 +995,15 @@ def test_the_notes_a_run_wrote_are_named_as_every_path_is(monkeypatch) -> None:
         "wrote /w/r\u00e9po\\x1b[31m/v1.0.0.md, /w/r\u00e9po\\x1b[31m/v1.0.0.json and "
         "the pins file pins\\n.txt"
     )
+
+
+def test_a_corrupt_record_s_tip_offers_a_way_out_without_git() -> None:
+    """A record cut short that was never committed: the tip said only to restore it from
+    git. A rerun of the release writes it again from the images its pins hold, once the
+    file is out of the way; the tip says so, and what the new record lacks."""
+    with pytest.raises(ConfigError) as raised:
+        notes.parse_record('{"schema": 1, "release": ', "release-notes/v1.1.0.json")
+    hint = " ".join(raised.value.hint.split())
+    assert "restore the file from git history" in hint, hint
+    assert "if it was never committed, move it out of the notes directory" in hint, hint
+    assert "a new published_at" in hint and "republish history" in hint, hint
