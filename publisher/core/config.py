@@ -35,8 +35,8 @@ from ..resolve import (
 )
 from . import reference
 from .errors import ConfigError, InvalidReferenceError, UsageError, clip, file_error, shown_path
-from .fileio import NotRegularFileError, dangling_link, read_prefix
-from .locations import DEFAULT_CONFIG
+from .fileio import NotRegularFileError, dangling_link, nearest_named, read_prefix
+from .locations import DEFAULT_CONFIG, shell_word
 from .platforms import Platform, did_you_mean
 from .reference import Reference
 from .settings import setting
@@ -498,13 +498,16 @@ def load(
             ) from None
         raise unread(
             "configuration file not found" + _looked_in(Path(path)),
-            option="run from the repository root, or pass --config PATH",
+            option=_not_found_tip(source),
             variable=f"correct {named_by}, {unset}",
         ) from None
     except IsADirectoryError:
+        inside = Path(path, DEFAULT_CONFIG)
         raise unread(
             "cannot read the configuration file: it is a directory",
-            option="pass the matrix file itself, e.g. --config matrix.yaml",
+            option=f"pass the matrix file itself: --config {shell_word(str(inside))}"
+            if nearest_named(inside, DEFAULT_CONFIG) == inside
+            else f"pass the matrix file itself, e.g. --config {DEFAULT_CONFIG}",
             variable=not_a_file,
         ) from None
     except OSError as exc:
@@ -547,6 +550,24 @@ def not_utf8_matrix(raw: bytes, at: int, *, source: str, named_by: str | None) -
         hint=f"save the matrix file as UTF-8 text (YAML is read as UTF-8); if {shown_path(source)} is not "
         f"the matrix file, {other}",
         named_by=named_by,
+    )
+
+
+def _not_found_tip(given: str) -> str:
+    """The tip for a matrix file not found at ``given``: the default (./matrix.yaml) is
+    looked for where the command runs; a path given was mistyped, or is relative to
+    another directory (the matrix file nearest to it named, when there is one)."""
+    if given == DEFAULT_CONFIG:
+        return "run from the repository root, or pass --config PATH"
+    near = nearest_named(given, DEFAULT_CONFIG)
+    return (
+        f"check the path: {shown_path(given)} does not exist"
+        + (
+            ""
+            if Path(given).is_absolute()
+            else " (a relative path is read from the current directory)"
+        )
+        + (f"; did you mean --config {shell_word(str(near))}?" if near else "")
     )
 
 

@@ -386,6 +386,21 @@ def dangling_link(target: str | os.PathLike[str]) -> str | None:
     )
 
 
+def nearest_named(path: str | os.PathLike[str], name: str) -> Path | None:
+    """The file ``name`` in the nearest of the directories ``path`` is written under
+    (``m/a/x.yaml``: m/a, then m, then the current directory for a relative path), the
+    one a mistyped path most likely meant; None when none holds one (a few ``stat`` calls,
+    nothing read)."""
+    for parent in Path(path).parents:
+        candidate = parent / name
+        try:
+            if stat.S_ISREG(os.stat(candidate).st_mode):
+                return candidate
+        except (OSError, ValueError):  # missing, unreadable, or a NUL in the path
+            continue
+    return None
+
+
 def _nearest(target: Path) -> Path:
     """``target`` if anything stands there (a broken link too), else the nearest path above it that does."""
     path = target

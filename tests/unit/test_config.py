@@ -1457,3 +1457,46 @@ def test_a_namespace_too_long_for_its_repository_is_said_to_come_from_the_enviro
     assert "the repository path may be at most 255 characters" in err.message
     assert "matrix.yaml:" not in err.message
     assert err.hint and "PUBLISHER_NAMESPACE" in err.hint
+
+
+def test_a_config_path_given_and_missing_is_named_with_the_matrix_file_beside_it(
+    tmp_path, monkeypatch
+):
+    """`--config m/nope.yaml`: the tip said to pass --config PATH, which was passed, or to
+    run from the repository root, which finds the same nothing. It now says the path
+    given does not exist, and names the matrix file nearest to it when there is one."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m").mkdir()
+    with pytest.raises(ConfigError) as info:
+        config.load("m/nope.yaml", {})
+    hint = info.value.hint or ""
+    assert "--config PATH" not in hint and "repository root" not in hint, hint
+    assert "m/nope.yaml does not exist" in hint and "current directory" in hint, hint
+    assert "--config" not in hint, hint  # no matrix file near it to name
+    (tmp_path / "m" / "matrix.yaml").write_text(GOOD)
+    with pytest.raises(ConfigError) as info:
+        config.load("m/nope.yaml", {})
+    assert "did you mean --config m/matrix.yaml?" in (info.value.hint or ""), info.value.hint
+    with pytest.raises(ConfigError) as info:
+        config.load("m/gone/matrix.yaml", {})
+    assert "did you mean --config m/matrix.yaml?" in (info.value.hint or ""), info.value.hint
+    # the default, ./matrix.yaml, missing: run from the root, or pass --config, as before
+    with pytest.raises(ConfigError) as info:
+        config.load("matrix.yaml", {})
+    assert info.value.hint == "run from the repository root, or pass --config PATH"
+
+
+def test_a_directory_given_as_the_matrix_file_is_offered_the_matrix_file_in_it(
+    tmp_path, monkeypatch
+):
+    """`--config m` where m/matrix.yaml exists: the tip said `--config matrix.yaml`, which
+    from here is not found; it names m/matrix.yaml."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m").mkdir()
+    with pytest.raises(ConfigError) as info:
+        config.load("m", {})
+    assert info.value.hint == "pass the matrix file itself, e.g. --config matrix.yaml"
+    (tmp_path / "m" / "matrix.yaml").write_text(GOOD)
+    with pytest.raises(ConfigError) as info:
+        config.load("m", {})
+    assert info.value.hint == "pass the matrix file itself: --config m/matrix.yaml"
