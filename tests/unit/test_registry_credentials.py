@@ -186,6 +186,10 @@ def test_a_broken_docker_config_before_a_run_says_how_to_get_past_it(tmp_path: P
     hint = info.value.hint or ""
     assert "point DOCKER_CONFIG at a directory" in hint
     assert "set the credential environment variables instead" not in hint
+    # removing it, or a directory without one, buildah refuses next ("checking authfile"):
+    # the tip offers what every builder takes, an empty config
+    assert "remove" not in hint and "has none" not in hint, hint
+    assert f"echo '{{}}' > {tmp_path / 'config.json'}" in hint, hint
 
 
 @pytest.mark.parametrize("text", ["{broken", '{"auths":' * 100_000])

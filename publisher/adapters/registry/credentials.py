@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from ...core.errors import AuthError, ConfigError
 from ...core.fileio import link_beside, temp_dir, write_atomic
+from ...core.locations import shell_word
 from ...resolve import (
     HELPER_TIMEOUT,
     BasicCredentials,
@@ -121,9 +122,11 @@ def check_docker_config(env: Mapping[str, str]) -> None:
         raise ConfigError(
             exc.message,
             source=exc.source,
-            hint=f"fix or remove {path}, or point DOCKER_CONFIG at a directory whose "
-            "config.json is valid JSON (or that has none); publisher, docker and buildah "
-            "read it even when the credential variables are set",
+            # empty, not removed: buildah refuses a DOCKER_CONFIG without a config.json
+            hint=f"fix {path}, or empty it (`echo '{{}}' > {shell_word(str(path))}`: it then "
+            "holds no credentials), or point DOCKER_CONFIG at a directory whose config.json "
+            "is valid JSON; publisher, docker and buildah read it even when the credential "
+            "variables are set",
         ) from None
 
 
@@ -154,7 +157,7 @@ def docker_config_for_run(
     output.warning(
         f"{broken.message}: the rehearsal goes on with an empty docker config (its throwaway "
         "registries need no credentials; a base image they do not serve is pulled "
-        "anonymously). A real release stops on it: fix or remove that file first"
+        "anonymously). A real release stops on it: fix that file first, or empty it ({})"
     )
     saved = env.get("DOCKER_CONFIG")
     path = docker_config_path(env)
