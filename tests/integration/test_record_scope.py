@@ -24,6 +24,7 @@ import pytest
 import requests
 
 from publisher.adapters.localregistry import free_port
+from publisher.core.manifest import VERSION_LABEL
 from publisher.core.notes import load_record
 from tests.conftest import ROOT, require_tool
 from tests.integration.conftest import BasicAuthRegistry
@@ -77,10 +78,12 @@ class World:
         platforms: Sequence[str] = ("linux/amd64", "linux/arm64"),
         *extra: str,
         session: requests.Session | None = None,
+        labelled: bool = False,
     ) -> dict[str, str]:
         """Build legs stand-in: seed each leg's image on the primary with its digest
-        record; then ``publisher publish``. Returns each line's index digest."""
-        digests = self.seed(release, lines, platforms)
+        record; then ``publisher publish``. Returns each line's index digest.
+        ``labelled``: each image says the pin it was built for, as a build's do."""
+        digests = self.seed(release, lines, platforms, labelled=labelled)
         result = self.run(
             "publish", release, "--digests", str(digests), "--no-smoke", *extra, matrix=matrix
         )
@@ -101,9 +104,12 @@ class World:
         release: str,
         lines: Sequence[str],
         platforms: Sequence[str] = ("linux/amd64", "linux/arm64"),
+        *,
+        labelled: bool = False,
     ) -> Path:
         """Build legs stand-in: each leg's image on the primary, with its digest record
-        in ``digests-<release>``; returns that directory."""
+        in ``digests-<release>``; returns that directory. ``labelled``: each image's
+        version label names its pin, as a build's does."""
         digests = self.root / f"digests-{release}"
         digests.mkdir()
         primary = self.hosts["hub"]
@@ -112,7 +118,10 @@ class World:
                 digests,
                 release,
                 php,
-                make_image(platforms),
+                make_image(
+                    platforms,
+                    labels={VERSION_LABEL: f"{release}-php-{php}"} if labelled else None,
+                ),
                 push_to=primary,
                 repo=self.repo,
                 image_repo=f"{primary}/{self.repo}",
@@ -1442,3 +1451,30 @@ def test_an_unread_record_of_an_older_release_hides_no_rollback_of_the_floating_
     result = world.run("audit", "--json", matrix=matrix)
     kinds = [f["kind"] for f in json.loads(result.stdout)["findings"]]
     assert result.returncode == 3 and kinds == ["newer-record"], result.stdout
+
+
+def test_a_pin_moved_by_hand_onto_another_release_is_repaired_as_verify_says(
+    world: World,
+) -> None:
+    """tG's finding: v1.1.0's 8.4 pin on hub moved by hand onto v1.0.0's index, whose
+    images say they were built as v1.0.0-php-8.4. verify named a republish of v1.1.0
+    (every line rebuilt, every pin moved) and said no repair helps; its tip is now the
+    repair, which points the pin back with one tag write, and verify then passes."""
+    matrix = world.matrix("matrix.yaml", lines=("8.4",), platforms=("linux/amd64",))
+    old = world.publish("v1.0.0", matrix, ("8.4",), ("linux/amd64",), labelled=True)
+    new = world.publish("v1.1.0", matrix, ("8.4",), ("linux/amd64",), labelled=True)
+    world.put_tag("hub", old["8.4"], "v1.1.0-php-8.4")
+    checked = world.run("verify", "v1.1.0", "--json", matrix=matrix)
+    assert checked.returncode == 12, checked.stdout + checked.stderr
+    kinds = {d["kind"] for d in json.loads(checked.stdout)["defects"]}
+    assert {"pin-moved", "other-release"} <= kinds, kinds
+    checked = world.run("verify", "v1.1.0", matrix=matrix)
+    tip = " ".join(checked.stderr.split("tip:", 1)[1].split())
+    assert "hub v1.1.0-php-8.4 points at other content than the release's record" in tip, tip
+    assert "`publisher audit --repair` points it back" in tip, tip
+    assert "neither a rerun nor a repair" not in tip, tip
+    repaired = world.run("audit", "--repair", matrix=matrix)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    again = world.run("verify", "v1.1.0", "--json", matrix=matrix)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert json.loads(again.stdout)["lines"][0]["digests"]["hub"] == new["8.4"]
