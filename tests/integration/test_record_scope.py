@@ -1478,3 +1478,28 @@ def test_a_pin_moved_by_hand_onto_another_release_is_repaired_as_verify_says(
     again = world.run("verify", "v1.1.0", "--json", matrix=matrix)
     assert again.returncode == 0, again.stdout + again.stderr
     assert json.loads(again.stdout)["lines"][0]["digests"]["hub"] == new["8.4"]
+
+
+def test_a_corrupt_record_moved_aside_is_written_again_by_a_rerun(world: World) -> None:
+    """The way out a corrupt record's tip gives when it was never committed: moved out of
+    the notes directory, the release's rerun writes it again from the images its pins
+    hold (the same indexes, nothing replaced), with a new published_at."""
+    matrix = world.matrix("matrix.yaml", lines=("8.4",), platforms=("linux/amd64",))
+    indexes = world.publish("v1.0.0", matrix, ("8.4",), ("linux/amd64",))
+    path = world.notes / "v1.0.0.json"
+    published = json.loads(path.read_text())["published_at"]
+    path.write_text('{"schema": 1, "release": ')
+    refused = world.run("verify", "v1.0.0", matrix=matrix)
+    said = " ".join(refused.stderr.split())
+    assert refused.returncode == 3, said
+    assert "move it out of the notes directory and rerun the release" in said, said
+    path.rename(world.root / "v1.0.0.json.corrupt")
+    time.sleep(1.1)  # published_at counts seconds
+    rerun = world.rerun("v1.0.0", matrix)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    record = json.loads(path.read_text())
+    assert {line["php"]: line["index_digest"] for line in record["lines"]} == indexes
+    assert record["published_at"] != published
+    checked = world.run("verify", "v1.0.0", matrix=matrix)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert world.run("audit", matrix=matrix).returncode == 0
