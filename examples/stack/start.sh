@@ -55,7 +55,7 @@
 # without the sticky bit, or in such a folder, or reached through another user's symbolic
 # link; or the current directory removed under a relative PHP_PINS_FILE or
 # PHP_DOCKERFILES, or no compose.yaml next to start.sh, or a copy with CRLF line ends).
-case $(sed 1q <"$0" 2>/dev/null | tr -dc '\015' | wc -c) in *[1-9]*) printf '%s\n' "start: decision=none error=file-access" "start: error: $0 has CRLF (Windows) line ends, which sh cannot run (a checkout with git's core.autocrlf=true?)" "start: fix: give start.sh and stop.sh LF line ends (dos2unix start.sh stop.sh), and keep them so: '*.sh text eol=lf' in the .gitattributes of the repository that holds them" >&2; exit 17 ;; esac  # the header ends: CRLF line ends said, not sh's "set: Illegal option -" (this comment takes the CR)
+case $({ sed 1q <"$0"; } 2>/dev/null | tr -dc '\015' | wc -c) in *[1-9]*) printf '%s\n' "start: decision=none error=file-access" "start: error: $0 has CRLF (Windows) line ends, which sh cannot run (a checkout with git's core.autocrlf=true?)" "start: fix: give start.sh and stop.sh LF line ends (dos2unix start.sh stop.sh), and keep them so: '*.sh text eol=lf' in the .gitattributes of the repository that holds them" >&2; exit 17 ;; esac  # the header ends: CRLF line ends said, not sh's "set: Illegal option -" (this comment takes the CR)
 set -u
 # zsh start.sh: read as sh (zsh's own path and status, which PATH and $? are, are not
 # used as variables here either).

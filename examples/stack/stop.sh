@@ -17,7 +17,7 @@
 # one another user could swap its folders in: theirs, or writable by all without the sticky bit,
 # or in such a folder, or reached through another user's symbolic link);
 # 130/143/129/141 stopped by SIGINT/SIGTERM/SIGHUP/SIGPIPE.
-case $(sed 1q <"$0" 2>/dev/null | tr -dc '\015' | wc -c) in *[1-9]*) printf '%s\n' "stop: error: $0 has CRLF (Windows) line ends, which sh cannot run (a checkout with git's core.autocrlf=true?)" "stop: fix: give start.sh and stop.sh LF line ends (dos2unix start.sh stop.sh), and keep them so: '*.sh text eol=lf' in the .gitattributes of the repository that holds them" >&2; exit 17 ;; esac  # the header ends: CRLF line ends said, not sh's "set: Illegal option -" (this comment takes the CR)
+case $({ sed 1q <"$0"; } 2>/dev/null | tr -dc '\015' | wc -c) in *[1-9]*) printf '%s\n' "stop: error: $0 has CRLF (Windows) line ends, which sh cannot run (a checkout with git's core.autocrlf=true?)" "stop: fix: give start.sh and stop.sh LF line ends (dos2unix start.sh stop.sh), and keep them so: '*.sh text eol=lf' in the .gitattributes of the repository that holds them" >&2; exit 17 ;; esac  # the header ends: CRLF line ends said, not sh's "set: Illegal option -" (this comment takes the CR)
 set -u
 [ -z "${ZSH_VERSION:-}" ] || emulate sh  # zsh stop.sh: read as sh, as start.sh
 case ${1-} in

@@ -1985,7 +1985,12 @@ def test_a_hand_edited_pins_file_has_its_lines_and_platforms_listed_alike(
     assert image, text
     text = text.replace("PHP_LINES='8.4'", "PHP_LINES='8.10 8.4\t8.3'")
     text = text.replace(f"PHP_PLATFORMS_8_4='{HOST}'", f"PHP_PLATFORMS_8_4='linux/s390x\t{HOST}'")
-    text += f"PHP_IMAGE_8_10='{image[1]}'\nPHP_IMAGE_8_3='{image[1]}'\n"
+    # the keys publisher writes for every line (a line without one is a file cut short)
+    base = re.search(r"^PHP_BASE_IMAGE_8_4='([^']*)'$", text, re.MULTILINE)
+    assert base, text
+    for line in ("8_10", "8_3"):
+        text += f"PHP_IMAGE_{line}='{image[1]}'\nPHP_PLATFORMS_{line}='{HOST}'\n"
+        text += f"PHP_BASE_IMAGE_{line}='{base[1]}'\n"
     pins_file = tmp_path / f"{RELEASE}.env"
     pins_file.write_text(text)
 
@@ -3796,14 +3801,13 @@ def test_a_php_fpm_that_stops_at_once_is_said_so_and_emulation_blamed_only_when_
 def test_the_mirror_is_pulled_by_the_lines_digest_as_resolve_does(
     world: World, project: str, tmp_path: Path
 ) -> None:
-    """The reference is the release pin on PHP_MIRROR_REPOSITORY with the line's digest
-    (PHP_IMAGE_MIRROR_X_Y is not needed for it): both tools pull the mirror's copy."""
+    """The reference is the release pin on PHP_MIRROR_REPOSITORY with the line's digest:
+    both tools pull the mirror's copy. (A pins file naming a mirror without the line's
+    PHP_IMAGE_MIRROR_X_Y, which every publisher writes, is one cut short: refused.)"""
     mirror = world.repositories["cached"]
     text = pins.render(_record(world.repository, world.digest, world.base, mirror))
     pins_file = tmp_path / f"{RELEASE}.env"
-    pins_file.write_text(
-        "".join(line for line in text.splitlines(True) if not line.startswith("PHP_IMAGE_MIRROR_"))
-    )
+    pins_file.write_text(text)
     env = launcher_env(
         world, project, tmp_path, PHP_PINS_FILE=str(pins_file), PREBUILT_REGISTRY="mirror",
         ALLOW_LOCAL_BUILD_FALLBACK="false",
