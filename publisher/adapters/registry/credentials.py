@@ -157,7 +157,7 @@ def docker_config_for_run(
     output.warning(
         f"{broken.message}: the rehearsal goes on with an empty docker config (its throwaway "
         "registries need no credentials; a base image they do not serve is pulled "
-        "anonymously). A real release stops on it: fix that file first, or empty it ({})"
+        "anonymously). A real release stops on it: fix that file first, or make it `{}`, an empty one"
     )
     saved = env.get("DOCKER_CONFIG")
     path = docker_config_path(env)
