@@ -31,16 +31,6 @@ from tests.support.records import line_facts, release_facts, write_record
 pytestmark = pytest.mark.integration
 
 
-def by_digest(proxy: FaultProxy) -> Counter[tuple[str, str, str]]:
-    """(method, manifest or blob, digest) -> how many times it was asked for."""
-    paths = [(s.method, s.kind, urlsplit(s.path).path) for s in proxy.log]
-    return Counter(
-        (method, kind, ref)
-        for method, kind, path in paths
-        if kind in ("manifest", "blob") and (ref := path.rsplit("/", 1)[1]).startswith("sha256:")
-    )
-
-
 def test_an_audit_reads_each_index_once_however_many_tags_and_records_name_it(
     registry: Any,
     second_registry: Any,
@@ -90,7 +80,7 @@ def test_an_audit_reads_each_index_once_however_many_tags_and_records_name_it(
         ("hub", UNRECORDED, "v1.2.0")
     ]
     for proxy, tags in ((hub, [*recorded, "v1.2.0-php-8.4", "v1.2.0"]), (ghcr, recorded)):
-        asked = by_digest(proxy)
+        asked = proxy.asked_by_digest()
         once: Counter[tuple[str, str]] = Counter()
         for (_, kind, ref), n in asked.items():
             once[(kind, ref)] += n  # a HEAD and a GET of one digest: asked twice

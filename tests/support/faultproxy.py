@@ -269,13 +269,21 @@ class FaultProxy(LoopbackServer):
 
     def reads_by_digest(self) -> Counter[str]:
         """Manifest and blob GETs per digest (manifests read by tag left out)."""
+        counted: Counter[str] = Counter()
+        for (method, _, digest), n in self.asked_by_digest().items():
+            counted[digest] += n if method == "GET" else 0
+        return +counted
+
+    def asked_by_digest(self) -> Counter[tuple[str, str, str]]:
+        """(method, ``manifest`` or ``blob``, digest) -> how many times it was asked for
+        (manifests asked by tag left out)."""
         with self._lock:
-            paths = [
-                urlsplit(s.path).path
+            asked = [
+                (s.method, s.kind, urlsplit(s.path).path.rsplit("/", 1)[1])
                 for s in self.log
-                if s.method == "GET" and s.kind in ("manifest", "blob")
+                if s.kind in ("manifest", "blob")
             ]
-        return Counter(d for path in paths if (d := path.rsplit("/", 1)[1]).startswith("sha256:"))
+        return Counter(key for key in asked if key[2].startswith("sha256:"))
 
     def mounts(self) -> list[Seen]:
         """The cross-repository mount requests (``POST ...?mount=``), in order."""
